@@ -1,0 +1,87 @@
+"""The ``linalg-rnn`` command line (also ``python -m linalg_rnn``).
+
+Subcommands:
+
+* ``lessons`` -- run the course, every lesson in order, headless;
+* ``train``   -- one training run of the RNN trainer (part IV).
+
+Bad flags exit non-zero with a one-line message before any work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import course
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line: ``linalg-rnn: error: ...``."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand.
+
+    Examples
+    --------
+    >>> build_parser().parse_args(["lessons", "--quick"]).quick
+    True
+    """
+    parser = _Parser(prog="linalg-rnn", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    lessons = sub.add_parser("lessons", help="run every lesson in order, headless")
+    lessons.add_argument("--quick", action="store_true", help="smallest settings (as the tests use)")
+    lessons.add_argument("--full", action="store_true", help="heavier settings")
+    lessons.add_argument("--out", default="course_output", help="folder for output and figures")
+    lessons.add_argument("--only", nargs="+", metavar="NN", help="run only these lessons (by number)")
+
+    try:
+        from .rnn import cli_train
+    except ImportError:  # part IV not installed in this checkout
+        cli_train = None
+    if cli_train is not None:
+        cli_train.add_train_parser(sub)
+    return parser
+
+
+def _lessons(args: argparse.Namespace) -> int:
+    if args.quick and args.full:
+        print("linalg-rnn: error: choose at most one of --quick and --full", file=sys.stderr)
+        return 2
+    mode = "quick" if args.quick else "full" if args.full else "default"
+    try:
+        runs = course.run_course(args.out, mode=mode, only=args.only)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"linalg-rnn: error: {exc}", file=sys.stderr)
+        return 2
+    print("\n=== summary ===")
+    for run in runs:
+        status = "ok    " if run.ok else f"FAILED (exit {run.returncode})"
+        print(f"{status} {run.lesson.name:32s} {run.seconds:7.1f} s  {len(run.figures)} figures")
+    out = Path(args.out).resolve()
+    print(f"\nOutput and figures are in {out}")
+    return 0 if all(run.ok for run in runs) else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``linalg-rnn`` console script.
+
+    Examples
+    --------
+    >>> main(["lessons", "--quick", "--full"])
+    2
+    """
+    args = build_parser().parse_args(argv)
+    if args.command == "lessons":
+        return _lessons(args)
+    return args.handler(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

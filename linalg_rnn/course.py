@@ -1,0 +1,180 @@
+"""Running the course: lesson modes and the headless runner behind ``linalg-rnn lessons``.
+
+Every lesson is a plain script in ``lessons/``.  It asks :func:`lesson_mode`
+how much work to do, so the same file serves three audiences without edits:
+
+* ``quick``  -- the test suite: the smallest settings that still show the point;
+* ``default`` -- a learner and the docs build: seconds to a few minutes on a laptop CPU;
+* ``full``   -- heavier settings for people with time or a GPU.
+
+The mode comes from the environment variable ``LINALG_RNN_MODE``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+MODE_VARIABLE = "LINALG_RNN_MODE"
+MODES = ("quick", "default", "full")
+
+# Run inside the child process: execute the lesson as __main__, then save every
+# figure it left open, so figures are kept even though nothing is shown.
+_RUNNER = r"""
+import runpy, sys
+from pathlib import Path
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+lesson, out = Path(sys.argv[1]), Path(sys.argv[2])
+sys.argv = [str(lesson)]
+runpy.run_path(str(lesson), run_name="__main__")
+for k, num in enumerate(plt.get_fignums(), start=1):
+    path = out / f"{lesson.stem}_fig{k:02d}.png"
+    plt.figure(num).savefig(path, dpi=100)
+    print(f"[figure] {path}")
+"""
+
+
+def lesson_mode() -> str:
+    """The lesson mode named by ``$LINALG_RNN_MODE``: ``quick``, ``default`` or ``full``.
+
+    Returns
+    -------
+    str
+        ``"default"`` when the variable is unset or empty.
+
+    Raises
+    ------
+    ValueError
+        If the variable holds anything else.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ.pop("LINALG_RNN_MODE", None) and None
+    >>> lesson_mode()
+    'default'
+    """
+    mode = os.environ.get(MODE_VARIABLE, "").strip().lower() or "default"
+    if mode not in MODES:
+        raise ValueError(
+            f"{MODE_VARIABLE}={mode!r} is not a lesson mode; choose one of {', '.join(MODES)}"
+        )
+    return mode
+
+
+def lessons_dir() -> Path:
+    """The folder that holds the lesson scripts (the repository's ``lessons/``).
+
+    Examples
+    --------
+    >>> lessons_dir().name
+    'lessons'
+    """
+    here = Path(__file__).resolve().parent.parent / "lessons"
+    if not here.is_dir():
+        raise FileNotFoundError(
+            f"no lessons/ folder next to the package (looked in {here}); the lessons ship "
+            "with the repository: clone it and install with `pip install -e .`"
+        )
+    return here
+
+
+def lesson_paths() -> list[Path]:
+    """Every numbered lesson ``NN_topic.py``, in course order (file-name order).
+
+    Examples
+    --------
+    >>> paths = lesson_paths()
+    >>> paths == sorted(paths) and all(p.name[:2].isdigit() for p in paths)
+    True
+    """
+    return sorted(p for p in lessons_dir().glob("[0-9][0-9]_*.py"))
+
+
+@dataclass
+class LessonRun:
+    """What happened when one lesson ran: its path, exit code, time and figures."""
+
+    lesson: Path
+    returncode: int
+    seconds: float
+    figures: list[Path]
+
+    @property
+    def ok(self) -> bool:
+        """True when the lesson ran to the end."""
+        return self.returncode == 0
+
+
+def run_lesson(lesson: Path, out_dir: Path, *, mode: str | None = None) -> LessonRun:
+    """Run one lesson headless in a fresh Python, writing its output and figures to ``out_dir``.
+
+    The printed output goes to ``out_dir/<lesson>.txt`` as well as to the
+    terminal; figures go to ``out_dir/<lesson>_figNN.png``.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> with tempfile.TemporaryDirectory() as tmp:  # doctest: +SKIP
+    ...     run_lesson(lesson_paths()[0], Path(tmp), mode="quick").ok
+    True
+    """
+    mode = mode or lesson_mode()
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+    lesson = Path(lesson).resolve()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, MPLBACKEND="Agg", **{MODE_VARIABLE: mode})
+    start = time.perf_counter()
+    log_path = out_dir / f"{lesson.stem}.txt"
+    figures: list[Path] = []
+    with open(log_path, "w", encoding="utf-8") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _RUNNER, str(lesson), str(out_dir.resolve())],
+            cwd=lesson.parent,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            log.write(line)
+            if line.startswith("[figure] "):
+                figures.append(Path(line[len("[figure] "):].strip()))
+        returncode = proc.wait()
+    return LessonRun(lesson, returncode, time.perf_counter() - start, figures)
+
+
+def run_course(
+    out_dir: Path | str = "course_output",
+    *,
+    mode: str | None = None,
+    only: list[str] | None = None,
+) -> list[LessonRun]:
+    """Run every lesson in order (or those whose names start with an entry of ``only``).
+
+    A failing lesson is reported and the course goes on with the next one.
+
+    Examples
+    --------
+    >>> runs = run_course("course_output", mode="quick", only=["01"])  # doctest: +SKIP
+    """
+    paths = lesson_paths()
+    if only:
+        paths = [p for p in paths if any(p.name.startswith(o) for o in only)]
+        if not paths:
+            raise ValueError(f"no lesson matches {only}; lessons are {[p.stem for p in lesson_paths()]}")
+    runs = []
+    for path in paths:
+        print(f"\n=== {path.name} ===", flush=True)
+        runs.append(run_lesson(path, Path(out_dir), mode=mode))
+    return runs
