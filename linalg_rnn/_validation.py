@@ -46,13 +46,22 @@ def _to_array(value: Any, name: str) -> np.ndarray:
     if arr.dtype.kind in "USO" and arr.dtype != object:
         raise TypeError(f"{name} must be array_like of real numbers, got dtype {arr.dtype}")
     if arr.dtype == object:
+        # Fractions and sympy numbers are fine; None, strings, nested lists are not.
         try:
+            if not all(isinstance(e, numbers.Real) or hasattr(e, "__float__") for e in arr.flat):
+                raise TypeError
+            if any(hasattr(e, "is_real") and e.is_real is False for e in arr.flat):
+                raise TypeError(f"{name} is complex; only real matrices are supported here")
             arr = arr.astype(np.float64)
-        except (ValueError, TypeError):
+        except TypeError as exc:
+            if str(exc).startswith(name):
+                raise
             raise TypeError(
                 f"{name} must be array_like of real numbers; it holds entries that are not "
                 "numbers (strings, None or ragged rows?)"
             ) from None
+        except ValueError:
+            raise TypeError(f"{name} must be array_like of real numbers") from None
     if arr.dtype.kind == "c":
         raise TypeError(
             f"{name} is complex ({arr.dtype}); only real matrices are supported here"

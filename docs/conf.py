@@ -1,0 +1,75 @@
+"""Sphinx configuration for the linalg_rnn docs site.
+
+The lessons in ``../lessons`` are executed and rendered by sphinx-gallery in
+file-name order; the API reference comes from the package's numpydoc
+docstrings.  Build with ``python3 make.py docs`` (warnings are errors).
+"""
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("MPLBACKEND", "Agg")
+# The site shows the lessons at their default size; CI may ask for quick ones.
+os.environ.setdefault("LINALG_RNN_MODE", "default")
+
+import linalg_rnn  # noqa: E402
+
+project = "linalg_rnn"
+author = "the linalg_rnn developers"
+copyright = "2026, the linalg_rnn developers"
+release = linalg_rnn.__version__
+version = release
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+    "sphinxcontrib.bibtex",
+]
+
+templates_path = []
+exclude_patterns = ["_build", "**/*.ipynb", "**/*.py", "**/*.zip", "auto_lessons/*.md5"]
+html_theme = "furo"
+html_title = "linalg_rnn — a runnable textbook"
+html_static_path = []
+
+# -- autodoc / numpydoc -------------------------------------------------------
+autodoc_default_options = {"members": True, "member-order": "bysource"}
+autodoc_typehints = "none"  # numpydoc's Parameters sections carry the types
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_xref_param_type = False
+
+# -- bibliography -------------------------------------------------------------
+bibtex_bibfiles = ["references.bib"]
+bibtex_default_style = "plain"
+bibtex_reference_style = "author_year"
+
+# -- sphinx-gallery: lessons in course order -----------------------------------
+sphinx_gallery_conf = {
+    "examples_dirs": "../lessons",
+    "gallery_dirs": "auto_lessons",
+    # Every numbered lesson is executed, not only files named plot_*.
+    "filename_pattern": r"/\d\d_",
+    "ignore_pattern": r"__init__\.py|/_",
+    # The default sorts by code length; a course must go by lesson number.
+    "within_subsection_order": "FileNameSortKey",
+    "abort_on_example_error": True,
+    "only_warn_on_example_error": False,
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "image_scrapers": ("matplotlib",),
+    "reset_modules": ("matplotlib",),
+    "capture_repr": (),
+    "min_reported_time": 1,
+    "show_memory": False,
+    "write_computation_times": False,
+}
+
+nitpicky = False
+suppress_warnings = ["config.cache"]

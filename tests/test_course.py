@@ -1,0 +1,75 @@
+"""The course runner and the ``linalg-rnn lessons`` command."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from linalg_rnn import cli, course
+
+
+def test_lesson_mode_reads_the_environment(monkeypatch):
+    monkeypatch.setenv("LINALG_RNN_MODE", "full")
+    assert course.lesson_mode() == "full"
+    monkeypatch.setenv("LINALG_RNN_MODE", "")
+    assert course.lesson_mode() == "default"
+
+
+def test_lesson_mode_rejects_an_unknown_mode(monkeypatch):
+    monkeypatch.setenv("LINALG_RNN_MODE", "turbo")
+    with pytest.raises(ValueError, match="turbo"):
+        course.lesson_mode()
+
+
+def test_lesson_paths_are_in_file_name_order():
+    names = [p.name for p in course.lesson_paths()]
+    assert names == sorted(names)
+
+
+def test_run_course_rejects_a_lesson_number_that_does_not_exist(tmp_path):
+    with pytest.raises(ValueError, match="no lesson matches"):
+        course.run_course(tmp_path, mode="quick", only=["99"])
+
+
+def test_run_lesson_reports_a_failing_lesson_and_keeps_its_output(tmp_path):
+    bad = tmp_path / "99_broken.py"
+    bad.write_text('print("before the error")\nraise RuntimeError("boom")\n')
+    run = course.run_lesson(bad, tmp_path / "out", mode="quick")
+    assert not run.ok
+    log = (tmp_path / "out" / "99_broken.txt").read_text()
+    assert "before the error" in log and "boom" in log
+
+
+def test_run_lesson_saves_every_open_figure(tmp_path):
+    script = tmp_path / "98_figs.py"
+    script.write_text(
+        "import matplotlib.pyplot as plt\n"
+        "plt.subplots(); plt.subplots()\n"
+    )
+    run = course.run_lesson(script, tmp_path / "out", mode="quick")
+    assert run.ok
+    assert [f.name for f in run.figures] == ["98_figs_fig01.png", "98_figs_fig02.png"]
+
+
+def test_cli_lessons_runs_one_lesson_and_names_the_output_folder(tmp_path, capsys):
+    code = cli.main(["lessons", "--quick", "--only", "01", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert str(tmp_path.resolve()) in out
+    assert list(tmp_path.glob("01_*_fig*.png"))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["lessons", "--quick", "--full"], ["lessons", "--only", "99"], ["frobnicate"], []],
+)
+def test_cli_bad_flags_exit_non_zero_with_one_line(argv):
+    proc = subprocess.run(
+        [sys.executable, "-m", "linalg_rnn", *argv], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode != 0
+    message = proc.stderr.strip().splitlines()
+    assert message and "error" in message[-1]
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,90 @@
+"""The docs site is wired as promised (the full build runs in CI: ``make.py docs``)."""
+
+from __future__ import annotations
+
+import doctest
+import re
+import runpy
+from pathlib import Path
+
+import pytest
+
+import linalg_rnn
+from linalg_rnn import course
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+
+
+@pytest.fixture(scope="module")
+def conf():
+    return runpy.run_path(str(DOCS / "conf.py"))
+
+
+def test_gallery_sorts_lessons_by_file_name_not_code_length(conf):
+    gallery = conf["sphinx_gallery_conf"]
+    assert gallery["within_subsection_order"] in {
+        "FileNameSortKey",
+        "sphinx_gallery.sorting.FileNameSortKey",
+    }
+    assert gallery["examples_dirs"] == "../lessons"
+
+
+def test_gallery_executes_every_lesson_and_fails_the_build_on_an_error(conf):
+    gallery = conf["sphinx_gallery_conf"]
+    pattern = re.compile(gallery["filename_pattern"])
+    for lesson in course.lesson_paths():
+        assert pattern.search(str(lesson)), f"{lesson.name} would not be executed"
+    assert gallery["abort_on_example_error"] is True
+
+
+def test_every_public_module_has_an_api_page():
+    pages = (DOCS / "api").glob("*.rst")
+    documented = set()
+    for page in pages:
+        documented |= set(re.findall(r"\.\. automodule:: (linalg_rnn[\w.]*)", page.read_text()))
+    modules = {
+        "linalg_rnn." + ".".join(p.relative_to(ROOT / "linalg_rnn").with_suffix("").parts)
+        for p in (ROOT / "linalg_rnn").rglob("*.py")
+        if not any(part.startswith("_") for part in p.relative_to(ROOT / "linalg_rnn").parts)
+        and p.stem != "cli"
+        and p.stem != "cli_train"
+    }
+    missing = sorted(modules - documented)
+    assert not missing, f"modules without an API page: {missing}"
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["trefethen1997", "golub2013", "pascanu2013", "saxe2014", "arjovsky2016", "le2015",
+     "henaff2016", "vorontsov2017", "lezcano2019", "mezzadri2007"],
+)
+def test_references_page_holds_the_books_and_papers_the_course_cites(key):
+    assert f"{{{key}," in (DOCS / "references.bib").read_text()
+
+
+def test_readme_quick_start_has_exactly_two_commands_and_ci_runs_the_test_one():
+    readme = (ROOT / "README.md").read_text()
+    quick = readme.split("## Quick start", 1)[1].split("##", 1)[0]
+    block = re.search(r"```bash\n(.*?)```", quick, re.S).group(1)
+    commands = [line.split("#")[0].strip() for line in block.splitlines() if line.strip()]
+    assert len(commands) == 2
+    test_command = next(c for c in commands if "test" in c)
+    assert test_command in (ROOT / ".ci" / "run").read_text()
+
+
+def test_readme_repl_examples_run():
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+    assert blocks
+    parser = doctest.DocTestParser()
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    for k, block in enumerate(blocks):
+        test = parser.get_doctest(block, {}, f"README block {k}", "README.md", 0)
+        runner.run(test)
+    assert runner.failures == 0, "a README example does not print what it says"
+
+
+def test_the_package_reexports_its_teaching_functions():
+    for name in linalg_rnn.__all__:
+        assert hasattr(linalg_rnn, name)
