@@ -514,8 +514,8 @@ class MnistTask(_ImageSequenceTask):
     >>> try:
     ...     MnistTask("/no/such/folder")
     ... except FileNotFoundError as exc:
-    ...     print(str(exc)[:44])
-    no train-images-idx3-ubyte[.gz] in /no/such
+    ...     print(str(exc)[:45])
+    no train-images-idx3-ubyte[.gz] in /no/such/
     """
 
     name = "mnist"
