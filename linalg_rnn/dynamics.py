@@ -1,0 +1,670 @@
+"""Gradient flow in a recurrent network: repeated products, BPTT Jacobians, clipping.
+
+Part III of the course turns the linear algebra of parts I and II into the RNN
+story.  A vanilla RNN updates its hidden state with
+
+.. math::
+
+    a_t = W_{hh} h_{t-1} + W_{xh} x_t + b, \\qquad h_t = \\sigma(a_t),
+
+so backpropagation through time multiplies by :math:`W_{hh}` once per step.
+This module holds the small tools the lessons use to watch that happen:
+
+* :func:`init_recurrent` -- the usual ways to initialize :math:`W_{hh}`;
+* :func:`repeated_products` -- norms and spectra of :math:`W^t`;
+* :func:`bptt_jacobian_norms` -- :math:`\\|\\partial h_T / \\partial h_t\\|_2` for every lag;
+* :func:`clip_grad_norm` and :func:`clip_grad_value` -- the textbook versions
+  of gradient clipping (the trainer uses torch's own).
+
+Everything here is plain NumPy in float64, written to be read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ._validation import (
+    as_float_array,
+    as_matrix,
+    as_square_matrix,
+    as_vector,
+    check_choice,
+    check_int,
+    check_positive_float,
+)
+from .orthogonal import random_orthogonal
+
+__all__ = [
+    "INIT_SCHEMES",
+    "JacobianNorms",
+    "RepeatedProducts",
+    "bptt_jacobian_norms",
+    "clip_grad_norm",
+    "clip_grad_value",
+    "init_recurrent",
+    "repeated_products",
+]
+
+#: The names :func:`init_recurrent` accepts for ``scheme``.
+INIT_SCHEMES = ("normal", "uniform", "orthogonal", "identity", "scaled_orthogonal")
+
+#: The activations :func:`bptt_jacobian_norms` knows, with their derivatives.
+_ACTIVATIONS = ("tanh", "linear")
+
+#: torch.nn.utils.clip_grad_norm_ adds this to the norm before dividing.
+CLIP_EPS = 1e-6
+
+
+# ----------------------------------------------------------------------------
+# Initialization
+# ----------------------------------------------------------------------------
+
+
+def _check_seed(seed: Any) -> int | np.random.Generator | None:
+    """Accept ``None``, a non-negative int or a NumPy ``Generator``."""
+    if seed is None or isinstance(seed, np.random.Generator):
+        return seed
+    return check_int(seed, "seed", minimum=0)
+
+
+def init_recurrent(
+    n: int,
+    scheme: str,
+    *,
+    gain: float = 1.0,
+    seed: int | np.random.Generator | None = None,
+) -> np.ndarray:
+    """A recurrent weight matrix :math:`W_{hh}` (n × n) drawn by a named scheme.
+
+    Parameters
+    ----------
+    n : int
+        Hidden size (the number of rows and columns), at least 1.
+    scheme : {"normal", "uniform", "orthogonal", "identity", "scaled_orthogonal"}
+        How to draw the entries:
+
+        * ``"normal"`` -- i.i.d. :math:`\\mathcal{N}(0, (g/\\sqrt{n})^2)`;
+        * ``"uniform"`` -- i.i.d. uniform on :math:`[-g/\\sqrt{n}, g/\\sqrt{n}]`,
+          which at ``gain=1`` is PyTorch's default for ``torch.nn.RNN``;
+        * ``"orthogonal"`` -- a Haar-random orthogonal :math:`Q`
+          (:func:`linalg_rnn.orthogonal.random_orthogonal`); ``gain`` must be 1,
+          so the result is always orthogonal;
+        * ``"identity"`` -- :math:`g I` (Le, Jaitly & Hinton 2015 use it with ReLU);
+        * ``"scaled_orthogonal"`` -- :math:`g Q` with the same :math:`Q` that
+          ``"orthogonal"`` draws from the same seed, so every singular value
+          and every eigenvalue modulus equals :math:`g`.
+    gain : float, default 1.0
+        The scale :math:`g`, finite and > 0.
+    seed : int, numpy.random.Generator or None, default None
+        Seed for ``numpy.random.default_rng``; the same seed gives the same
+        matrix.  Ignored by ``"identity"``.
+
+    Returns
+    -------
+    W_hh : numpy.ndarray
+        A new float64 array of shape ``(n, n)``.
+
+    Raises
+    ------
+    TypeError
+        If ``n`` or ``seed`` is not an integer, or ``gain`` is not a number.
+    ValueError
+        If ``n < 1``, ``scheme`` is unknown, ``gain`` is not finite and
+        positive, or ``gain != 1`` with ``scheme="orthogonal"``.
+
+    Notes
+    -----
+    The :math:`1/\\sqrt{n}` scaling keeps the spectral radius of the random
+    schemes near a constant as :math:`n` grows: by the circular law the
+    eigenvalues of a ``"normal"`` matrix fill the disc of radius :math:`g`,
+    those of a ``"uniform"`` one the disc of radius :math:`g/\\sqrt{3}` (its
+    entries have standard deviation :math:`g/\\sqrt{3n}`).  Only the
+    orthogonal schemes put every eigenvalue *on* a circle, which is why they
+    neither explode nor vanish under repeated multiplication (Saxe, McClelland
+    & Ganguli 2014).  Cost: :math:`O(n^2)` for the random schemes,
+    :math:`O(n^3)` for the orthogonal ones (a QR factorization).
+
+    Taught in lesson 08.
+
+    See Also
+    --------
+    linalg_rnn.orthogonal.random_orthogonal : the Haar-random :math:`Q`.
+    repeated_products : what happens to :math:`W^t` for each scheme.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> W = init_recurrent(4, "orthogonal", seed=0)
+    >>> np.allclose(W.T @ W, np.eye(4))
+    True
+    >>> np.allclose(init_recurrent(4, "scaled_orthogonal", gain=0.9, seed=0), 0.9 * W)
+    True
+    >>> init_recurrent(2, "identity", gain=0.5)
+    array([[0.5, 0. ],
+           [0. , 0.5]])
+    >>> np.array_equal(init_recurrent(3, "normal", seed=7), init_recurrent(3, "normal", seed=7))
+    True
+    """
+    n = check_int(n, "n", minimum=1)
+    scheme = check_choice(scheme, "scheme", INIT_SCHEMES)
+    gain = check_positive_float(gain, "gain")
+    if scheme == "orthogonal" and gain != 1.0:
+        raise ValueError(
+            f"gain must be 1 for scheme 'orthogonal' (got {gain}); "
+            "use scheme='scaled_orthogonal' for gain * Q"
+        )
+    seed = _check_seed(seed)
+
+    if scheme == "identity":
+        return gain * np.eye(n)
+    if scheme in ("orthogonal", "scaled_orthogonal"):
+        return gain * np.asarray(random_orthogonal(n, seed=seed), dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    scale = gain / np.sqrt(n)
+    if scheme == "normal":
+        return scale * rng.standard_normal((n, n))
+    return rng.uniform(-scale, scale, size=(n, n))  # "uniform"
+
+
+# ----------------------------------------------------------------------------
+# Repeated products W^t
+# ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, repr=False)
+class RepeatedProducts:
+    """Norms and spectra of the powers :math:`W^t`, for t = 0, 1, ..., ``steps``.
+
+    Attributes
+    ----------
+    t : numpy.ndarray
+        The exponents ``0, 1, ..., steps`` (shape ``(steps + 1,)``); row ``t``
+        of every other array belongs to :math:`W^t`, and :math:`W^0 = I`.
+    norms : numpy.ndarray
+        Spectral norms :math:`\\|W^t\\|_2` (largest singular value).
+    spectral_radii : numpy.ndarray
+        :math:`\\rho(W^t) = \\max_i |\\lambda_i(W^t)|`.
+    eigenvalues : numpy.ndarray
+        Complex array of shape ``(steps + 1, n)``: the eigenvalues of the
+        computed product :math:`W^t`, sorted by decreasing modulus.
+    """
+
+    t: np.ndarray
+    norms: np.ndarray
+    spectral_radii: np.ndarray
+    eigenvalues: np.ndarray = field(repr=False)
+
+    def __repr__(self) -> str:
+        steps = int(self.t[-1])
+        n = self.eigenvalues.shape[1]
+        return (
+            f"RepeatedProducts(n={n}, steps={steps}, "
+            f"norm[1]={self.norms[min(1, steps)]:.4g}, norm[{steps}]={self.norms[-1]:.4g}, "
+            f"spectral_radius[{steps}]={self.spectral_radii[-1]:.4g})"
+        )
+
+
+def repeated_products(W: Any, steps: int) -> RepeatedProducts:
+    """Multiply by :math:`W` again and again and record :math:`\\|W^t\\|_2` and the spectrum of :math:`W^t`.
+
+    This is the simplest RNN there is: no input, no bias, identity activation
+    and :math:`h_0 = I`, so :math:`h_t = W h_{t-1} = W^t`.
+
+    Parameters
+    ----------
+    W : array_like, shape (n, n)
+        The recurrent matrix :math:`W_{hh}`; real and finite.
+    steps : int
+        The largest exponent, >= 0.
+
+    Returns
+    -------
+    RepeatedProducts
+        ``t``, ``norms``, ``spectral_radii`` and ``eigenvalues`` for
+        :math:`t = 0, \\dots, \\text{steps}` (row 0 is :math:`W^0 = I`).
+
+    Raises
+    ------
+    TypeError
+        If ``W`` is not real numbers or ``steps`` is not an integer.
+    ValueError
+        If ``W`` is not a finite, non-empty square matrix, or ``steps < 0``.
+
+    Notes
+    -----
+    The products are formed one multiplication at a time,
+    :math:`W^t = W W^{t-1}`, the way an RNN forms them, not by
+    :func:`numpy.linalg.matrix_power` (repeated squaring).  The spectrum is that
+    of the computed matrix, so rounding shows: for a non-normal :math:`W`,
+    :math:`W^t` drifts towards rank one and its small eigenvalues are lost
+    below :math:`\\varepsilon \\|W^t\\|`, while :math:`\\lambda_i(W)^t` would
+    keep them.
+
+    If :math:`W = V \\Lambda V^{-1}` then :math:`W^t = V \\Lambda^t V^{-1}`, so
+    :math:`\\rho(W^t) = \\rho(W)^t`: the powers vanish when
+    :math:`\\rho(W) < 1` and explode when :math:`\\rho(W) > 1`.  The norm obeys
+    :math:`\\rho(W)^t \\le \\|W^t\\|_2 \\le \\|W\\|_2^t`, with equality for
+    normal matrices; an orthogonal :math:`W` has :math:`\\|W^t\\|_2 = 1` for
+    every t.  Products that pass about :math:`10^{308}` overflow to ``inf``.
+    Cost: :math:`O(\\text{steps}\\, n^3)`.
+
+    Taught in lesson 08.
+
+    See Also
+    --------
+    init_recurrent : the matrices lesson 08 feeds in.
+    bptt_jacobian_norms : the same products with an activation in between.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> res = repeated_products([[0.5, 0.0], [0.0, 2.0]], steps=3)
+    >>> res.norms
+    array([1., 2., 4., 8.])
+    >>> np.round(res.spectral_radii, 12)
+    array([1., 2., 4., 8.])
+    >>> res
+    RepeatedProducts(n=2, steps=3, norm[1]=2, norm[3]=8, spectral_radius[3]=8)
+    """
+    W = as_square_matrix(W, "W")
+    steps = check_int(steps, "steps", minimum=0)
+    n = W.shape[0]
+    norms = np.empty(steps + 1)
+    eigenvalues = np.empty((steps + 1, n), dtype=np.complex128)
+    P = np.eye(n)  # W^0
+    for t in range(steps + 1):
+        if t > 0:
+            with np.errstate(over="ignore", invalid="ignore"):  # overflow becomes inf, reported below
+                P = W @ P  # one more step of h_t = W h_{t-1}
+        if np.all(np.isfinite(P)):
+            norms[t] = np.linalg.norm(P, 2)
+            lam = np.linalg.eigvals(P)
+            eigenvalues[t] = lam[np.argsort(-np.abs(lam), kind="stable")]
+        else:  # overflowed: nothing finite left to measure
+            norms[t] = np.inf
+            eigenvalues[t] = np.nan
+    return RepeatedProducts(
+        t=np.arange(steps + 1),
+        norms=norms,
+        spectral_radii=np.abs(eigenvalues[:, 0]),
+        eigenvalues=eigenvalues,
+    )
+
+
+# ----------------------------------------------------------------------------
+# BPTT Jacobians
+# ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, repr=False)
+class JacobianNorms:
+    """:math:`\\|\\partial h_T / \\partial h_{T-\\ell}\\|_2` for every lag :math:`\\ell`.
+
+    Attributes
+    ----------
+    lags : numpy.ndarray
+        ``0, 1, ..., T``; entry ``ell`` of ``norms`` is about
+        :math:`\\partial h_T / \\partial h_{T-\\ell}` (lag 0 is the identity).
+    norms : numpy.ndarray
+        Spectral norms of those Jacobians, shape ``(T + 1,)``.
+    hidden : numpy.ndarray
+        The forward states :math:`h_0, \\dots, h_T`, shape ``(T + 1, n)``.
+    sigma_prime : numpy.ndarray
+        :math:`\\sigma'(a_t)` for :math:`t = 1, \\dots, T`, shape ``(T, n)``
+        (row ``t - 1`` is step t); all ones for the linear activation.
+    activation : str
+        ``"tanh"`` or ``"linear"``.
+    jacobians : numpy.ndarray or None
+        The Jacobians themselves, shape ``(T + 1, n, n)`` indexed by lag, when
+        asked for with ``keep_jacobians=True``.
+    """
+
+    lags: np.ndarray
+    norms: np.ndarray
+    hidden: np.ndarray
+    sigma_prime: np.ndarray
+    activation: str
+    jacobians: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        T = int(self.lags[-1])
+        return (
+            f"JacobianNorms(activation={self.activation!r}, T={T}, n={self.hidden.shape[1]}, "
+            f"norm[lag 1]={self.norms[min(1, T)]:.4g}, norm[lag {T}]={self.norms[-1]:.4g})"
+        )
+
+
+def bptt_jacobian_norms(
+    W_hh: Any,
+    inputs: Any = None,
+    h0: Any = None,
+    *,
+    W_xh: Any = None,
+    b: Any = None,
+    activation: str = "tanh",
+    steps: int | None = None,
+    keep_jacobians: bool = False,
+) -> JacobianNorms:
+    """Run a vanilla RNN forward and measure :math:`\\|\\partial h_T/\\partial h_t\\|_2` for every t.
+
+    The network is
+
+    .. math::
+
+        a_t = W_{hh} h_{t-1} + W_{xh} x_t + b, \\qquad h_t = \\sigma(a_t),
+        \\qquad t = 1, \\dots, T,
+
+    and the Jacobian of the last state with respect to an earlier one is the
+    explicit product
+
+    .. math::
+
+        \\frac{\\partial h_T}{\\partial h_t}
+        = \\prod_{i=T}^{t+1} \\operatorname{diag}(\\sigma'(a_i))\\, W_{hh}
+        = D_T W_{hh}\\, D_{T-1} W_{hh} \\cdots D_{t+1} W_{hh}.
+
+    Parameters
+    ----------
+    W_hh : array_like, shape (n, n)
+        The recurrent matrix :math:`W_{hh}`.
+    inputs : array_like, shape (T, d), optional
+        The inputs :math:`x_1, \\dots, x_T`, one row per step.  Without
+        ``W_xh`` they are added to :math:`a_t` as they are, so ``d`` must equal
+        ``n``.  ``None`` means no input (then give ``steps``).
+    h0 : array_like, shape (n,), optional
+        The initial state :math:`h_0`; zeros by default.
+    W_xh : array_like, shape (n, d), optional
+        The input matrix :math:`W_{xh}`; needs ``inputs``.
+    b : array_like, shape (n,), optional
+        The bias :math:`b`; zeros by default.
+    activation : {"tanh", "linear"}, default "tanh"
+        :math:`\\sigma`; ``"linear"`` is the identity, so every
+        :math:`D_i = I` and the Jacobian is :math:`W_{hh}^{T-t}`.
+    steps : int, optional
+        :math:`T`, required when ``inputs`` is None; must equal ``len(inputs)``
+        when both are given.  At least 1.
+    keep_jacobians : bool, default False
+        Also return the full Jacobians (``T + 1`` matrices of size n × n).
+
+    Returns
+    -------
+    JacobianNorms
+        ``norms[ell]`` is :math:`\\|\\partial h_T/\\partial h_{T-\\ell}\\|_2`
+        for lags ``ell = 0, ..., T``, with the states and :math:`\\sigma'(a_t)`.
+
+    Raises
+    ------
+    TypeError
+        If an array argument is not real numbers, ``steps`` is not an integer
+        or ``keep_jacobians`` is not a bool.
+    ValueError
+        If a shape does not match, an array is empty or holds NaN/inf,
+        ``activation`` is unknown, ``steps < 1``, neither or conflicting
+        ``inputs`` and ``steps`` are given, or ``W_xh`` comes without ``inputs``.
+
+    Notes
+    -----
+    With :math:`\\sigma = \\tanh`, :math:`\\sigma'(a) = 1 - \\tanh^2(a) \\in (0, 1]`,
+    so :math:`\\|D_i\\|_2 \\le 1` and
+
+    .. math::
+
+        \\|\\partial h_T/\\partial h_t\\|_2 \\le \\|W_{hh}\\|_2^{\\,T-t}.
+
+    A small :math:`\\|W_{hh}\\|_2` therefore makes the gradient vanish
+    geometrically; a large spectral radius lets it explode (as long as the
+    units do not saturate); an orthogonal :math:`W_{hh}` keeps it at exactly 1
+    only when every :math:`D_i = I` -- saturated tanh units
+    (:math:`\\sigma' \\approx 0`) break that guarantee (Pascanu, Mikolov &
+    Bengio 2013, section 2).  The product is accumulated from lag 1 upwards,
+    :math:`J_\\ell = J_{\\ell-1} D_{T-\\ell+1} W_{hh}`, in float64; each step is
+    an :math:`n \\times n` product and an SVD, so the cost is
+    :math:`O(T n^3)`.
+
+    Taught in lesson 09.
+
+    See Also
+    --------
+    repeated_products : the linear case without input, :math:`W^t`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> res = bptt_jacobian_norms(0.5 * np.eye(3), activation="linear", steps=4)
+    >>> res.norms
+    array([1.    , 0.5   , 0.25  , 0.125 , 0.0625])
+    >>> rng = np.random.default_rng(0)
+    >>> res = bptt_jacobian_norms(np.eye(3), rng.standard_normal((5, 3)), activation="tanh")
+    >>> res.lags
+    array([0, 1, 2, 3, 4, 5])
+    >>> bool(np.all(res.norms[1:] < 1))  # tanh' < 1 away from 0 shrinks every step
+    True
+    """
+    W_hh = as_square_matrix(W_hh, "W_hh")
+    n = W_hh.shape[0]
+    activation = check_choice(activation, "activation", _ACTIVATIONS)
+    if not isinstance(keep_jacobians, bool):
+        raise TypeError(f"keep_jacobians must be True or False, got {keep_jacobians!r}")
+    if steps is not None:
+        steps = check_int(steps, "steps", minimum=1)
+    if inputs is None:
+        if W_xh is not None:
+            raise ValueError("W_xh was given without inputs; pass inputs (shape (T, d)) too")
+        if steps is None:
+            raise ValueError("give inputs (shape (T, d)) or steps (the number of steps T)")
+        T = steps
+        drive = np.zeros((T, n))
+    else:
+        X = as_matrix(inputs, "inputs")
+        T = X.shape[0]
+        if steps is not None and steps != T:
+            raise ValueError(f"steps={steps} disagrees with inputs, which has {T} rows (one per step)")
+        if W_xh is None:
+            if X.shape[1] != n:
+                raise ValueError(
+                    f"inputs has {X.shape[1]} columns but W_hh is {n} x {n}; without W_xh the "
+                    f"inputs are added to a_t directly, so give shape ({T}, {n}) or pass W_xh"
+                )
+            drive = X
+        else:
+            W_xh = as_matrix(W_xh, "W_xh")
+            if W_xh.shape != (n, X.shape[1]):
+                raise ValueError(
+                    f"W_xh must have shape ({n}, {X.shape[1]}) to map inputs of width "
+                    f"{X.shape[1]} to the hidden size {n}, got {W_xh.shape}"
+                )
+            drive = X @ W_xh.T  # row t is W_xh x_t
+    h = np.zeros(n) if h0 is None else as_vector(h0, "h0", size=n)
+    if b is not None:
+        drive = drive + as_vector(b, "b", size=n)
+
+    # Forward pass: keep every state and every sigma'(a_t).
+    hidden = np.empty((T + 1, n))
+    sigma_prime = np.ones((T, n))
+    hidden[0] = h
+    for t in range(1, T + 1):
+        a = W_hh @ hidden[t - 1] + drive[t - 1]
+        if activation == "tanh":
+            hidden[t] = np.tanh(a)
+            sigma_prime[t - 1] = 1.0 - hidden[t] ** 2  # tanh'(a) = 1 - tanh(a)^2
+        else:
+            hidden[t] = a
+
+    # Backward: J_lag = dh_T/dh_{T-lag} = J_{lag-1} diag(sigma'(a_{T-lag+1})) W_hh.
+    norms = np.empty(T + 1)
+    jacobians = np.empty((T + 1, n, n)) if keep_jacobians else None
+    J = np.eye(n)
+    for lag in range(T + 1):
+        if lag > 0:
+            step = T - lag + 1  # the step whose Jacobian dh_step/dh_{step-1} we append
+            with np.errstate(over="ignore", invalid="ignore"):  # overflow becomes inf
+                J = J @ (sigma_prime[step - 1][:, None] * W_hh)
+        norms[lag] = np.linalg.norm(J, 2) if np.all(np.isfinite(J)) else np.inf
+        if jacobians is not None:
+            jacobians[lag] = J
+    return JacobianNorms(
+        lags=np.arange(T + 1),
+        norms=norms,
+        hidden=hidden,
+        sigma_prime=sigma_prime,
+        activation=activation,
+        jacobians=jacobians,
+    )
+
+
+# ----------------------------------------------------------------------------
+# Gradient clipping
+# ----------------------------------------------------------------------------
+
+
+def _as_gradients(grads: Any) -> tuple[list[np.ndarray], type | None]:
+    """Float64 copies of one gradient or a list/tuple of them, and the container type.
+
+    A NumPy array, a number or a nested list of numbers is *one* gradient
+    (container ``None``); a list or tuple whose items are all NumPy arrays is
+    several.
+    """
+    if isinstance(grads, (list, tuple)) and grads and all(isinstance(g, np.ndarray) for g in grads):
+        return [as_float_array(g, f"grads[{i}]") for i, g in enumerate(grads)], type(grads)
+    if isinstance(grads, (list, tuple)) and not grads:
+        raise ValueError("grads is empty; give one array or a list of arrays")
+    g = as_float_array(grads, "grads")
+    return [g], None
+
+
+def _same_kind(arrays: list[np.ndarray], container: type | None) -> Any:
+    """Return the arrays in the container they came in (or the single array)."""
+    if container is None:
+        return arrays[0]
+    return container(arrays)
+
+
+def clip_grad_norm(grads: Any, max_norm: float) -> tuple[Any, float]:
+    """Rescale gradients so their total L2 norm is at most ``max_norm``; return them and the old norm.
+
+    Parameters
+    ----------
+    grads : array_like or list of numpy.ndarray
+        One gradient (an array, or a nested list of numbers such as
+        ``[80, 60]``) or several (a list or tuple of NumPy arrays, one per
+        parameter, of any shapes).
+    max_norm : float
+        The threshold :math:`c`, finite and > 0.
+
+    Returns
+    -------
+    clipped : numpy.ndarray or list of numpy.ndarray
+        New float64 arrays, of the same kind as ``grads`` (a single array in,
+        a single array out; a list or tuple in, the same container out).
+    total_norm : float
+        The norm *before* clipping,
+        :math:`\\|g\\| = \\sqrt{\\sum_k \\|g_k\\|_F^2}` over all arrays.
+
+    Raises
+    ------
+    TypeError
+        If ``grads`` holds strings or complex numbers, or ``max_norm`` is not a number.
+    ValueError
+        If ``grads`` is empty or holds NaN/inf, or ``max_norm <= 0``.
+
+    Notes
+    -----
+    The rule (Pascanu, Mikolov & Bengio 2013, Algorithm 1) is
+
+    .. math::
+
+        g \\leftarrow \\begin{cases}
+            g \\cdot \\dfrac{c}{\\|g\\| + 10^{-6}} & \\text{if } \\|g\\| > c, \\\\
+            g & \\text{otherwise,}
+        \\end{cases}
+
+    with every array scaled by the same factor, so the direction of the
+    whole gradient is kept and only its length is capped.  The
+    :math:`10^{-6}` is the one ``torch.nn.utils.clip_grad_norm_`` adds.
+    Torch multiplies by :math:`\\min(1, c/(\\|g\\| + 10^{-6}))` always, so for
+    norms in :math:`(c - 10^{-6}, c]` it shrinks by a factor within
+    :math:`10^{-7}\\,`-ish of 1 where this function leaves the gradient
+    untouched (the lecture's :math:`(8, 6)` at threshold 10 stays exactly
+    :math:`(8, 6)`); everywhere else the two agree to rounding.  Inputs are
+    never modified.
+
+    Taught in lesson 10.
+
+    See Also
+    --------
+    clip_grad_value : clip each entry instead (turns the direction).
+    torch.nn.utils.clip_grad_norm_ : the in-place version the trainer uses.
+
+    Examples
+    --------
+    >>> clipped, norm = clip_grad_norm([80.0, 60.0], max_norm=10)
+    >>> norm
+    100.0
+    >>> clipped.round(6)
+    array([8., 6.])
+    >>> clip_grad_norm([8.0, 6.0], max_norm=10)
+    (array([8., 6.]), 10.0)
+    >>> import numpy as np
+    >>> parts, norm = clip_grad_norm([np.array([3.0]), np.array([[4.0, 0.0]])], max_norm=1)
+    >>> norm, [p.round(6) for p in parts]
+    (5.0, [array([0.6]), array([[0.8, 0. ]])])
+    """
+    arrays, container = _as_gradients(grads)
+    max_norm = check_positive_float(max_norm, "max_norm")
+    total_norm = float(np.sqrt(sum(np.sum(g * g) for g in arrays)))
+    if total_norm > max_norm:
+        scale = max_norm / (total_norm + CLIP_EPS)  # same epsilon as torch
+        arrays = [g * scale for g in arrays]
+    return _same_kind(arrays, container), total_norm
+
+
+def clip_grad_value(grads: Any, limit: float) -> Any:
+    """Clip every gradient entry to the interval ``[-limit, limit]``.
+
+    Parameters
+    ----------
+    grads : array_like or list of numpy.ndarray
+        One gradient or a list/tuple of NumPy arrays, as in :func:`clip_grad_norm`.
+    limit : float
+        The bound, finite and > 0.
+
+    Returns
+    -------
+    clipped : numpy.ndarray or list of numpy.ndarray
+        New float64 arrays, of the same kind as ``grads``.
+
+    Raises
+    ------
+    TypeError
+        If ``grads`` holds strings or complex numbers, or ``limit`` is not a number.
+    ValueError
+        If ``grads`` is empty or holds NaN/inf, or ``limit <= 0``.
+
+    Notes
+    -----
+    :math:`g_i \\leftarrow \\min(\\max(g_i, -c), c)` entry by entry, exactly
+    what ``torch.nn.utils.clip_grad_value_`` does.  Unlike norm clipping
+    this changes the *direction* of the gradient whenever entries of
+    different size are cut: :math:`(80, 60)` clipped at 10 becomes
+    :math:`(10, 10)`, turned by about 8.1 degrees.  Inputs are never modified.
+
+    Taught in lesson 10.
+
+    See Also
+    --------
+    clip_grad_norm : rescale the whole gradient, keeping its direction.
+
+    Examples
+    --------
+    >>> clip_grad_value([80.0, -60.0, 3.0], limit=10)
+    array([ 10., -10.,   3.])
+    >>> import numpy as np
+    >>> clip_grad_value((np.array([0.5, 2.0]), np.array([-3.0])), limit=1)
+    (array([0.5, 1. ]), array([-1.]))
+    """
+    arrays, container = _as_gradients(grads)
+    limit = check_positive_float(limit, "limit")
+    return _same_kind([np.clip(g, -limit, limit) for g in arrays], container)
