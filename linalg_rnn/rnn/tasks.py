@@ -514,7 +514,7 @@ class MnistTask(_ImageSequenceTask):
     >>> try:
     ...     MnistTask("/no/such/folder")
     ... except FileNotFoundError as exc:
-    ...     print(str(exc)[:45])
+    ...     print(str(exc)[:44])
     no train-images-idx3-ubyte[.gz] in /no/such/
     """
 
