@@ -135,9 +135,7 @@ def _rng(seed: SeedLike) -> np.random.Generator:
     if isinstance(seed, bool) or not (
         seed is None or isinstance(seed, (numbers.Integral, np.random.Generator))
     ):
-        raise TypeError(
-            f"seed must be None, an integer or a numpy.random.Generator, got {seed!r}"
-        )
+        raise TypeError(f"seed must be None, an integer or a numpy.random.Generator, got {seed!r}")
     if isinstance(seed, numbers.Integral) and seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed}")
     return np.random.default_rng(seed)
@@ -350,7 +348,7 @@ def cayley(A: np.ndarray) -> np.ndarray:
     True
     """
     A = as_square_matrix(A, "A")
-    I = np.eye(A.shape[0])  # noqa: E741  (the identity, as in the formula)
+    I = np.eye(A.shape[0])
     try:
         # Solve (I + A) Q = (I - A) rather than invert: cheaper and more accurate.
         return np.linalg.solve(I + A, I - A)

@@ -167,7 +167,7 @@ def test_cayley_of_skew_is_orthogonal_and_matches_inverse_formula(n, seed, scale
     A = _skew(n, seed, scale)
     Q = cayley(A)
     assert orthogonality_error(Q) < 1e-12
-    I = np.eye(n)  # noqa: E741
+    I = np.eye(n)
     np.testing.assert_allclose(Q, np.linalg.inv(I + A) @ (I - A), atol=1e-9)
     # The Cayley map is its own inverse on orthogonal matrices without eigenvalue -1.
     np.testing.assert_allclose(cayley(Q), A, atol=1e-6 * max(1.0, np.abs(A).max()) ** 2)
