@@ -38,6 +38,7 @@ __all__ = [
     "apply_qt",
     "blocked_householder_qr",
     "classical_gram_schmidt",
+    "compact_wy",
     "givens_qr",
     "givens_rotations",
     "householder_qr",
@@ -692,6 +693,83 @@ def householder_qr(A: np.ndarray, mode: str = "reduced") -> tuple[np.ndarray, np
     return factors.form_q(mode), factors.form_r(mode)
 
 
+def compact_wy(
+    factors: HouseholderReflectors, start: int = 0, stop: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The compact WY form :math:`I - VTV^T` of a run of Householder reflectors.
+
+    Parameters
+    ----------
+    factors : HouseholderReflectors
+        From :func:`householder_reflectors`.
+    start, stop : int, optional
+        Use reflectors ``start, ..., stop - 1`` (default: all of them).
+
+    Returns
+    -------
+    V : ndarray, shape (m, b)
+        Column ``j`` is the unit vector of reflector ``start + j``, padded with
+        zeros above its first row; ``b = stop - start``.
+    T : ndarray, shape (b, b)
+        Upper triangular, such that
+        :math:`F_{\\text{start}} \\cdots F_{\\text{stop}-1} = I - VTV^T` (the
+        reflectors as m x m matrices).
+
+    Raises
+    ------
+    ValueError, TypeError
+        If ``factors`` is not a :class:`HouseholderReflectors` or the range is
+        empty or out of bounds.
+
+    Notes
+    -----
+    With :math:`\\tau = 2` for a unit :math:`v` (and :math:`\\tau = 0` for a
+    skipped step), :math:`(I - V T V^T)(I - \\tau vv^T) = I - [V\\ v]
+    \\begin{bmatrix} T & -\\tau T V^T v \\\\ 0 & \\tau \\end{bmatrix} [V\\ v]^T`,
+    so :math:`T` grows one column at a time at :math:`O(mb^2)` flops
+    (Schreiber and Van Loan, 1989).  :func:`blocked_householder_qr` uses this
+    recurrence on each panel, so that a whole block of reflectors is applied
+    with three matrix--matrix products instead of :math:`b` rank-one updates.
+
+    Taught in lesson 06.
+
+    See Also
+    --------
+    blocked_householder_qr
+
+    Examples
+    --------
+    >>> A = np.random.default_rng(0).standard_normal((6, 4))
+    >>> F = householder_reflectors(A)
+    >>> V, T = compact_wy(F)
+    >>> V.shape, T.shape
+    ((6, 4), (4, 4))
+    >>> Q_wy = (np.eye(6) - V @ T @ V.T)[:, :4] * F.signs
+    >>> np.allclose(Q_wy, F.form_q())
+    True
+    """
+    if not isinstance(factors, HouseholderReflectors):
+        raise TypeError(f"factors must come from householder_reflectors(A), got {type(factors).__name__}")
+    p = len(factors.vectors)
+    start = check_int(start, "start")
+    stop = p if stop is None else check_int(stop, "stop")
+    if not start < stop <= p:
+        raise ValueError(f"need 0 <= start < stop <= {p} (the number of reflectors), got {start}, {stop}")
+    m = factors.shape[0]
+    b = stop - start
+    V = np.zeros((m, b))
+    T = np.zeros((b, b))
+    for j in range(b):
+        k = start + j
+        v = factors.vectors[k]
+        V[k:, j] = v
+        tau = 2.0 if v.any() else 0.0  # a skipped step (v = 0) is the identity
+        # New column of T: the reflector's coupling with the ones already in the block.
+        T[:j, j] = -tau * (T[:j, :j] @ (V[:, :j].T @ V[:, j]))
+        T[j, j] = tau
+    return V, T
+
+
 def blocked_householder_qr(
     A: np.ndarray, block_size: int = 64, mode: str = "reduced"
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -743,6 +821,7 @@ def blocked_householder_qr(
     See Also
     --------
     householder_qr : the unblocked algorithm.
+    compact_wy : the I - V T V^T form of a run of reflectors.
 
     Examples
     --------

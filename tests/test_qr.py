@@ -18,6 +18,7 @@ from linalg_rnn.qr import (
     apply_qt,
     blocked_householder_qr,
     classical_gram_schmidt,
+    compact_wy,
     givens_qr,
     givens_rotations,
     householder_qr,
@@ -242,6 +243,36 @@ def test_blocked_equals_unblocked_on_larger_matrix_with_default_block():
     Qu, Ru = householder_qr(A)
     np.testing.assert_allclose(Rb, Ru, atol=1e-11)
     np.testing.assert_allclose(Qb, Qu, atol=1e-11)
+
+
+@given(A=gaussian(), data=st.data())
+@settings(max_examples=30, deadline=None)
+def test_compact_wy_equals_explicit_product_of_reflectors(A, data):
+    F = householder_reflectors(A)
+    m, p = A.shape[0], len(F.vectors)
+    start = data.draw(st.integers(0, p - 1))
+    stop = data.draw(st.integers(start + 1, p))
+    product = np.eye(m)
+    for k in range(start, stop):
+        v = np.zeros(m)
+        v[k:] = F.vectors[k]
+        product = product @ (np.eye(m) - 2.0 * np.outer(v, v))
+    V, T = compact_wy(F, start, stop)
+    assert V.shape == (m, stop - start) and T.shape == (stop - start,) * 2
+    np.testing.assert_array_equal(T, np.triu(T))
+    np.testing.assert_allclose(np.eye(m) - V @ T @ V.T, product, atol=1e-12)
+
+
+def test_compact_wy_rejects_bad_ranges_and_non_householder_factors():
+    F = householder_reflectors(np.ones((4, 3)))
+    with pytest.raises(ValueError, match="start < stop"):
+        compact_wy(F, 2, 2)
+    with pytest.raises(ValueError, match="start < stop"):
+        compact_wy(F, 0, 4)
+    with pytest.raises(ValueError, match="start"):
+        compact_wy(F, -1)
+    with pytest.raises(TypeError, match="householder_reflectors"):
+        compact_wy(givens_rotations(np.ones((4, 3))))
 
 
 # --- implicit Q: Algorithms 10.2 and 10.3 -------------------------------------------------
