@@ -1,0 +1,349 @@
+"""Recurrent models: fused tanh RNN, explicit-loop tanh RNN, LSTM, orthogonal parametrizations.
+
+Every model maps inputs ``x`` of shape ``(B, T, input_size)`` and an optional
+initial state to outputs ``(B, T, output_size)`` (a linear readout of every
+hidden state) and the final state, so truncated BPTT can carry the state
+from one window to the next. Every model also answers two questions the
+metrics ask:
+
+* :meth:`recurrent_matrix` -- the *effective* recurrent matrix :math:`W_{hh}`
+  (after any parametrization), detached;
+* :meth:`recurrent_parameter` -- the leaf ``Parameter`` the optimizer moves
+  to change it (``weight_hh_l0`` itself, or the parametrization's ``original``).
+
+The recurrence is :math:`h_t = \\tanh(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh})`
+and the output is :math:`\\hat y_t = W_{hy} h_t + b_y`.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
+from torch.nn.utils.parametrizations import orthogonal
+
+from .._validation import check_choice, check_int
+
+__all__ = [
+    "FusedRNN",
+    "LSTMModel",
+    "LoopRNN",
+    "MODEL_KINDS",
+    "PARAMETRIZATIONS",
+    "build_model",
+    "parametrize_orthogonal",
+]
+
+MODEL_KINDS = ("fused", "loop", "lstm")
+PARAMETRIZATIONS = ("matrix_exp", "cayley")
+
+
+class _Readout(nn.Module):
+    """What every model shares: the readout and the two W_hh accessors."""
+
+    readout: nn.Linear
+
+    def recurrent_matrix(self) -> torch.Tensor:
+        """The effective recurrent matrix :math:`W_{hh}` (after any parametrization), detached."""
+        return self.weight_hh_l0.detach()
+
+    def recurrent_parameter(self) -> nn.Parameter:
+        """The leaf parameter the optimizer updates to move :math:`W_{hh}`."""
+        if parametrize.is_parametrized(self, "weight_hh_l0"):
+            return self.parametrizations.weight_hh_l0.original
+        return self.weight_hh_l0
+
+    @property
+    def is_parametrized(self) -> bool:
+        """True when :math:`W_{hh}` is computed by a parametrization."""
+        return parametrize.is_parametrized(self, "weight_hh_l0")
+
+
+class FusedRNN(_Readout):
+    """Tanh RNN on ``torch.nn.RNN`` (cuDNN on a GPU) with a linear readout.
+
+    Parameters
+    ----------
+    input_size, hidden_size, output_size : int
+        Sizes of :math:`x_t`, :math:`h_t` and :math:`\\hat y_t`.
+
+    Notes
+    -----
+    This is the fast path: the whole recurrence runs in one fused kernel.
+    Its weights have the names and shapes of ``nn.RNN``'s
+    (``weight_hh_l0`` is :math:`W_{hh}`), exposed on this module, so
+    ``LoopRNN(...).load_state_dict(fused.state_dict())`` gives the same
+    function computed step by step. Parametrizing ``nn.RNN``'s weights is
+    unreliable on cuDNN (PyTorch issue 65688: the flattened weights stop
+    training), so parametrized models use :class:`LoopRNN`. Taught in lesson 13.
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> model = FusedRNN(3, 8, 2)
+    >>> y, h = model(torch.zeros(4, 5, 3))
+    >>> y.shape, h.shape, model.recurrent_matrix().shape
+    (torch.Size([4, 5, 2]), torch.Size([4, 8]), torch.Size([8, 8]))
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, output_size: int) -> None:
+        super().__init__()
+        self.rnn = nn.RNN(input_size, hidden_size, nonlinearity="tanh", batch_first=True)
+        self.readout = nn.Linear(hidden_size, output_size)
+
+    @property
+    def weight_hh_l0(self) -> nn.Parameter:
+        """:math:`W_{hh}`, the ``nn.RNN`` parameter itself (not a copy)."""
+        return self.rnn.weight_hh_l0
+
+    def recurrent_parameter(self) -> nn.Parameter:
+        """The leaf parameter the optimizer updates: ``rnn.weight_hh_l0``."""
+        return self.rnn.weight_hh_l0
+
+    @property
+    def is_parametrized(self) -> bool:
+        """Always False: the fused model is never parametrized (see Notes)."""
+        return False
+
+    def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None):
+        """Outputs ``(B, T, output_size)`` and the last hidden state ``(B, H)``."""
+        hs, h_last = self.rnn(x, None if h0 is None else h0.unsqueeze(0))
+        return self.readout(hs), h_last.squeeze(0)
+
+    def state_dict_for_loop(self) -> dict:
+        """The weights under :class:`LoopRNN`'s names, to build the same function as a loop."""
+        return {
+            **{k: v for k, v in self.rnn.state_dict().items()},
+            **{f"readout.{k}": v for k, v in self.readout.state_dict().items()},
+        }
+
+
+class LoopRNN(_Readout):
+    """Tanh RNN written as an explicit loop over time, with ``nn.RNN``'s parameters.
+
+    Parameters
+    ----------
+    input_size, hidden_size, output_size : int
+        Sizes of :math:`x_t`, :math:`h_t` and :math:`\\hat y_t`.
+
+    Notes
+    -----
+    Parameters ``weight_ih_l0`` (:math:`W_{ih}`), ``weight_hh_l0``
+    (:math:`W_{hh}`), ``bias_ih_l0``, ``bias_hh_l0`` are initialized like
+    ``nn.RNN`` (uniform on :math:`\\pm 1/\\sqrt{H}`). The input projection of
+    all timesteps is one matrix product; only :math:`W_{hh} h_{t-1}` runs in
+    the Python loop. Slower than :class:`FusedRNN`, but :math:`W_{hh}` may be
+    parametrized and every :math:`h_t` can be kept for per-lag gradients.
+    The effective :math:`W_{hh}` is computed once per forward pass, so a
+    parametrization costs one matrix function per step, not per timestep.
+    Taught in lesson 13.
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> fused = FusedRNN(3, 8, 2)
+    >>> loop = LoopRNN(3, 8, 2)
+    >>> _ = loop.load_state_dict(fused.state_dict_for_loop())
+    >>> x = torch.randn(4, 6, 3)
+    >>> torch.allclose(loop(x)[0], fused(x)[0], atol=1e-6)
+    True
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, output_size: int) -> None:
+        super().__init__()
+        H = hidden_size
+        self.hidden_size = H
+        self.weight_ih_l0 = nn.Parameter(torch.empty(H, input_size))
+        self.weight_hh_l0 = nn.Parameter(torch.empty(H, H))
+        self.bias_ih_l0 = nn.Parameter(torch.empty(H))
+        self.bias_hh_l0 = nn.Parameter(torch.empty(H))
+        bound = H**-0.5
+        for p in (self.weight_ih_l0, self.weight_hh_l0, self.bias_ih_l0, self.bias_hh_l0):
+            nn.init.uniform_(p, -bound, bound)
+        self.readout = nn.Linear(H, output_size)
+
+    def forward(
+        self, x: torch.Tensor, h0: torch.Tensor | None = None, *, keep_hidden: bool = False
+    ):
+        """Outputs ``(B, T, output_size)`` and the last hidden state ``(B, H)``.
+
+        With ``keep_hidden=True`` a third value is returned: the list of every
+        :math:`h_t` (each with ``retain_grad()``, so after ``backward`` its
+        ``.grad`` is :math:`\\partial L / \\partial h_t`).
+        """
+        B, T, _ = x.shape
+        h = x.new_zeros(B, self.hidden_size) if h0 is None else h0
+        W_hh = self.weight_hh_l0  # evaluated once: a parametrization runs once per forward
+        drive = x @ self.weight_ih_l0.T + self.bias_ih_l0 + self.bias_hh_l0
+        hs = []
+        for t in range(T):
+            h = torch.tanh(drive[:, t] + h @ W_hh.T)
+            if keep_hidden:
+                h.retain_grad()
+            hs.append(h)
+        out = self.readout(torch.stack(hs, dim=1))
+        return (out, h, hs) if keep_hidden else (out, h)
+
+
+class LSTMModel(_Readout):
+    """LSTM (``torch.nn.LSTM``) with a linear readout: the gated reference model.
+
+    Parameters
+    ----------
+    input_size, hidden_size, output_size : int
+        Sizes of :math:`x_t`, :math:`h_t` and :math:`\\hat y_t`.
+
+    Notes
+    -----
+    ``nn.LSTM``'s ``weight_hh_l0`` stacks four :math:`H \\times H` blocks (input,
+    forget, cell, output gates). For the square-matrix metrics,
+    :meth:`recurrent_matrix` returns the cell-candidate block :math:`W_{hg}`
+    (rows ``2H:3H``), the one that plays the part of a plain RNN's
+    :math:`W_{hh}`. The LSTM's memory does not rely on :math:`W_{hh}` being
+    orthogonal: the additive cell state carries it. Taught in lesson 13.
+
+    Examples
+    --------
+    >>> model = LSTMModel(3, 8, 2)
+    >>> y, (h, c) = model(torch.zeros(4, 5, 3))
+    >>> y.shape, model.recurrent_matrix().shape
+    (torch.Size([4, 5, 2]), torch.Size([8, 8]))
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, output_size: int) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(input_size, hidden_size, batch_first=True)
+        self.readout = nn.Linear(hidden_size, output_size)
+
+    @property
+    def weight_hh_l0(self) -> nn.Parameter:
+        """The stacked ``(4H, H)`` recurrent weight of ``nn.LSTM``."""
+        return self.lstm.weight_hh_l0
+
+    def recurrent_matrix(self) -> torch.Tensor:
+        """The cell-candidate block :math:`W_{hg}` of the recurrent weight, detached."""
+        H = self.lstm.hidden_size
+        return self.lstm.weight_hh_l0.detach()[2 * H : 3 * H]
+
+    def recurrent_parameter(self) -> nn.Parameter:
+        """The stacked recurrent weight ``lstm.weight_hh_l0``."""
+        return self.lstm.weight_hh_l0
+
+    @property
+    def is_parametrized(self) -> bool:
+        """Always False."""
+        return False
+
+    def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None):
+        """Outputs ``(B, T, output_size)`` and the last state ``(h, c)``, each ``(B, H)``."""
+        if state is not None:
+            state = (state[0].unsqueeze(0), state[1].unsqueeze(0))
+        hs, (h, c) = self.lstm(x, state)
+        return self.readout(hs), (h.squeeze(0), c.squeeze(0))
+
+
+def parametrize_orthogonal(model: LoopRNN, orthogonal_map: str) -> LoopRNN:
+    """Make :math:`W_{hh}` of a :class:`LoopRNN` orthogonal by construction.
+
+    Parameters
+    ----------
+    model : LoopRNN
+        Modified in place (and returned).
+    orthogonal_map : {"matrix_exp", "cayley"}
+        :math:`W_{hh} = B \\exp(A)` or :math:`B (I + A/2)^{-1}(I - A/2)`
+        (up to sign convention), :math:`A` skew-symmetric.
+
+    Returns
+    -------
+    LoopRNN
+        The same model.
+
+    Raises
+    ------
+    TypeError
+        If the model is not a :class:`LoopRNN`.
+
+    Notes
+    -----
+    Uses ``torch.nn.utils.parametrizations.orthogonal`` with its dynamic
+    trivialization: the optimizer moves an unconstrained matrix whose
+    skew-symmetric part :math:`A` is mapped onto the orthogonal group, so
+    :math:`W_{hh}^\\top W_{hh} = I` holds to rounding at every step with no
+    projection. If :math:`W_{hh}` is already orthogonal (from an orthogonal
+    init) it is kept as the base :math:`B`; otherwise it is replaced by its
+    QR factor. Taught in lesson 13.
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> m = parametrize_orthogonal(LoopRNN(2, 6, 1), "cayley")
+    >>> W = m.recurrent_matrix()
+    >>> torch.allclose(W.T @ W, torch.eye(6), atol=1e-5), m.is_parametrized
+    (True, True)
+    """
+    if not isinstance(model, LoopRNN):
+        raise TypeError(
+            f"orthogonal parametrizations need the explicit-loop LoopRNN, got {type(model).__name__} "
+            "(parametrizing nn.RNN can silently stop W_hh training: PyTorch issue 65688)"
+        )
+    check_choice(orthogonal_map, "orthogonal_map", PARAMETRIZATIONS)
+    orthogonal(model, "weight_hh_l0", orthogonal_map=orthogonal_map)
+    return model
+
+
+def build_model(
+    kind: str,
+    input_size: int,
+    hidden_size: int,
+    output_size: int,
+    *,
+    parametrization: str | None = None,
+) -> nn.Module:
+    """Build a model by name.
+
+    Parameters
+    ----------
+    kind : {"fused", "loop", "lstm"}
+        :class:`FusedRNN`, :class:`LoopRNN` or :class:`LSTMModel`.
+    input_size, hidden_size, output_size : int
+        Layer sizes.
+    parametrization : {None, "matrix_exp", "cayley"}
+        Orthogonal parametrization of :math:`W_{hh}` (``kind="loop"`` only).
+
+    Returns
+    -------
+    torch.nn.Module
+        On the CPU, initialized from torch's global generator (seed it, or
+        wrap the call in ``torch.random.fork_rng``).
+
+    Raises
+    ------
+    ValueError
+        For an unknown kind or parametrization, or a parametrization on a
+        model other than the loop.
+
+    Examples
+    --------
+    >>> m = build_model("loop", 1, 4, 1, parametrization="matrix_exp")
+    >>> isinstance(m, LoopRNN), m.is_parametrized
+    (True, True)
+    >>> build_model("fused", 1, 4, 1, parametrization="cayley")
+    Traceback (most recent call last):
+        ...
+    ValueError: parametrization 'cayley' needs kind='loop' (see PyTorch issue 65688)
+    """
+    check_choice(kind, "model kind", MODEL_KINDS)
+    for value, name in ((input_size, "input_size"), (hidden_size, "hidden_size"),
+                        (output_size, "output_size")):
+        check_int(value, name, minimum=1)
+    if parametrization is not None:
+        check_choice(parametrization, "parametrization", PARAMETRIZATIONS)
+        if kind != "loop":
+            raise ValueError(
+                f"parametrization {parametrization!r} needs kind='loop' (see PyTorch issue 65688)"
+            )
+    cls = {"fused": FusedRNN, "loop": LoopRNN, "lstm": LSTMModel}[kind]
+    model = cls(input_size, hidden_size, output_size)
+    if parametrization is not None:
+        parametrize_orthogonal(model, parametrization)
+    return model

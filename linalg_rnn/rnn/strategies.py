@@ -1,0 +1,377 @@
+"""Training strategies against exploding and vanishing gradients, composable with ``+``.
+
+A strategy string such as ``"orthogonal_init+qr_projection+clip"`` is parsed
+into a :class:`Strategy`, which says which model to build and what the
+trainer does around each optimizer step:
+
+=================== =========================================================
+name                what it does
+=================== =========================================================
+``vanilla``         nothing: a tanh ``nn.RNN`` trained by plain BPTT
+``clip``            rescale the gradient to norm ``clip_norm`` (or clamp each
+                    entry to ``clip_value``) before the step
+``tbptt``           truncated BPTT: backpropagate through windows of ``k``
+                    steps, carrying the hidden state, detached, between them
+``orthogonal_init`` start from an orthogonal :math:`W_{hh}` (QR/Haar,
+                    identity, Henaff, Cayley)
+``qr_projection``   every ``N`` steps replace :math:`W_{hh}` by the
+                    sign-corrected Q of its QR factorization
+``polar_projection`` every ``N`` steps replace :math:`W_{hh}` by its polar factor
+                    :math:`UV^\\top`, the nearest orthogonal matrix
+``expm``            parametrize :math:`W_{hh} = B\\exp(A)`, :math:`A` skew-symmetric
+``cayley``          parametrize :math:`W_{hh}` by the Cayley transform of :math:`A`
+``lstm``            replace the tanh RNN by an LSTM
+=================== =========================================================
+
+The functions that change :math:`W_{hh}` (:func:`orthogonal_init_`,
+:func:`qr_project_`, :func:`polar_project_`) work in place under
+``torch.no_grad()`` on the very ``Parameter`` object the optimizer holds, so
+its state (Adam's moments) stays attached.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .._validation import check_choice, check_int
+
+__all__ = [
+    "INIT_SCHEMES",
+    "STRATEGY_NAMES",
+    "Strategy",
+    "orthogonal_init_",
+    "orthogonal_matrix",
+    "parse_strategy",
+    "polar_project_",
+    "qr_project_",
+]
+
+STRATEGY_NAMES = (
+    "vanilla",
+    "clip",
+    "tbptt",
+    "orthogonal_init",
+    "qr_projection",
+    "polar_projection",
+    "expm",
+    "cayley",
+    "lstm",
+)
+INIT_SCHEMES = ("qr", "haar", "identity", "henaff", "cayley")
+
+_PARAMETRIZATION = {"expm": "matrix_exp", "cayley": "cayley"}
+_PROJECTION = {"qr_projection": "qr", "polar_projection": "polar"}
+_ORTHOGONAL_ONLY = ("orthogonal_init", "qr_projection", "polar_projection", "expm", "cayley")
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """A parsed, checked combination of strategy names.
+
+    Attributes
+    ----------
+    names : tuple of str
+        The parts, in the canonical order of :data:`STRATEGY_NAMES`.
+
+    Examples
+    --------
+    >>> s = parse_strategy("qr_projection+orthogonal_init")
+    >>> str(s), s.model_kind, s.projection, s.parametrization
+    ('orthogonal_init+qr_projection', 'fused', 'qr', None)
+    """
+
+    names: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return "+".join(self.names)
+
+    def uses(self, name: str) -> bool:
+        """True when ``name`` is one of the parts."""
+        return name in self.names
+
+    @property
+    def parametrization(self) -> str | None:
+        """``"matrix_exp"``, ``"cayley"`` (the ``orthogonal_map`` of torch) or ``None``."""
+        return next((_PARAMETRIZATION[n] for n in self.names if n in _PARAMETRIZATION), None)
+
+    @property
+    def projection(self) -> str | None:
+        """``"qr"``, ``"polar"`` or ``None``."""
+        return next((_PROJECTION[n] for n in self.names if n in _PROJECTION), None)
+
+    @property
+    def model_kind(self) -> str:
+        """The model this strategy trains: ``"lstm"``, ``"loop"`` (parametrized) or ``"fused"``."""
+        if self.uses("lstm"):
+            return "lstm"
+        return "loop" if self.parametrization else "fused"
+
+
+def parse_strategy(text: str) -> Strategy:
+    """Parse ``"a+b+c"`` into a :class:`Strategy`, refusing unknown names and nonsense.
+
+    Parameters
+    ----------
+    text : str
+        Strategy names joined by ``+``, e.g. ``"orthogonal_init+qr_projection+clip"``.
+
+    Returns
+    -------
+    Strategy
+
+    Raises
+    ------
+    ValueError
+        For an unknown or repeated name, or a combination that makes no sense:
+        ``vanilla`` with anything, two parametrizations (``expm+cayley``), two
+        projections, a projection on a parametrized (already orthogonal)
+        :math:`W_{hh}`, or ``lstm`` with any orthogonality strategy (its
+        recurrent weight is four stacked gate blocks, not one square matrix).
+
+    Examples
+    --------
+    >>> parse_strategy("clip+tbptt").names
+    ('clip', 'tbptt')
+    >>> parse_strategy("expm+cayley")
+    Traceback (most recent call last):
+        ...
+    ValueError: strategy 'expm+cayley': choose one parametrization, expm or cayley, not both
+    >>> parse_strategy("lstm+qr_projection")
+    Traceback (most recent call last):
+        ...
+    ValueError: strategy 'lstm+qr_projection': qr_projection acts on a tanh RNN's square W_hh; lstm has none
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"strategy must be names joined by '+', got {text!r}")
+    parts = [p.strip() for p in text.split("+")]
+    for p in parts:
+        if p not in STRATEGY_NAMES:
+            raise ValueError(
+                f"unknown strategy {p!r} in {text!r}; choose from {', '.join(STRATEGY_NAMES)} "
+                "(combine with +)"
+            )
+    repeated = sorted({p for p in parts if parts.count(p) > 1})
+    if repeated:
+        raise ValueError(f"strategy {text!r}: {', '.join(repeated)} given more than once")
+    names = set(parts)
+
+    def refuse(why: str) -> None:
+        raise ValueError(f"strategy {text!r}: {why}")
+
+    if "vanilla" in names and len(names) > 1:
+        refuse("vanilla means no strategy; leave it out when combining")
+    if {"expm", "cayley"} <= names:
+        refuse("choose one parametrization, expm or cayley, not both")
+    if {"qr_projection", "polar_projection"} <= names:
+        refuse("choose one projection, qr_projection or polar_projection, not both")
+    param = names & set(_PARAMETRIZATION)
+    proj = names & set(_PROJECTION)
+    if param and proj:
+        refuse(
+            f"{min(param)} keeps W_hh orthogonal by construction; "
+            f"{min(proj)} on top of it has nothing to do"
+        )
+    if "lstm" in names:
+        clash = [n for n in _ORTHOGONAL_ONLY if n in names]
+        if clash:
+            refuse(f"{clash[0]} acts on a tanh RNN's square W_hh; lstm has none")
+    return Strategy(tuple(n for n in STRATEGY_NAMES if n in names))
+
+
+def _sign_corrected_qr(A: torch.Tensor) -> torch.Tensor:
+    """The Q of A = QR with diag(R) >= 0 (so the factorization is unique)."""
+    Q, R = torch.linalg.qr(A)
+    signs = torch.sign(torch.diagonal(R))
+    signs[signs == 0] = 1.0
+    return Q * signs  # flips column j of Q when R[j, j] < 0
+
+
+def orthogonal_matrix(
+    n: int,
+    scheme: str = "qr",
+    *,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """An ``n × n`` orthogonal matrix drawn by one of the initialization schemes.
+
+    Parameters
+    ----------
+    n : int
+        Size.
+    scheme : {"qr", "haar", "identity", "henaff", "cayley"}
+        * ``qr`` / ``haar``: sign-corrected Q of a Gaussian matrix, which is
+          Haar-distributed (uniform on the orthogonal group; Mezzadri 2007);
+        * ``identity``: :math:`I` (Le, Jaitly & Hinton 2015);
+        * ``henaff``: block-diagonal 2×2 rotations by angles uniform in
+          :math:`[-\\pi, \\pi]` (Henaff, Szlam & LeCun 2016), a 1 on the
+          diagonal when ``n`` is odd;
+        * ``cayley``: :math:`(I + A)^{-1}(I - A)` for a random skew-symmetric
+          :math:`A = (G - G^\\top)/\\sqrt{2n}`.
+    generator : torch.Generator, optional
+        Source of randomness (on ``device``); the global one if ``None``.
+    dtype, device
+        Of the result. The draw happens on the generator's device.
+
+    Returns
+    -------
+    torch.Tensor
+        ``Q`` with :math:`Q^\\top Q = I` to rounding.
+
+    Raises
+    ------
+    ValueError
+        For an unknown scheme or ``n < 1``.
+
+    Notes
+    -----
+    Every scheme puts all eigenvalues on the unit circle; they differ in
+    *where*: identity puts them all at 1, Henaff spreads them uniformly,
+    Haar spreads them with the circular law of random rotations, and
+    Cayley never reaches -1. Taught in lesson 13.
+
+    Examples
+    --------
+    >>> g = torch.Generator().manual_seed(0)
+    >>> Q = orthogonal_matrix(5, "henaff", generator=g)
+    >>> torch.allclose(Q.T @ Q, torch.eye(5), atol=1e-6)
+    True
+    >>> bool(torch.allclose(torch.linalg.eigvals(Q).abs(), torch.ones(5), atol=1e-5))
+    True
+    """
+    n = check_int(n, "n", minimum=1)
+    check_choice(scheme, "init scheme", INIT_SCHEMES)
+    gen_device = generator.device if generator is not None else device
+    kw = dict(generator=generator, device=gen_device, dtype=torch.float64)
+    if scheme == "identity":
+        Q = torch.eye(n, dtype=torch.float64, device=gen_device)
+    elif scheme in ("qr", "haar"):
+        Q = _sign_corrected_qr(torch.randn(n, n, **kw))
+    elif scheme == "henaff":
+        Q = torch.eye(n, dtype=torch.float64, device=gen_device)
+        theta = (torch.rand(n // 2, **kw) * 2 - 1) * math.pi
+        for k in range(n // 2):
+            c, s = torch.cos(theta[k]), torch.sin(theta[k])
+            Q[2 * k : 2 * k + 2, 2 * k : 2 * k + 2] = torch.stack([torch.stack([c, -s]),
+                                                                  torch.stack([s, c])])
+    else:  # cayley
+        G = torch.randn(n, n, **kw)
+        A = (G - G.T) / math.sqrt(2 * n)
+        eye = torch.eye(n, dtype=torch.float64, device=gen_device)
+        Q = torch.linalg.solve(eye + A, eye - A)
+    return Q.to(dtype=dtype, device=device if device is not None else gen_device)
+
+
+def orthogonal_init_(
+    weight: torch.Tensor, scheme: str = "qr", *, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Overwrite a square weight, in place, with an orthogonal matrix from ``scheme``.
+
+    Parameters
+    ----------
+    weight : torch.Tensor
+        A square ``Parameter`` (e.g. an unparametrized ``weight_hh_l0``).
+    scheme : str
+        See :func:`orthogonal_matrix`.
+    generator : torch.Generator, optional
+        Source of randomness.
+
+    Returns
+    -------
+    torch.Tensor
+        ``weight`` itself.
+
+    Raises
+    ------
+    ValueError
+        If ``weight`` is not square.
+
+    Examples
+    --------
+    >>> W = torch.nn.Parameter(torch.randn(4, 4))
+    >>> orthogonal_init_(W, "identity") is W, torch.equal(W.detach(), torch.eye(4))
+    (True, True)
+    """
+    if weight.ndim != 2 or weight.shape[0] != weight.shape[1]:
+        raise ValueError(f"orthogonal init needs a square weight, got shape {tuple(weight.shape)}")
+    Q = orthogonal_matrix(weight.shape[0], scheme, generator=generator, dtype=weight.dtype)
+    with torch.no_grad():
+        weight.copy_(Q.to(weight.device))
+    return weight
+
+
+def qr_project_(weight: nn.Parameter) -> nn.Parameter:
+    """Replace a square weight, in place, by the sign-corrected Q of its QR factorization.
+
+    Parameters
+    ----------
+    weight : torch.nn.Parameter
+        :math:`W_{hh}`; the same object is kept, so an optimizer holding it
+        keeps its state.
+
+    Returns
+    -------
+    torch.nn.Parameter
+        ``weight`` itself, now orthogonal.
+
+    Notes
+    -----
+    :math:`W = QR` with :math:`\\operatorname{diag}(R) \\ge 0` makes :math:`Q`
+    unique and a continuous function of :math:`W`, so projecting an already
+    orthogonal matrix returns it unchanged (:math:`R = I`). Without the sign
+    correction LAPACK may flip columns at random and the weights jump.
+    :math:`Q` is *not* the nearest orthogonal matrix to :math:`W`; the polar
+    factor is (:func:`polar_project_`). Cost: one Householder QR,
+    :math:`\\tfrac{4}{3}n^3` flops. Runs under ``torch.no_grad()``. Taught in
+    lesson 13.
+
+    Examples
+    --------
+    >>> W = torch.nn.Parameter(torch.randn(5, 5, generator=torch.Generator().manual_seed(0)))
+    >>> P = qr_project_(W)
+    >>> P is W, torch.allclose(W.T @ W, torch.eye(5), atol=1e-5)
+    (True, True)
+    """
+    with torch.no_grad():
+        weight.copy_(_sign_corrected_qr(weight))
+    return weight
+
+
+def polar_project_(weight: nn.Parameter) -> nn.Parameter:
+    """Replace a square weight, in place, by its polar factor :math:`UV^\\top` (nearest orthogonal).
+
+    Parameters
+    ----------
+    weight : torch.nn.Parameter
+        :math:`W_{hh} = U \\Sigma V^\\top`; the same object is kept.
+
+    Returns
+    -------
+    torch.nn.Parameter
+        ``weight`` itself, now :math:`UV^\\top`.
+
+    Notes
+    -----
+    :math:`UV^\\top` minimizes :math:`\\|W - Q\\|_F` over orthogonal :math:`Q`
+    (Higham, *Functions of Matrices*, Thm 8.4), so it moves the weights the
+    least; it costs an SVD, several times a QR. Runs under
+    ``torch.no_grad()``. Taught in lesson 13.
+
+    Examples
+    --------
+    >>> W = torch.nn.Parameter(torch.randn(5, 5, generator=torch.Generator().manual_seed(0)))
+    >>> W0 = W.detach().clone()
+    >>> _ = polar_project_(W)
+    >>> Q = qr_project_(torch.nn.Parameter(W0.clone()))
+    >>> bool(torch.linalg.norm(W0 - W) <= torch.linalg.norm(W0 - Q))
+    True
+    """
+    with torch.no_grad():
+        U, _, Vh = torch.linalg.svd(weight)
+        weight.copy_(U @ Vh)
+    return weight
