@@ -191,7 +191,7 @@ print(
 # In the right-hand histogram the spikes at angles :math:`0` and
 # :math:`\pm\pi` are real eigenvalues :math:`\pm 1` (a 5-by-5 orthogonal
 # matrix always has at least one); without the correction the complex ones
-# crowd away from :math:`\pm 1` instead of spreading evenly.
+# pile up in bumps instead of spreading evenly around the circle.
 
 draws = {"quick": 1000, "default": 4000, "full": 20000}[mode]
 k = 5
