@@ -1,0 +1,387 @@
+"""
+Matrix powers: Fibonacci, the golden ratio and the fate of W^t
+==============================================================
+
+A recurrent network applies the same matrix at every step, so after
+:math:`t` steps it has in effect applied a matrix *power*.  The
+eigendecomposition :math:`A = Q\\Lambda Q^{-1}` turns such a power into powers
+of numbers, :math:`A^t = Q\\Lambda^t Q^{-1}`, and shows at a glance which
+directions explode and which die.  We learn it on the friendliest matrix
+there is, the one that generates the Fibonacci numbers, and then carry it
+over to :math:`W^t` and to the Jacobian products of backpropagation through
+time.
+
+**What you will learn**
+
+* three ways to compute Fibonacci numbers with a matrix: repeated
+  multiplication (:math:`O(n)`), repeated squaring (:math:`O(\\log n)`), and
+  the eigenvalues, i.e. Binet's formula (:math:`O(1)`);
+* that the golden ratio :math:`\\varphi` is the dominant eigenvalue, so it
+  takes over the growth;
+* where float64 Binet stops giving exact integers, and why;
+* that :math:`\\|W^t\\|` decays, holds or explodes according to the spectral
+  radius of :math:`W`, and how that reaches the RNN gradient
+  :math:`\\partial h_t/\\partial h_1 = \\prod \\operatorname{diag}(\\sigma')W`.
+
+**Prerequisites:** lesson 01 (eigenvalues) and lesson 02 (power iteration).
+"""
+
+# %%
+# The Fibonacci matrix
+# --------------------
+#
+# The step :math:`(F_{n+1}, F_n) \mapsto (F_{n+1} + F_n, F_{n+1})` is linear,
+# so it is a matrix:
+#
+# .. math:: F = \begin{pmatrix} 1 & 1 \\ 1 & 0 \end{pmatrix}, \qquad
+#           F^n = \begin{pmatrix} F_{n+1} & F_n \\ F_n & F_{n-1} \end{pmatrix}.
+#
+# :math:`F^0 = I` holds :math:`F_0 = 0` off the diagonal.  Multiplying by
+# :math:`F` again and again walks along the sequence; every entry of every
+# power is a Fibonacci number.
+
+import time
+from fractions import Fraction
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from linalg_rnn.course import lesson_mode
+from linalg_rnn.eigen import (
+    eigenvalues_exact,
+    fibonacci,
+    matrix_power_eig,
+    power_iteration,
+    spectral_radius,
+)
+
+mode = lesson_mode()
+print(f"mode = {mode}")
+
+F = np.array([[1, 1], [1, 0]], dtype=np.int64)
+P = np.eye(2, dtype=np.int64)
+for n in range(6):
+    print(f"F^{n} = {P.tolist()}")
+    P = P @ F
+
+# %%
+# Three algorithms
+# ----------------
+#
+# **Repeated multiplication.**  :math:`n` products by :math:`F`, each one a
+# couple of additions: :math:`O(n)` operations.
+#
+# **Repeated squaring.**  :math:`F^{13} = F^8 F^4 F^1`, and
+# :math:`F^2, F^4, F^8` come from squaring three times.  In general the
+# binary digits of :math:`n` pick which squares to multiply in, so
+# :math:`O(\log n)` products are enough.  This is
+# ``fibonacci(n, method="matrix")``, exact with Python integers for any
+# :math:`n`.
+#
+# **Eigenvalues.**  With :math:`F = Q\Lambda Q^{-1}`,
+# :math:`F^n = Q\Lambda^n Q^{-1}`, and :math:`\Lambda^n` is just two numbers
+# raised to the power :math:`n`: :math:`O(1)` operations, if ``pow`` counts as
+# one (``method="eig"``, through :func:`linalg_rnn.eigen.matrix_power_eig`,
+# and its closed form ``method="binet"``).  The price is floating point,
+# as we will see.
+#
+# Python integers grow with :math:`F_n` (about :math:`0.69n` bits), so for big
+# :math:`n` even an addition is not free; the timings still show the
+# :math:`n` against :math:`\log n` difference.
+
+
+def fib_by_multiplication(n):
+    """F_n from n products [[a, b], [c, d]] @ F, written out as additions."""
+    a, b, c, d = 1, 0, 0, 1  # F^0 = I
+    for _ in range(n):
+        a, b, c, d = a + b, a, c + d, c
+    return b
+
+
+sizes = {"quick": [10, 100, 1000, 10_000], "default": [10, 100, 1000, 10_000, 100_000],
+         "full": [10, 100, 1000, 10_000, 100_000, 1_000_000]}[mode]
+
+
+def seconds(fn, n):
+    """Best of three wall-clock times of fn(n)."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        fn(n)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+timings = {"repeated multiplication": [], "repeated squaring": [], "eigenvalues (Binet)": []}
+print(f"{'n':>8} {'agree':>6} {'products':>9} {'squarings+products':>19} "
+      f"{'t mult (s)':>11} {'t square (s)':>13} {'t Binet (s)':>12}")
+for n in sizes:
+    agree = fib_by_multiplication(n) == fibonacci(n)
+    timings["repeated multiplication"].append(seconds(fib_by_multiplication, n))
+    timings["repeated squaring"].append(seconds(fibonacci, n))
+    timings["eigenvalues (Binet)"].append(seconds(lambda m: fibonacci(m, method="binet"), n))
+    squarings = n.bit_length() + bin(n).count("1")
+    print(f"{n:8d} {agree!s:>6} {n:9d} {squarings:19d} "
+          + " ".join(f"{timings[k][-1]:{w}.2e}" for k, w in zip(timings, (11, 13, 12), strict=True)))
+print(f"F_100 = {fibonacci(100)}")
+
+fig, ax = plt.subplots(figsize=(6.5, 4.2))
+for name, ts in timings.items():
+    ax.loglog(sizes, ts, "o-", label=name)
+ax.set_xlabel("n")
+ax.set_ylabel("seconds (best of 3)")
+ax.set_title(r"Computing $F_n$: $O(n)$, $O(\log n)$ and $O(1)$ steps")
+ax.legend()
+fig.tight_layout()
+
+# %%
+# The eigendecomposition of :math:`F`
+# -----------------------------------
+#
+# :math:`\det(F - \lambda I) = \lambda^2 - \lambda - 1`, whose roots are the
+# golden ratio :math:`\varphi = (1+\sqrt5)/2 \approx 1.618` and
+# :math:`\psi = (1-\sqrt5)/2 = -1/\varphi \approx -0.618`.  So
+#
+# .. math:: F^n = Q \begin{pmatrix} \varphi^n & 0 \\ 0 & \psi^n \end{pmatrix} Q^{-1},
+#           \qquad F_n = \frac{\varphi^n - \psi^n}{\sqrt 5} \quad\text{(Binet)}.
+#
+# One eigenvalue has :math:`|\varphi| > 1` and explodes, the other has
+# :math:`|\psi| < 1` and vanishes (with alternating sign, :math:`\psi < 0`).
+# Already at :math:`n = 10`, :math:`\psi^n` is below 1% of 1, and
+# :math:`\varphi^n` is 123: the small eigenvalue is almost irrelevant.
+
+print("eigenvalues (exact):", eigenvalues_exact([[1, 1], [1, 0]]))
+lam, Q = np.linalg.eig(F.astype(float))
+order = np.argsort(-lam)
+lam, Q = lam[order], Q[:, order]
+print("Lambda =", lam, "  Q =", np.round(Q, 4).tolist())
+print("Q Lambda^10 Q^-1 =", np.round(Q @ np.diag(lam**10) @ np.linalg.inv(Q), 9).tolist())
+print("matrix_power_eig(F, 10) =", matrix_power_eig(F, 10).round(9).tolist())
+print(f"{'n':>3} {'phi^n':>12} {'psi^n':>12}")
+for n in (1, 5, 10, 20, 40):
+    print(f"{n:3d} {lam[0]**n:12.4f} {lam[1]**n:12.3e}")
+
+# %%
+# The golden ratio takes over
+# ---------------------------
+#
+# Because :math:`\psi^n \to 0`, :math:`F_n` is the integer nearest
+# :math:`\varphi^n/\sqrt5`, and multiplying a Fibonacci number by
+# :math:`\varphi` gives (nearly) the next one:
+# :math:`13\varphi^i` rounds to 21, 34, 55, 89.  The ratio
+# :math:`F_{n+1}/F_n` tends to :math:`\varphi` with error
+# :math:`O(|\psi/\varphi|^n) = O(\varphi^{-2n})`, the rate of power iteration
+# from lesson 02: :math:`(F_{n+1}, F_n)` *is* the power iterate
+# :math:`F^n (1, 0)^T`.  And :func:`linalg_rnn.eigen.power_iteration` on
+# :math:`F` returns :math:`\varphi`.
+
+phi = (1 + np.sqrt(5)) / 2
+print("13 * phi^i rounded, i = 0..4:", [round(13 * phi**i) for i in range(5)])
+print("F_7 .. F_11:                 ", [fibonacci(n) for n in range(7, 12)])
+print(f"{'n':>3} {'F_(n+1)/F_n':>18} {'error':>10} {'phi^(-2n)':>10}")
+for n in (1, 2, 5, 10, 15, 20):
+    ratio = fibonacci(n + 1) / fibonacci(n)
+    print(f"{n:3d} {ratio:18.15f} {abs(ratio - phi):10.2e} {phi ** (-2 * n):10.2e}")
+res = power_iteration(F, x0=[1, 0])
+print(f"power_iteration(F): {res.eigenvalue:.15f} after {res.iterations} products; phi = {phi:.15f}")
+
+# %%
+# Where float64 Binet breaks
+# --------------------------
+#
+# Binet's formula is exact in exact arithmetic, but :math:`\varphi` is stored
+# with a relative error of about :math:`\epsilon/2 \approx 1.1\times10^{-16}`,
+# and raising it to the power :math:`n` multiplies that error by :math:`n`.
+# The computed :math:`F_n` is therefore off by roughly
+# :math:`n\,\epsilon\,F_n`, which grows exponentially because :math:`F_n`
+# does.  Rounding to the nearest integer hides the error while it is below
+# :math:`1/2`.  We search for the first :math:`n` where it no longer does,
+# comparing with the exact integers of ``method="matrix"``.  Compare the
+# number of bits of that :math:`F_n` with the 53 of a float64 mantissa: the
+# factor :math:`n` in the error makes Binet fail before :math:`F_n` itself
+# stops being representable.
+
+first_bad = {m: next(n for n in range(2000) if fibonacci(n, method=m) != fibonacci(n))
+             for m in ("binet", "eig")}
+for m, n in first_bad.items():
+    print(f"method={m!r}: first wrong at n = {n}: exact {fibonacci(n)}, "
+          f"float {int(fibonacci(n, method=m))}, off by {int(fibonacci(n, method=m)) - fibonacci(n)}")
+n_bad = first_bad["binet"]
+print(f"F_{n_bad} needs {fibonacci(n_bad).bit_length()} bits; float64 has 53")
+
+n_max = {"quick": 300, "default": 1474, "full": 1474}[mode]  # phi^1475 overflows float64
+ns = np.arange(1, n_max + 1)
+sqrt5 = np.sqrt(5.0)
+psi = (1 - sqrt5) / 2
+abs_err, rel_err = [], []
+for n in ns:
+    raw = (phi**n - psi**n) / sqrt5  # Binet before rounding
+    exact = fibonacci(int(n))
+    err = abs(Fraction(raw) - exact)  # exact difference of the float and the integer
+    abs_err.append(float(err))
+    rel_err.append(float(err / exact))
+abs_err, rel_err = np.array(abs_err), np.array(rel_err)
+print(f"first n with unrounded error >= 1/2: {ns[np.argmax(abs_err >= 0.5)]}")
+print(f"relative error at n = {n_max}: {rel_err[-1]:.2e}  (n * eps = {n_max * np.finfo(float).eps:.2e})")
+
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+ax1.semilogy(ns[:120], np.maximum(abs_err[:120], 1e-20), ".", ms=3)
+ax1.axhline(0.5, color="tab:red", lw=1, label="1/2: rounding can no longer fix it")
+ax1.axvline(n_bad, color="0.5", ls="--", lw=1, label=f"first wrong n = {n_bad}")
+ax1.set_ylim(1e-18, 1e12)
+ax1.set_xlabel("n")
+ax1.set_ylabel(r"$|\mathrm{Binet}_{64}(n) - F_n|$")
+ax1.set_title("absolute error of float64 Binet")
+ax1.legend(fontsize=8)
+ax2.loglog(ns, np.maximum(rel_err, 1e-20), ".", ms=3, label="relative error")
+ax2.loglog(ns, ns * np.finfo(float).eps, "k--", lw=1, label=r"$n\,\epsilon$ (rough bound)")
+ax2.set_ylim(1e-18, 1e-11)
+ax2.set_xlabel("n")
+ax2.set_title("relative error grows like n times machine epsilon")
+ax2.legend(fontsize=8)
+fig.tight_layout()
+
+# %%
+# The fate of :math:`W^t`
+# -----------------------
+#
+# Everything above holds for any diagonalizable :math:`W`:
+# :math:`W^t = Q\Lambda^t Q^{-1}`, so as :math:`t` grows, :math:`W^t`
+#
+# * vanishes if every :math:`|\lambda_j| < 1`;
+# * keeps its size if every :math:`|\lambda_j| = 1`;
+# * explodes if any :math:`|\lambda_j| > 1`.
+#
+# The spectral radius :math:`\rho(W) = \max_j|\lambda_j|`
+# (:func:`linalg_rnn.eigen.spectral_radius`) decides, and
+# :math:`\|W^t\|^{1/t} \to \rho(W)`.  We compare two families with
+# :math:`\rho = 0.9, 1, 1.1`: :math:`\rho` times an orthogonal matrix, whose
+# norm is exactly :math:`\rho^t`, and a Gaussian random matrix rescaled to the
+# same spectral radius.  The Gaussian one is not normal (its eigenvectors
+# are not orthogonal), so its norm can first *grow* for a while even when
+# :math:`\rho < 1`; in the long run the eigenvalues win.
+
+n_hidden = {"quick": 32, "default": 64, "full": 128}[mode]
+T = {"quick": 150, "default": 400, "full": 1000}[mode]
+rng = np.random.default_rng(0)
+Q_orth, _ = np.linalg.qr(rng.standard_normal((n_hidden, n_hidden)))
+G = rng.standard_normal((n_hidden, n_hidden)) / np.sqrt(n_hidden)
+G /= spectral_radius(G)
+norms = {}
+for rho in (0.9, 1.0, 1.1):
+    for kind, W in (("rho Q (orthogonal)", rho * Q_orth), ("Gaussian, rescaled", rho * G)):
+        P = np.eye(n_hidden)
+        path = [1.0]
+        for _ in range(T):
+            P = W @ P  # one more step of the recurrence
+            path.append(np.linalg.norm(P, 2))
+        norms[(rho, kind)] = np.array(path)
+print(f"{'rho':>4} {'W':>20} {'spectral radius':>16} {'max_t ||W^t||':>14} "
+      f"{'||W^T||':>10} {'||W^T||^(1/T)':>14}   (T = {T})")
+for (rho, kind), path in norms.items():
+    W = rho * (Q_orth if "orth" in kind else G)
+    print(f"{rho:4.1f} {kind:>20} {spectral_radius(W):16.4f} {path.max():14.3g} "
+          f"{path[-1]:10.3g} {path[-1] ** (1 / T):14.4f}")
+
+fig, ax = plt.subplots(figsize=(7, 4.5))
+colors = {0.9: "tab:blue", 1.0: "tab:green", 1.1: "tab:red"}
+for (rho, kind), path in norms.items():
+    ax.semilogy(path, color=colors[rho], ls="-" if "orth" in kind else "--",
+                label=rf"$\rho = {rho}$, " + kind.replace("rho Q", r"$\rho\,Q$"))
+ax.set_xlabel("t")
+ax.set_ylabel(r"$\|W^t\|_2$")
+ax.set_title("Spectral radius < 1, = 1, > 1")
+ax.legend(fontsize=8)
+fig.tight_layout()
+
+# %%
+# The bridge to RNNs
+# ------------------
+#
+# A vanilla RNN updates :math:`h_t = \tanh(a_t)` with
+# :math:`a_t = W h_{t-1} + U x_t + b`.  The chain rule gives the Jacobian of
+# one step, :math:`\partial h_t/\partial h_{t-1} = \operatorname{diag}(\sigma'(a_t))\,W`
+# with :math:`\sigma = \tanh`, and across many steps
+#
+# .. math:: \frac{\partial h_t}{\partial h_1} = \prod_{i=2}^{t}
+#           \operatorname{diag}(\sigma'(a_i))\, W .
+#
+# Backpropagation through time multiplies by this product (transposed), so
+# the gradient from step :math:`t` reaching step 1 is a matrix power of
+# :math:`W` with a diagonal factor in between.  :math:`0 < \tanh' \le 1`, so
+# the diagonal factors can only shrink things: with :math:`\rho(W) \le 1` the
+# gradient vanishes (for an orthogonal :math:`W`, only the nonlinearity
+# shrinks it), while with a large :math:`W` it grows until saturation
+# (:math:`\tanh' \approx 0`) fights back.  We compute
+# :math:`\|\partial h_t/\partial h_1\|_2` for a random input sequence and
+# compare it with :math:`\|W^{t-1}\|_2`.
+
+U = rng.standard_normal(n_hidden) * 0.5
+inputs = rng.standard_normal(T)
+jac_norms = {}
+print(f"{'W':>17} {'rho(W)':>7} " + " ".join(f"{'t=' + str(t):>10}" for t in (10, 50, T))
+      + "   (||dh_t/dh_1||_2, then ||W^(t-1)||_2)")
+for rho in (0.9, 1.0, 1.5):
+    W = rho * Q_orth
+    h = np.zeros(n_hidden)
+    J = np.eye(n_hidden)  # dh_1/dh_1
+    path, path_w = [1.0], [1.0]
+    for t in range(2, T + 1):
+        a = W @ h + U * inputs[t - 1]
+        h = np.tanh(a)
+        J = (1 - h**2)[:, None] * (W @ J)  # diag(tanh'(a_t)) W times the product so far
+        path.append(np.linalg.norm(J, 2))
+        path_w.append(rho ** (t - 1))  # ||W^(t-1)||_2 for rho times an orthogonal matrix
+    jac_norms[rho] = (np.array(path), np.array(path_w))
+    print(f"{f'{rho} x orthogonal':>17} {spectral_radius(W):7.2f} "
+          + " ".join(f"{path[t - 1]:10.2e}" for t in (10, 50, T)))
+    print(f"{'':>17} {'':>7} " + " ".join(f"{path_w[t - 1]:10.2e}" for t in (10, 50, T)))
+
+fig, ax = plt.subplots(figsize=(7, 4.5))
+for rho, color in zip((0.9, 1.0, 1.5), ("tab:blue", "tab:green", "tab:red"), strict=True):
+    path, path_w = jac_norms[rho]
+    t_axis = np.arange(1, T + 1)
+    ax.semilogy(t_axis, path, color=color, label=rf"$\|\partial h_t/\partial h_1\|$, $W = {rho}\,Q$")
+    ax.semilogy(t_axis, path_w, color=color, ls=":", label=rf"$\|W^{{t-1}}\| = {rho}^{{t-1}}$")
+ax.set_ylim(1e-60, 1e30)
+ax.set_xlabel("t")
+ax.set_title(r"tanh RNN: the Jacobian product vs the bare matrix power")
+ax.legend(fontsize=8)
+fig.tight_layout()
+
+# %%
+# The diagonal factors pull every curve below its matrix power.  With
+# :math:`W = Q` orthogonal the bare power keeps norm 1, but the Jacobian still
+# decays, because :math:`\tanh'(a) < 1` whenever :math:`a \ne 0`; with
+# :math:`W = 1.5\,Q` the product does not explode like :math:`1.5^t`, because
+# saturated units (:math:`\tanh' \approx 0`) cut the chain.  Part III studies
+# these products in detail, and part II builds the orthogonal matrices that
+# keep the linear part of the product at norm 1.
+#
+# Summary
+# -------
+#
+# * :math:`A^n = Q\Lambda^n Q^{-1}`: a matrix power is a power of its
+#   eigenvalues, in the eigenvector basis.
+# * Fibonacci three ways: :math:`n` products, :math:`O(\log n)` squarings
+#   (exact), or Binet's :math:`O(1)` formula, which in float64 is first wrong
+#   at the :math:`n` printed above, because its error :math:`\approx n\epsilon F_n`
+#   passes :math:`1/2`.
+# * The golden ratio is the dominant eigenvalue of :math:`F`, so it sets the
+#   growth: :math:`F_{n+1} \approx \varphi F_n`.
+# * :math:`\|W^t\|` vanishes, holds or explodes as :math:`\rho(W) <, =, > 1`,
+#   after a possible transient when :math:`W` is not normal.
+# * In an RNN, :math:`\partial h_t/\partial h_1` multiplies such powers with
+#   :math:`\operatorname{diag}(\sigma')` factors, which only shrink.
+#
+# Exercises
+# ---------
+#
+# 1. The Lucas numbers obey the same recurrence with :math:`L_0 = 2, L_1 = 1`.
+#    Show that :math:`L_n = \varphi^n + \psi^n` and find where float64 gets
+#    them wrong.
+# 2. Use :func:`linalg_rnn.eigen.matrix_power_eig` on the Jordan block
+#    :math:`\begin{pmatrix} 1 & 1 \\ 0 & 1 \end{pmatrix}`.  Why does it refuse,
+#    and how does :math:`\|J^t\|` grow although :math:`\rho(J) = 1`?
+# 3. In the RNN cell, scale the input weights ``U`` by 10.  What happens to the
+#    Jacobian norms for :math:`W = Q`, and why?
