@@ -228,7 +228,7 @@ def run_quietly(*args, **kwargs):
         warnings.simplefilter("always")
         res = power_iteration(*args, **kwargs)
     for w in caught:
-        print(f"    [{w.category.__name__}] {str(w.message)[:90]}...")
+        print(f"    warned: {str(w.message)[:90]}...")
     return res
 
 
