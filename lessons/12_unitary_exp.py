@@ -1,0 +1,348 @@
+"""
+Staying orthogonal: the exponential of a skew-symmetric matrix
+==============================================================
+
+Lessons 08 and 09 showed that an orthogonal :math:`W_{hh}` keeps the linear
+part of the BPTT product at norm 1.  But training changes :math:`W_{hh}`, and
+an ordinary gradient step does not know about orthogonality: one step can
+leave the orthogonal (or, over the complex numbers, unitary) matrices
+entirely.  The fix behind unitary RNNs is to never update :math:`W` itself:
+write :math:`W = \\exp(B)` with :math:`B` skew-symmetric and update
+:math:`B`.  Every :math:`B` gives an orthogonal :math:`W`, so no step can
+leave.
+
+**What you will learn**
+
+* how far one additive update takes a matrix away from the unitary set;
+* why :math:`\\exp(B)` is orthogonal for every skew-symmetric :math:`B`, and
+  where the proof needs :math:`B` and :math:`B^T` to commute;
+* the update :math:`B \\leftarrow B - \\alpha(GW^T - WG^T)` and a check that
+  it keeps :math:`W` orthogonal to :math:`10^{-12}` over 1000 updates;
+* the Cayley map as a cheaper alternative, and how this idea became uRNN
+  and expRNN.
+
+**Prerequisites:** lesson 04 (orthogonal matrices, ``expm_skew`` and
+``cayley``), lesson 09 (BPTT Jacobians).
+"""
+
+# %%
+# One additive step leaves the unitary set
+# ----------------------------------------
+#
+# :math:`W = \begin{pmatrix} 0 & 1 \\ 1 & 0 \end{pmatrix}` swaps two
+# coordinates: it is orthogonal (and unitary), with eigenvalues :math:`\pm 1`.
+# Apply the update :math:`W \leftarrow W + \text{lr} \cdot \sigma(W)` with the
+# logistic :math:`\sigma` and learning rate 10, and measure the distance from
+# orthogonality :math:`\|W^T W - I\|_2` with
+# :func:`linalg_rnn.orthogonal.orthogonality_error`.
+
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+import scipy.linalg
+import torch
+
+from linalg_rnn.course import lesson_mode
+from linalg_rnn.dynamics import init_recurrent
+from linalg_rnn.orthogonal import cayley, expm_skew, is_orthogonal, orthogonality_error
+
+mode = lesson_mode()
+torch.set_num_threads(2)
+
+
+def sigmoid(x):
+    """The logistic function 1 / (1 + exp(-x))."""
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+W = np.array([[0.0, 1.0], [1.0, 0.0]])
+steps_taken = 0
+print(f"before: error {orthogonality_error(W):.1e}, eigenvalues {np.linalg.eigvals(W)}")
+while is_orthogonal(W):
+    W = W + 10 * sigmoid(W)
+    steps_taken += 1
+print(f"left the orthogonal set after {steps_taken} update(s)")
+print(f"after:  W = {W.round(3).tolist()}, error {orthogonality_error(W):.1f}, "
+      f"|eigenvalues| {np.abs(np.linalg.eigvals(W)).round(3)}")
+
+# %%
+# The update was artificial (a sigmoid of the weights is not a gradient), but
+# the point holds for any additive step :math:`W \leftarrow W - \alpha G`: the
+# orthogonal matrices form a curved surface, and a straight step leaves it,
+# by an amount of order :math:`\alpha \|G\|`.  The spectral radius then drifts
+# off 1 and lesson 08's explosion or decay is back.
+#
+# Why exp(B) is orthogonal
+# ------------------------
+#
+# For a skew-symmetric :math:`B` (:math:`B^T = -B`),
+#
+# .. math::
+#
+#     W W^T = e^{B} \left(e^{B}\right)^T = e^{B} e^{B^T}
+#           = e^{B + B^T} = e^{0} = I .
+#
+# The step :math:`e^{B} e^{B^T} = e^{B + B^T}` is *not* true for general
+# matrices: :math:`e^{X} e^{Y} = e^{X+Y}` needs :math:`XY = YX`.  Here
+# :math:`B^T = -B` commutes with :math:`B`, so it holds.  We check both sides
+# numerically with SciPy's general ``expm``: for a skew :math:`B` the identity
+# holds to rounding, for a general :math:`B` it fails.
+
+rng = np.random.default_rng(0)
+n = {"quick": 8, "default": 16, "full": 32}[mode]
+M = rng.standard_normal((n, n))
+for name, B in [("skew B = (M - M^T)/2", (M - M.T) / 2), ("general B = M", M)]:
+    lhs = scipy.linalg.expm(B) @ scipy.linalg.expm(B.T)
+    rhs = scipy.linalg.expm(B + B.T)
+    commutator = np.linalg.norm(B @ B.T - B.T @ B)
+    print(
+        f"{name:>22}: ||B B^T - B^T B|| = {commutator:8.2e}, "
+        f"||exp(B)exp(B^T) - exp(B+B^T)|| / ||exp(B+B^T)|| = "
+        f"{np.linalg.norm(lhs - rhs, 2) / np.linalg.norm(rhs, 2):.2e}, "
+        f"||W W^T - I|| = {np.linalg.norm(lhs - np.eye(n), 2):.2e}"
+    )
+
+# %%
+# Updating B instead of W
+# -----------------------
+#
+# Let :math:`G = \partial L/\partial W` be the ordinary gradient.  The matrix
+# :math:`A = G W^T - W G^T` is skew-symmetric (its transpose is
+# :math:`W G^T - G W^T = -A`), so
+#
+# .. math::
+#
+#     B \leftarrow B - \alpha\,(G W^T - W G^T), \qquad W = \exp(B)
+#
+# keeps :math:`B` skew and :math:`W` orthogonal, whatever :math:`G` and
+# :math:`\alpha` are.  (The slides write :math:`+\alpha`; with :math:`G` the
+# gradient of a loss to be *minimized* the sign is minus -- orthogonality
+# does not care.)  :math:`A` is the gradient projected onto the tangent
+# directions of the orthogonal group at :math:`W`: moving along
+# :math:`W \to e^{-\alpha A} W` changes :math:`L` by
+# :math:`-\alpha \langle G, A W \rangle = -\tfrac{\alpha}{2}\|A\|_F^2` to first
+# order.  Accumulating :math:`A` into :math:`B` is the same move only when
+# :math:`A` and :math:`B` commute, so we *measure* whether the loss goes down.
+#
+# The task: fit :math:`W` to a target rotation :math:`R` (with
+# :math:`\det R = +1`, since :math:`\det e^B = e^{\operatorname{tr} B} = 1`),
+# :math:`L(W) = \tfrac12 \|W - R\|_F^2`, so :math:`G = W - R`.  Next to it we
+# run the plain additive step :math:`W \leftarrow W - \alpha G` from the same
+# start.
+
+updates = 1000
+alpha = 0.05
+R = init_recurrent(n, "orthogonal", seed=1)
+if np.linalg.det(R) < 0:
+    R[:, 0] = -R[:, 0]  # flip one column: det +1, still orthogonal
+
+B = np.zeros((n, n))
+W_exp = expm_skew(B)  # = I
+W_add = np.eye(n)
+history = {"exp(B) update": [], "additive W - alpha G": []}
+losses = {"exp(B) update": [], "additive W - alpha G": []}
+for _ in range(updates):
+    G = W_exp - R
+    B = B - alpha * (G @ W_exp.T - W_exp @ G.T)
+    W_exp = expm_skew(B)
+    W_add = W_add - alpha * (W_add - R)
+    for name, Wk in (("exp(B) update", W_exp), ("additive W - alpha G", W_add)):
+        history[name].append(orthogonality_error(Wk))
+        losses[name].append(0.5 * np.linalg.norm(Wk - R) ** 2)
+
+worst = max(history["exp(B) update"])
+print(f"exp(B) update: largest orthogonality error over {updates} updates = {worst:.2e} "
+      f"(< 1e-12: {worst < 1e-12}); B stays skew: {np.array_equal(B, -B.T)}")
+print(f"additive update: largest orthogonality error = {max(history['additive W - alpha G']):.2e}")
+loss_at_identity = 0.5 * np.linalg.norm(np.eye(n) - R) ** 2
+for name, ls in losses.items():
+    print(f"{name:>22}: loss {loss_at_identity:.3f} at W = I, {ls[-1]:.2e} after {updates} updates")
+
+fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+for name in history:
+    axes[0].semilogy(np.maximum(history[name], 1e-17), label=name)
+    axes[1].semilogy(losses[name], label=name)
+axes[0].axhline(1e-12, color="C3", ls="--", lw=0.8, label="1e-12")
+axes[0].set_xlabel("update")
+axes[0].set_ylabel(r"$\|W^T W - I\|_2$")
+axes[0].set_title("distance from the orthogonal group")
+axes[0].legend(fontsize=8)
+axes[1].set_xlabel("update")
+axes[1].set_ylabel(r"$\frac{1}{2}\|W - R\|_F^2$")
+axes[1].set_title("loss")
+axes[1].legend(fontsize=8)
+fig.tight_layout()
+
+# %%
+# The additive step also reaches the target here -- the target is
+# orthogonal, so the straight line from :math:`I` to :math:`R` ends on the
+# group -- but every matrix in between is off it, and an RNN trained with
+# such steps runs on non-orthogonal matrices.  The exponential update is
+# orthogonal at *every* step.
+#
+# A noisy gradient, as in real training, shows the difference better: random
+# :math:`G` at every step.  The additive walk wanders away from the group; the
+# exponential one cannot.
+
+G_noise = rng.standard_normal((updates, n, n))
+B = np.zeros((n, n))
+W_exp, W_add = np.eye(n), np.eye(n)
+noisy_exp, noisy_add = [], []
+for k in range(updates):
+    B = B - alpha * (G_noise[k] @ W_exp.T - W_exp @ G_noise[k].T)
+    W_exp = expm_skew(B)
+    W_add = W_add - alpha * G_noise[k]
+    noisy_exp.append(orthogonality_error(W_exp))
+    noisy_add.append(orthogonality_error(W_add))
+print(f"random G: exp(B) update worst error {max(noisy_exp):.2e}; additive error after {updates} "
+      f"updates {noisy_add[-1]:.2e}, spectral radius {np.abs(np.linalg.eigvals(W_add)).max():.2f} "
+      f"(exp(B): {np.abs(np.linalg.eigvals(W_exp)).max():.12f})")
+
+fig, ax = plt.subplots(figsize=(5, 5))
+theta = np.linspace(0, 2 * np.pi, 300)
+ax.plot(np.cos(theta), np.sin(theta), color="0.6", lw=1, label="unit circle")
+lam_exp, lam_add = np.linalg.eigvals(W_exp), np.linalg.eigvals(W_add)
+ax.scatter(lam_add.real, lam_add.imag, s=14, color="C1", label="additive steps")
+ax.scatter(lam_exp.real, lam_exp.imag, s=14, color="C0", label="exp(B) steps")
+ax.set_aspect("equal")
+ax.legend(fontsize=8)
+ax.set_title(f"Eigenvalues after {updates} random-gradient steps")
+fig.tight_layout()
+
+# %%
+# The Cayley map: a cheaper alternative
+# -------------------------------------
+#
+# :math:`\operatorname{cay}(A) = (I + A)^{-1}(I - A)` is also orthogonal for
+# every skew-symmetric :math:`A`: :math:`I + A` is always invertible (the
+# eigenvalues of :math:`A` are imaginary), and :math:`(I - A)` and
+# :math:`(I + A)^{-1}` commute.  It costs one LU solve instead of an
+# eigendecomposition or a Padé approximation with scaling and squaring.  Its
+# one blind spot: it never produces an orthogonal matrix with eigenvalue
+# :math:`-1`, since :math:`\operatorname{cay}(A) x = -x` would need
+# :math:`(I - A)x = -(I + A)x`, i.e. :math:`x = 0`.
+#
+# We time :func:`linalg_rnn.orthogonal.cayley`,
+# :func:`linalg_rnn.orthogonal.expm_skew` and SciPy's general ``expm`` on
+# skew matrices of a few sizes (best of several runs; your numbers will
+# differ).
+
+sizes = {"quick": [16, 64], "default": [16, 64, 256], "full": [16, 64, 256, 512]}[mode]
+repeats = {"quick": 3, "default": 5, "full": 10}[mode]
+
+
+def best_time(fn, arg):
+    """The fastest of ``repeats`` calls, in milliseconds."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn(arg)
+        times.append(time.perf_counter() - start)
+    return 1e3 * min(times)
+
+
+timings = {"cayley": [], "expm_skew": [], "scipy expm": []}
+for size in sizes:
+    M = rng.standard_normal((size, size))
+    A = (M - M.T) / (2 * np.sqrt(size))
+    timings["cayley"].append(best_time(cayley, A))
+    timings["expm_skew"].append(best_time(expm_skew, A))
+    timings["scipy expm"].append(best_time(scipy.linalg.expm, A))
+    errors = [orthogonality_error(f(A)) for f in (cayley, expm_skew, scipy.linalg.expm)]
+    print(
+        f"n = {size:4d}: cayley {timings['cayley'][-1]:7.2f} ms (error {errors[0]:.1e}), "
+        f"expm_skew {timings['expm_skew'][-1]:7.2f} ms (error {errors[1]:.1e}), "
+        f"scipy expm {timings['scipy expm'][-1]:7.2f} ms (error {errors[2]:.1e})"
+    )
+
+# %%
+# Read the timings with care: they depend on the machine, the BLAS library
+# and whatever else is running, and the lesson does not assert an order.
+# What does not change is the operation count.  The Cayley map is one LU
+# solve, about :math:`\tfrac{8}{3}n^3` flops; ``expm_skew`` pays for a
+# complex Hermitian eigendecomposition of :math:`iB`, several times more,
+# and in exchange its result is orthogonal to rounding by construction;
+# SciPy's general ``expm`` (scaling and squaring with a Padé approximant)
+# sits in between and does not know that its result should be orthogonal,
+# though for these well-scaled matrices it is, to rounding.
+
+for k, size in enumerate(sizes):
+    fastest = min(timings, key=lambda name: timings[name][k])
+    print(f"n = {size:4d}: fastest in this run: {fastest}")
+
+fig, ax = plt.subplots(figsize=(6, 4))
+for name, ms in timings.items():
+    ax.loglog(sizes, ms, "o-", label=name)
+ax.set_xlabel("n")
+ax.set_ylabel("time per call (ms, best of runs)")
+ax.set_title("Cost of one orthogonal matrix from a skew one")
+ax.legend()
+fig.tight_layout()
+
+# %%
+# From this update to uRNN and expRNN
+# -----------------------------------
+#
+# Arjovsky, Shah & Bengio (2016) built the *unitary evolution RNN* (uRNN):
+# :math:`W_{hh}` is a product of cheap unitary factors (diagonal phase
+# matrices, reflections, a permutation, Fourier transforms), each
+# parametrized so that any parameter value gives a unitary matrix -- the same
+# "parametrize, don't project" idea as :math:`W = e^B`, with the eigenvalues
+# of :math:`W_{hh}` on the unit circle by construction.  The price is that
+# those factors reach only a small part of the unitary group.
+#
+# Lezcano-Casado & Martínez-Rubio (2019) took the exponential route in full:
+# *expRNN* stores an unconstrained matrix, makes it skew, and sets
+# :math:`W = \exp(B)`; the optimizer works on :math:`B` with ordinary
+# gradients, computed *through* the exponential by backpropagation, so every
+# step is an exact gradient step in :math:`B` and :math:`W` stays
+# orthogonal.  Here is that idea on the same fitting problem, with PyTorch's
+# ``matrix_exp`` and autograd.  (``torch.nn.utils.parametrizations.orthogonal``
+# packages exactly this, with the Cayley map as an option; part IV uses it.)
+
+X = torch.zeros(n, n, dtype=torch.float64, requires_grad=True)
+R_t = torch.from_numpy(R)
+opt = torch.optim.SGD([X], lr=alpha)
+exp_rnn_losses, exp_rnn_errors = [], []
+for _ in range(updates):
+    W_t = torch.linalg.matrix_exp(X - X.T)  # skew argument: W orthogonal for every X
+    loss = 0.5 * ((W_t - R_t) ** 2).sum()
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    exp_rnn_losses.append(loss.item())
+    exp_rnn_errors.append(orthogonality_error(W_t.detach().numpy()))
+print(f"expRNN-style (autograd through matrix_exp): loss {exp_rnn_losses[0]:.3f} at W = I -> "
+      f"{exp_rnn_losses[-1]:.2e}, worst orthogonality error {max(exp_rnn_errors):.2e}")
+print(f"the B update above: loss {loss_at_identity:.3f} at W = I -> {losses['exp(B) update'][-1]:.2e}")
+
+# %%
+# Summary
+# -------
+#
+# * One additive update (:math:`W + 10\sigma(W)`) took the swap matrix off the
+#   unitary set; any straight step leaves a curved set.
+# * :math:`\exp(B)` is orthogonal for every skew-symmetric :math:`B` because
+#   :math:`B` and :math:`B^T = -B` commute; for a general :math:`B` the
+#   identity :math:`e^B e^{B^T} = e^{B + B^T}` fails, as measured.
+# * Updating :math:`B \leftarrow B - \alpha(GW^T - WG^T)` kept :math:`W`
+#   orthogonal to a few :math:`10^{-15}` (far inside :math:`10^{-12}`) for
+#   1000 updates, with a clean or a random gradient; the additive walk
+#   drifted off.
+# * The Cayley map does the same job with one linear solve and misses only
+#   the matrices with eigenvalue :math:`-1`.
+# * uRNN and expRNN turn this into architectures: parametrize
+#   :math:`W_{hh}` so that it is unitary for every parameter value.
+#
+# Exercises
+# ---------
+#
+# 1. Replace ``expm_skew`` by ``cayley`` in the :math:`B` update (use
+#    :math:`W = \operatorname{cay}(B)`).  Is the orthogonality error the same?
+#    Does the loss still go down?
+# 2. Make the target :math:`R` have determinant :math:`-1`.  What is the
+#    lowest loss the :math:`\exp(B)` update can reach, and why?
+# 3. Take :math:`B` skew and :math:`C` symmetric, both :math:`2 \times 2`.
+#    Compute :math:`\|e^{B}e^{C} - e^{B+C}\|` and relate it to the
+#    commutator :math:`BC - CB`.
