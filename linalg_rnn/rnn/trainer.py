@@ -64,6 +64,7 @@ from .tasks import SequenceTask, make_task
 __all__ = ["TrainResult", "build_run", "train"]
 
 CHECKPOINT = "checkpoint.pt"
+_SPECTRAL_KEYS = ("w_hh_spectral_norm", "w_hh_max_abs_eigenvalue", "orthogonality_error")
 # Config fields that may differ when resuming (they do not change the numbers).
 _RESUMABLE_CHANGES = {"steps", "device", "checkpoint_every", "figures"}
 
@@ -447,6 +448,7 @@ def _loop(run, out, rows, start_step, elapsed_before, diverged, divergence_step,
     cfg = run.config
     flag: dict = {"signal": None}
     step = start_step
+    shown_norm = float("nan")  # the last ||W_hh||_2 computed, for the progress bar
     t0 = time.perf_counter()
 
     def checkpoint() -> None:
@@ -471,6 +473,8 @@ def _loop(run, out, rows, start_step, elapsed_before, diverged, divergence_step,
                 row["diverged"] = True
             if diverged or last or step % cfg.spectral_every == 0:
                 row.update(recurrent_metrics(run.model.recurrent_matrix()))
+            else:  # O(H^3): not this step; the keys stay, with null, so every row has them
+                row.update(dict.fromkeys(_SPECTRAL_KEYS))
             if not diverged and (last or step % cfg.eval_every == 0):
                 row.update(_evaluate(run))
             if not diverged and cfg.lag_grads_every and step % cfg.lag_grads_every == 0:
@@ -481,8 +485,10 @@ def _loop(run, out, rows, start_step, elapsed_before, diverged, divergence_step,
                 rows.append(row)
                 if out is not None:
                     append_jsonl(out / "metrics.jsonl", row)
+                if row["w_hh_spectral_norm"] is not None:
+                    shown_norm = row["w_hh_spectral_norm"]
                 bar.set_postfix(loss=f"{row['train_loss']:.4g}", grad=f"{row['grad_norm']:.3g}",
-                                W_hh=f"{row.get('w_hh_spectral_norm', float('nan')):.3f}", refresh=False)
+                                W_hh=f"{shown_norm:.3f}", refresh=False)
             bar.update(1)
             if diverged or last or step % cfg.checkpoint_every == 0 or flag["signal"]:
                 checkpoint()

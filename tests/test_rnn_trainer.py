@@ -1,0 +1,306 @@
+"""Trainer: metrics, run directory, reproducibility, divergence, resume after a kill, signals."""
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from linalg_rnn.rnn.checkpoint import read_jsonl
+from linalg_rnn.rnn.config import TrainConfig, resolve_device
+from linalg_rnn.rnn.metrics import (
+    hidden_gradient_norms,
+    max_abs_eigenvalue,
+    orthogonality_error,
+    spectral_norm,
+)
+from linalg_rnn.rnn.models import LoopRNN
+from linalg_rnn.rnn.tasks import AddingTask
+from linalg_rnn.rnn.trainer import _forward_backward, build_run, train
+
+SMALL = dict(task="recall", seq_len=10, delay=3, hidden=8, batch=8, device="cpu")
+REQUIRED = {"step", "train_loss", "grad_norm", "w_hh_spectral_norm", "orthogonality_error", "elapsed_s"}
+
+
+def without_time(rows):
+    return [{k: v for k, v in r.items() if k != "elapsed_s"} for r in rows]
+
+
+def test_metric_functions_match_numpy():
+    A = torch.randn(7, 7, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    a = A.numpy()
+    assert spectral_norm(A) == pytest.approx(np.linalg.norm(a, 2), rel=1e-12)
+    assert max_abs_eigenvalue(A) == pytest.approx(np.abs(np.linalg.eigvals(a)).max(), rel=1e-10)
+    assert orthogonality_error(A) == pytest.approx(np.linalg.norm(a.T @ a - np.eye(7), 2), rel=1e-10)
+
+
+def test_run_directory_holds_the_contract_files_and_rows(tmp_path):
+    cfg = TrainConfig(steps=12, eval_every=5, spectral_every=4, checkpoint_every=5, **SMALL)
+    result = train(cfg, tmp_path)
+    for name in ("config.json", "metrics.jsonl", "metrics.csv", "result.json", "checkpoint.pt", "curves.png"):
+        assert (tmp_path / name).is_file(), name
+    rows = read_jsonl(tmp_path / "metrics.jsonl")
+    assert [r["step"] for r in rows] == list(range(1, 13))
+    assert all(REQUIRED <= r.keys() for r in rows)
+    assert [r["step"] for r in rows if r.get("val_loss") is not None] == [5, 10, 12]
+    assert [r["step"] for r in rows if r["w_hh_spectral_norm"] is not None] == [4, 8, 12]
+    saved = json.loads((tmp_path / "result.json").read_text())
+    assert saved["diverged"] is False and saved["divergence_step"] is None and saved["finished"]
+    assert saved["baseline_loss"] == 1.0 and saved["final"]["val_loss"] == result.final["val_loss"]
+    assert TrainConfig.from_dict(json.loads((tmp_path / "config.json").read_text())) == result.config
+    header = (tmp_path / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert REQUIRED <= set(header)
+
+
+def test_seeded_cpu_runs_are_identical_and_another_seed_differs():
+    cfg = TrainConfig(steps=8, strategy="clip+tbptt", eval_every=4, **SMALL)
+    a, b = train(cfg), train(cfg)
+    c = train(TrainConfig(**{**cfg.to_dict(), "seed": 1}))
+    assert without_time(a.history) == without_time(b.history)
+    assert without_time(a.history) != without_time(c.history)
+
+
+def test_train_leaves_the_global_torch_rng_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    train(TrainConfig(steps=2, **SMALL))
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_huge_learning_rate_is_recorded_as_divergence_not_a_crash(tmp_path):
+    cfg = TrainConfig(steps=50, lr=1e20, **SMALL)
+    result = train(cfg, tmp_path)
+    assert result.diverged and 1 < result.divergence_step < 50
+    assert result.steps_done == result.divergence_step
+    last = result.history[-1]
+    assert last["step"] == result.divergence_step and last["diverged"]
+    assert not (math.isfinite(last["train_loss"]) and math.isfinite(last["grad_norm"]))
+    saved = json.loads((tmp_path / "result.json").read_text())
+    assert saved["diverged"] is True and saved["divergence_step"] == result.divergence_step
+    # the weights were left finite: no update is taken from a NaN/inf gradient
+    assert all(torch.isfinite(p).all() for p in result.model.parameters())
+    # resuming a diverged run does no more work and reports the same divergence
+    again = train(cfg, tmp_path, resume=True)
+    assert again.diverged and again.divergence_step == result.divergence_step
+
+
+def test_logged_grad_norm_is_before_clipping():
+    plain = train(TrainConfig(steps=1, **SMALL))
+    clipped = train(TrainConfig(steps=1, strategy="clip", clip_norm=1e-4, **SMALL))
+    assert clipped.history[0]["grad_norm"] == plain.history[0]["grad_norm"] > 1e-3
+
+
+def test_clip_bounds_the_sgd_update_and_clip_value_is_an_option():
+    base = dict(steps=3, lr=0.5, optimizer="sgd", **SMALL)
+    moves = {}
+    for name, extra in (("none", {}), ("norm", {"strategy": "clip", "clip_norm": 1e-3}),
+                        ("value", {"strategy": "clip", "clip_value": 1e-6})):
+        result = train(TrainConfig(**base, **extra))
+        moves[name] = torch.linalg.norm(result.model.recurrent_matrix() - result.initial_w_hh).item()
+    # SGD moves W_hh by lr * (clipped gradient) each step: at most 3 * 0.5 * 1e-3 in norm
+    assert moves["norm"] <= 3 * 0.5 * 1e-3 * (1 + 1e-5) < moves["none"]
+    assert moves["value"] <= 3 * 0.5 * 1e-6 * 8 * (1 + 1e-5)  # each of the 8x8 entries moves <= lr * 1e-6
+
+
+def test_tbptt_cuts_the_gradient_at_window_boundaries_and_keeps_the_forward_pass():
+    task = AddingTask(12)
+    x, y = task.sample(4, torch.Generator().manual_seed(0))
+    losses, grads = {}, {}
+    for window in (None, 4):
+        cfg = TrainConfig(task="adding", seq_len=12, hidden=6, device="cpu",
+                          **({"strategy": "tbptt", "tbptt_window": window} if window else {}))
+        run = build_run(cfg)
+        xg = x.clone().requires_grad_(True)
+        losses[window], _ = _forward_backward(run, xg, y)
+        grads[window] = xg.grad
+    assert torch.allclose(losses[None], losses[4], atol=1e-6)  # the hidden state is carried
+    assert grads[4][:, :8].abs().max() == 0  # loss at the last step: nothing crosses into earlier windows
+    assert grads[4][:, 8:].abs().max() > 0 and grads[None][:, :8].abs().max() > 0
+
+
+def test_per_lag_gradient_norms_are_logged_and_match_a_direct_computation():
+    result = train(TrainConfig(task="adding", seq_len=10, hidden=6, batch=8, steps=4, lag_grads_every=2,
+                               device="cpu"))
+    rows = [r for r in result.history if "hidden_grad_norms" in r]
+    assert [r["step"] for r in rows] == [2, 4] and len(rows[0]["hidden_grad_norms"]) == 10
+    task = AddingTask(10)
+    x, y = task.sample(8, torch.Generator().manual_seed(3))
+    loop = LoopRNN(2, 6, 1)
+    loop.load_state_dict(result.model.state_dict_for_loop())
+    out, _, hs = loop(x, keep_hidden=True)
+    task.loss(out, y).backward()
+    direct = [h.grad.norm().item() for h in hs]
+    assert np.allclose(rows[1]["hidden_grad_norms"], direct, rtol=1e-5)
+    assert hidden_gradient_norms(result.model, task, x, y) == pytest.approx(direct, rel=1e-5)
+
+
+def test_existing_run_needs_resume_and_a_matching_config(tmp_path):
+    cfg = TrainConfig(steps=3, **SMALL)
+    train(cfg, tmp_path)
+    with pytest.raises(FileExistsError, match="--resume"):
+        train(cfg, tmp_path)
+    with pytest.raises(ValueError, match="hidden: 8 -> 16"):
+        train(TrainConfig(**{**cfg.to_dict(), "hidden": 16}), tmp_path, resume=True)
+
+
+def test_resume_in_process_matches_an_uninterrupted_run(tmp_path):
+    kw = dict(strategy="orthogonal_init+qr_projection+clip", proj_every=3, eval_every=5,
+              spectral_every=2, checkpoint_every=4, **SMALL)
+    full = train(TrainConfig(steps=14, **kw))
+    train(TrainConfig(steps=9, **kw), tmp_path)  # stops at 9 (checkpoint at 9, last step)
+    resumed = train(TrainConfig(steps=14, **kw), tmp_path, resume=True)
+    assert resumed.final | {"elapsed_s": 0} == full.final | {"elapsed_s": 0}
+    rows = read_jsonl(tmp_path / "metrics.jsonl")
+    assert [r["step"] for r in rows] == list(range(1, 15))
+    # step 9's row was logged as a last step (with val/spectral); steps after it match exactly
+    assert without_time(rows[9:]) == without_time(full.history[9:])
+
+
+def test_resume_drops_rows_logged_after_the_checkpoint_and_a_torn_line(tmp_path):
+    kw = dict(steps=10, checkpoint_every=5, eval_every=5, **SMALL)
+    full = train(TrainConfig(**kw))
+    train(TrainConfig(**kw), tmp_path)
+    # pretend the run was killed after step 7 while appending step 8: checkpoint of step 5 remains
+    rows = read_jsonl(tmp_path / "metrics.jsonl")[:7]
+    text = "".join(json.dumps(r) + "\n" for r in rows) + '{"step": 8, "train_lo'
+    (tmp_path / "metrics.jsonl").write_text(text)
+    first = train(TrainConfig(**{**kw, "steps": 5}), tmp_path / "ref")  # a real step-5 checkpoint
+    os.replace(tmp_path / "ref" / "checkpoint.pt", tmp_path / "checkpoint.pt")
+    assert first.steps_done == 5
+    resumed = train(TrainConfig(**kw), tmp_path, resume=True)
+    steps = [r["step"] for r in read_jsonl(tmp_path / "metrics.jsonl")]
+    assert steps == list(range(1, 11))
+    assert resumed.final | {"elapsed_s": 0} == full.final | {"elapsed_s": 0}
+
+
+def _wait_for(predicate, proc, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.01)
+    return False
+
+
+def _checkpoint_step(path: Path) -> int:
+    try:
+        return torch.load(path, weights_only=False)["step"]
+    except Exception:
+        return -1
+
+
+TRAIN_ARGS = ["train", "--task", "recall", "--seq-len", "10", "--delay", "3", "--hidden", "8",
+              "--batch", "8", "--device", "cpu", "--strategy", "orthogonal_init+qr_projection+clip",
+              "--eval-every", "50", "--spectral-every", "7", "--checkpoint-every", "20",
+              "--no-progress", "--no-figures"]
+
+
+def _kw_from_args(steps):
+    return dict(task="recall", seq_len=10, delay=3, hidden=8, batch=8, device="cpu",
+                strategy="orthogonal_init+qr_projection+clip", eval_every=50, spectral_every=7,
+                checkpoint_every=20, steps=steps, figures=False)
+
+
+def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_final_metrics(tmp_path):
+    steps = 500
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "linalg_rnn", *TRAIN_ARGS, "--steps", str(steps),
+                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        ok = _wait_for(lambda: (out / "checkpoint.pt").exists()
+                       and _checkpoint_step(out / "checkpoint.pt") >= 40, proc)
+        assert ok, f"no checkpoint before the run ended: {proc.communicate()[0][-2000:]!r}"
+        assert proc.poll() is None, "the run finished before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    killed_at = _checkpoint_step(out / "checkpoint.pt")
+    assert 40 <= killed_at < steps
+    assert not (out / "result.json").exists()
+    resumed = train(TrainConfig(**_kw_from_args(steps)), out, resume=True)
+    full = train(TrainConfig(**_kw_from_args(steps)))
+    assert resumed.steps_done == steps and not resumed.diverged
+    assert resumed.final | {"elapsed_s": 0} == full.final | {"elapsed_s": 0}
+    rows = read_jsonl(out / "metrics.jsonl")
+    assert [r["step"] for r in rows] == list(range(1, steps + 1))  # no duplicated steps
+    assert without_time(rows) == without_time(full.history)
+
+
+def test_sigterm_writes_a_checkpoint_and_exits_cleanly(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "linalg_rnn", *TRAIN_ARGS, "--steps", "100000",
+                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert _wait_for(lambda: (out / "checkpoint.pt").exists(), proc)
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143, output
+    assert "rerun with --resume" in output
+    step = _checkpoint_step(out / "checkpoint.pt")
+    rows = read_jsonl(out / "metrics.jsonl")
+    assert rows[-1]["step"] == step  # the checkpoint is of the last completed step
+    saved = json.loads((out / "result.json").read_text())
+    assert saved["interrupted"] == "SIGTERM" and saved["finished"] is False
+
+
+def test_device_resolution():
+    assert resolve_device("auto").type in ("cuda", "mps", "cpu")
+    if not torch.cuda.is_available():
+        assert resolve_device("auto").type != "cuda"
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            resolve_device("cuda")
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            train(TrainConfig(steps=1, **{**SMALL, "device": "cuda"}))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("strategy", ["vanilla", "qr_projection", "expm", "lstm+tbptt"])
+def test_training_runs_on_cuda(strategy):
+    result = train(TrainConfig(**{**SMALL, "device": "cuda"}, steps=5, strategy=strategy))
+    assert result.device.startswith("cuda") and not result.diverged
+    assert result.model.recurrent_matrix().device.type == "cuda"
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"seq_len": 0}, "seq_len must be an integer >= 1"),
+        ({"strategy": "qr_projection", "proj_every": 0}, "proj_every must be an integer >= 1"),
+        ({"strategy": "tbptt", "tbptt_window": 11}, "tbptt_window \\(11\\) is longer"),
+        ({"strategy": "clip", "clip_norm": 0.0}, "clip_norm must be a finite number > 0"),
+        ({"clip_norm": 1.0}, "clip_norm is set but the strategy 'vanilla' has no clip"),
+        ({"proj_every": 3}, "has no projection"),
+        ({"device": "gpu"}, "unknown device"),
+        ({"task": "copy2"}, "unknown task"),
+        ({"lr": -1.0}, "lr must be"),
+        ({"strategy": "expm", "model": "fused"}, "65688"),
+        ({"strategy": "clip", "clip_norm": 1.0, "clip_value": 1.0}, "not both"),
+        ({"permute": True}, "image tasks"),
+        ({"task": "digits", "seq_len": 10, "delay": None}, "digits sequences have 64 steps"),
+    ],
+)
+def test_bad_configs_fail_before_any_work(changes, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**{**SMALL, **changes}).resolved()
+
+
+def test_digits_run_reports_accuracy():
+    result = train(TrainConfig(task="digits", hidden=8, batch=16, steps=3, eval_every=3, device="cpu"))
+    assert 0.0 <= result.final["val_accuracy"] <= 1.0 and 0.0 <= result.final["train_accuracy"] <= 1.0
+    assert result.baseline_loss == pytest.approx(math.log(10), abs=0.01)
