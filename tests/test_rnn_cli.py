@@ -1,0 +1,131 @@
+"""``linalg-rnn train``: flags, config files, resume, and one-line errors before any work."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from linalg_rnn.cli import main
+from linalg_rnn.rnn.checkpoint import read_jsonl
+
+TINY = ["--task", "recall", "--seq-len", "8", "--delay", "2", "--hidden", "6", "--batch", "4",
+        "--device", "cpu", "--no-progress", "--no-figures"]
+
+
+def run_cli(args):
+    try:
+        return main(args)
+    except SystemExit as exc:  # argparse's own errors (bad types) exit from inside the parser
+        return exc.code
+
+
+def test_train_writes_a_run_directory_and_prints_a_summary(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(["train", *TINY, "--steps", "6", "--strategy", "orthogonal_init+qr_projection+clip",
+                 "--proj-every", "3", "--clip-norm", "0.5", "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "recall / clip+orthogonal_init+qr_projection on cpu: 6 steps" in printed
+    assert "baseline_loss" in printed
+    config = json.loads((out / "config.json").read_text())
+    assert (config["proj_every"], config["clip_norm"], config["init_scheme"]) == (3, 0.5, "qr")
+    assert [r["step"] for r in read_jsonl(out / "metrics.jsonl")] == list(range(1, 7))
+    assert json.loads((out / "result.json").read_text())["steps_done"] == 6
+
+
+def test_default_run_directory_is_named_after_task_strategy_and_seed(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", *TINY, "--steps", "2", "--strategy", "clip+tbptt", "--seed", "3"]) == 0
+    assert (tmp_path / "runs" / "recall-clip_tbptt-seed3" / "result.json").exists()
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--task", "maze"], "unknown task 'maze'"),
+        (["--strategy", "vanilla+foo"], "unknown strategy 'foo'"),
+        (["--strategy", "expm+cayley"], "one parametrization"),
+        (["--strategy", "lstm+qr_projection"], "lstm has none"),
+        (["--seq-len", "0"], "seq_len must be an integer >= 1"),
+        (["--seq-len", "-5"], "seq_len must be an integer >= 1"),
+        (["--strategy", "qr_projection", "--proj-every", "0"], "proj_every must be an integer >= 1"),
+        (["--strategy", "tbptt", "--tbptt-window", "9"], "tbptt_window \\(9\\) is longer than the sequence"),
+        (["--strategy", "clip", "--clip-norm", "0"], "clip_norm must be a finite number > 0"),
+        (["--strategy", "clip", "--clip-norm", "-2"], "clip_norm must be a finite number > 0"),
+        (["--device", "tpu"], "unknown device 'tpu'"),
+        (["--steps", "0"], "steps must be an integer >= 1"),
+        (["--lr", "nan"], "lr must be a finite number > 0"),
+        (["--tbptt-window", "3"], "has no tbptt"),
+        (["--seq-len", "abc"], "invalid int value"),
+    ],
+)
+def test_bad_flags_exit_2_with_one_line_and_no_run_directory(flags, message, tmp_path, capsys):
+    out = tmp_path / "run"
+    code = run_cli(["train", *TINY, "--steps", "2", "--out", str(out), *flags])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "error:" in err
+    assert __import__("re").search(message, err), err
+    assert not out.exists()
+
+
+def test_cuda_without_a_gpu_is_a_one_line_error(tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    assert main(["train", *TINY, "--device", "cuda", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "no CUDA GPU" in err and err.count("\n") == 1
+    assert not (tmp_path / "r").exists()
+
+
+def test_toml_and_json_config_files_with_flags_winning(tmp_path):
+    toml = tmp_path / "run.toml"
+    toml.write_text('task = "adding"\nseq-len = 7\nhidden = 5\nbatch = 4\nsteps = 3\n'
+                    'strategy = "clip"\nclip-norm = 0.25\ndevice = "cpu"\nfigures = false\n')
+    assert main(["train", "--config", str(toml), "--steps", "2", "--out", str(tmp_path / "a"),
+                 "--no-progress"]) == 0
+    saved = json.loads((tmp_path / "a" / "config.json").read_text())
+    assert (saved["task"], saved["seq_len"], saved["clip_norm"], saved["steps"]) == ("adding", 7, 0.25, 2)
+    js = tmp_path / "run.json"
+    js.write_text(json.dumps({"train": {"task": "copy", "seq_len": 3, "hidden": 5, "batch": 4,
+                                        "steps": 2, "device": "cpu", "figures": False}}))
+    assert main(["train", "--config", str(js), "--out", str(tmp_path / "b"), "--no-progress"]) == 0
+    assert json.loads((tmp_path / "b" / "result.json").read_text())["task"] == "copy"
+
+
+def test_bad_config_files_are_one_line_errors(tmp_path, capsys):
+    bad_key = tmp_path / "k.toml"
+    bad_key.write_text("hiden = 5\n")
+    broken = tmp_path / "b.json"
+    broken.write_text("{not json")
+    for path, message in ((bad_key, "unknown config key 'hiden'"), (broken, "cannot parse"),
+                          (tmp_path / "missing.toml", "does not exist")):
+        assert main(["train", "--config", str(path), "--out", str(tmp_path / "r")]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "r").exists()
+
+
+def test_resume_from_the_run_directory_alone_and_refuse_to_overwrite(tmp_path, capsys):
+    out = str(tmp_path / "run")
+    assert main(["train", *TINY, "--steps", "4", "--strategy", "clip", "--out", out]) == 0
+    assert main(["train", *TINY, "--steps", "4", "--out", out]) == 2
+    assert "already holds a run" in capsys.readouterr().err
+    # --resume needs only --out: the rest comes from config.json; --steps may grow
+    assert main(["train", "--out", out, "--resume", "--steps", "7", "--no-progress"]) == 0
+    assert [r["step"] for r in read_jsonl(tmp_path / "run" / "metrics.jsonl")] == list(range(1, 8))
+    assert main(["train", "--out", out, "--resume", "--hidden", "12", "--no-progress"]) == 2
+    assert "config differs" in capsys.readouterr().err
+
+
+def test_python_dash_m_entry_point_reports_a_bad_flag_in_one_line(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "linalg_rnn", "train", "--strategy", "qr_projection", "--proj-every", "-1",
+         "--out", str(tmp_path / "r")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "linalg-rnn train: error: proj_every must be an integer >= 1, got -1"
+    assert not (tmp_path / "r").exists()
