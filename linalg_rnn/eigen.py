@@ -957,4 +957,4 @@ def fibonacci(n: int, method: str = "matrix") -> int | float:
             value = (np.float64(phi) ** n - np.float64(psi) ** n) / sqrt5
     if not np.isfinite(value):
         return float("inf")
-    return float(np.round(value))
+    return float(np.round(value)) + 0.0  # + 0.0 turns a rounded -0.0 into 0.0
