@@ -1,0 +1,46 @@
+"""Part IV: the RNN trainer -- tasks, models, strategies, metrics, checkpoints and the training loop.
+
+One module per concept:
+
+* :mod:`~linalg_rnn.rnn.tasks` -- copy memory, adding, delayed recall, digits, MNIST, with baselines;
+* :mod:`~linalg_rnn.rnn.models` -- fused ``nn.RNN``, explicit-loop RNN, LSTM, orthogonal parametrizations;
+* :mod:`~linalg_rnn.rnn.strategies` -- clipping, truncated BPTT, orthogonality, composed with ``+``;
+* :mod:`~linalg_rnn.rnn.metrics` -- norms and spectra of W_hh, gradient norms, per-lag gradients, curves;
+* :mod:`~linalg_rnn.rnn.config` -- :class:`TrainConfig`, checked before any work, and the device choice;
+* :mod:`~linalg_rnn.rnn.checkpoint` -- atomic files for run directories;
+* :mod:`~linalg_rnn.rnn.trainer` -- :func:`train`, the loop behind ``linalg-rnn train``;
+* :mod:`~linalg_rnn.rnn.cli_train` -- the ``train`` subcommand.
+
+Examples
+--------
+>>> from linalg_rnn.rnn import TrainConfig, train
+>>> result = train(TrainConfig(task="recall", seq_len=8, hidden=4, steps=3, device="cpu"))
+>>> result.steps_done, result.baseline_loss
+(3, 1.0)
+"""
+
+from .config import TrainConfig, resolve_device
+from .models import FusedRNN, LoopRNN, LSTMModel, build_model, parametrize_orthogonal
+from .strategies import Strategy, parse_strategy
+from .tasks import AddingTask, CopyTask, DigitsTask, MnistTask, RecallTask, make_task
+from .trainer import TrainResult, train
+
+__all__ = [
+    "AddingTask",
+    "CopyTask",
+    "DigitsTask",
+    "FusedRNN",
+    "LSTMModel",
+    "LoopRNN",
+    "MnistTask",
+    "RecallTask",
+    "Strategy",
+    "TrainConfig",
+    "TrainResult",
+    "build_model",
+    "make_task",
+    "parametrize_orthogonal",
+    "parse_strategy",
+    "resolve_device",
+    "train",
+]
