@@ -141,11 +141,11 @@ class StabilityStudy:
 
     def __repr__(self) -> str:
         names = list(self.errors)
-        width = max(12, *(len(name) + 2 for name in names))
+        widths = [max(10, len(name) + 2) for name in names]
         lines = [f"StabilityStudy(m={self.m}, n={self.n}): ||Q^T Q - I||_2 per method"]
-        lines.append(f"{'kappa':>9}" + "".join(f"{name:>{width}}" for name in names))
+        lines.append(f"{'kappa':>9}" + "".join(f"{name:>{w}}" for name, w in zip(names, widths, strict=True)))
         for i, kappa in enumerate(self.kappas):
-            row = "".join(f"{self.errors[name][i]:>{width}.2e}" for name in names)
+            row = "".join(f"{self.errors[name][i]:>{w}.2e}" for name, w in zip(names, widths, strict=True))
             lines.append(f"{kappa:>9.0e}{row}")
         return "\n".join(lines)
 
