@@ -198,7 +198,7 @@ print(
 # Compare the flop rates of the two kinds of product on this machine:
 
 sizes = {"quick": [64, 128], "default": [64, 128, 256, 512], "full": [128, 256, 512, 1024]}[mode]
-nb = 512 if mode != "quick" else 256
+nb = 512
 Mx = np.random.default_rng(3).standard_normal((nb, nb))
 
 

@@ -376,7 +376,7 @@ def _check_mode(mode: str) -> str:
     return check_choice(mode, "mode", MODES)
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class HouseholderReflectors:
     """A Householder QR held implicitly: the reflectors instead of the matrix Q.
 
@@ -881,7 +881,7 @@ def blocked_householder_qr(
 # --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class GivensRotations:
     """A Givens QR held implicitly: the list of plane rotations instead of the matrix Q.
 

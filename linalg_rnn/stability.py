@@ -100,7 +100,7 @@ def matrix_with_singular_values(
     return (U * s) @ V.T
 
 
-@dataclass(repr=False)
+@dataclass(repr=False, eq=False)
 class StabilityStudy:
     """The result of :func:`orthogonality_vs_condition`: one row of numbers per method.
 
