@@ -211,12 +211,16 @@ timings = np.array(timings)
 # with :math:`b`.  Very small blocks are the unblocked algorithm with extra
 # bookkeeping; very large ones put too much work into the panel.
 
-n_sweep = {"quick": 128, "default": 512, "full": 1024}[mode]
+n_sweep = {"quick": 128, "default": 384, "full": 1024}[mode]
 As = np.random.default_rng(7).standard_normal((n_sweep, n_sweep))
-block_sizes = [4, 8, 16, 32, 64, 128, 256]
+block_sizes = {
+    "quick": [8, 32, 128],
+    "default": [8, 16, 32, 64, 128, 256],
+    "full": [4, 8, 16, 32, 64, 128, 256],
+}[mode]
 contestants = [lambda: np.linalg.qr(As)]
 contestants += [lambda b=b: blocked_householder_qr(As, block_size=b) for b in block_sizes]
-t_ref, *t_blocks = race(contestants, repeats=3)
+t_ref, *t_blocks = race(contestants, repeats=2 if mode == "quick" else 3)
 block_ratios = [t / t_ref for t in t_blocks]
 print(f"n = {n_sweep}: blocked time / numpy time by block size")
 print("  " + ", ".join(f"b={b}: {r:.2f}" for b, r in zip(block_sizes, block_ratios, strict=True)))
