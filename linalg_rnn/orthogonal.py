@@ -66,7 +66,7 @@ def orthogonality_error(Q: np.ndarray) -> float:
     stability result of the method: about :math:`\\varepsilon` for Householder,
     :math:`\\varepsilon\\kappa(A)` for modified Gram--Schmidt and
     :math:`\\varepsilon\\kappa(A)^2` for classical Gram--Schmidt (Trefethen and
-    Bau, *Numerical Linear Algebra*, Lecture 9 and 16).  Cost: :math:`mn^2`
+    Bau, *Numerical Linear Algebra*, Lecture 9 and 16).  Cost: about :math:`2mn^2`
     flops for the product, plus an SVD of an :math:`n \\times n` matrix.
 
     Taught in lesson 04.
@@ -292,12 +292,12 @@ def householder_reflector(x: np.ndarray) -> np.ndarray:
     """
     x = as_vector(x, "x")
     m = x.shape[0]
-    v = x.copy()
-    v[0] += (1.0 if x[0] >= 0 else -1.0) * np.linalg.norm(x)
-    vv = v @ v
-    if vv == 0.0:  # x = 0: nothing to reflect, the identity maps it to 0 = -0*e1
+    scale = np.abs(x).max()
+    if scale == 0.0:  # x = 0: nothing to reflect, the identity maps it to 0 = -0*e1
         return np.eye(m)
-    return np.eye(m) - (2.0 / vv) * np.outer(v, v)
+    v = x / scale  # H does not depend on the length of x; scaling keeps v @ v from underflowing
+    v[0] += (1.0 if x[0] >= 0 else -1.0) * np.linalg.norm(v)
+    return np.eye(m) - (2.0 / (v @ v)) * np.outer(v, v)
 
 
 def cayley(A: np.ndarray) -> np.ndarray:

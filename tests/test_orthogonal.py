@@ -140,6 +140,13 @@ def test_householder_reflector_is_symmetric_orthogonal_and_maps_x_to_axis(x):
     np.testing.assert_allclose(H @ x, target, atol=1e-12 * max(1.0, np.linalg.norm(x)))
 
 
+def test_householder_reflector_works_for_tiny_and_huge_vectors_without_under_or_overflow():
+    for scale in (1e-300, 1e300):
+        x = scale * np.array([3.0, 4.0])
+        H = householder_reflector(x)
+        np.testing.assert_allclose(H @ x / scale, [-5.0, 0.0], atol=1e-12)
+
+
 def test_householder_reflector_of_zero_is_identity_and_det_is_minus_one_otherwise():
     np.testing.assert_array_equal(householder_reflector([0, 0, 0]), np.eye(3))
     assert np.linalg.det(householder_reflector([3, 4])) == pytest.approx(-1.0)
