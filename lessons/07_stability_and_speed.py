@@ -122,9 +122,11 @@ fig.tight_layout()
 # * **CGS** follows :math:`\varepsilon\kappa^2` and saturates once
 #   :math:`\varepsilon\kappa^2 > 1`: from there on its :math:`Q` is not
 #   orthogonal at all (errors of order 1 or larger).
-# * **MGS** follows :math:`\varepsilon\kappa`; it stays usable for least
-#   squares (where its :math:`Q` and :math:`R` together are still accurate)
-#   but its :math:`Q` is only as orthogonal as :math:`\varepsilon\kappa`.
+# * **MGS** follows :math:`\varepsilon\kappa` until it, too, reaches order 1
+#   near :math:`\kappa = 1/\varepsilon`.  It can still solve least-squares
+#   problems stably if :math:`b` is orthogonalized as an extra column of
+#   :math:`A` (Bjorck and Paige, 1992), but its :math:`Q` is only as
+#   orthogonal as :math:`\varepsilon\kappa`.
 # * **Householder**, **blocked Householder** and **Givens** build :math:`Q` as
 #   a product of exactly orthogonal transformations, and stay at a few
 #   :math:`\varepsilon` whatever :math:`\kappa` is.
