@@ -148,9 +148,9 @@ fig.tight_layout()
 # Now the tanh network with inputs, for the initializations of lesson 08.  The
 # measured rate per step (the geometric mean of the Jacobian norm ratio) is
 # printed next to :math:`\rho(W_{hh})` and :math:`\|W_{hh}\|_2`.  Because
-# :math:`\sigma' \le 1`, tanh can only make things decay faster than the
-# linear network would; it cannot create growth that the linear part does not
-# have.
+# :math:`\sigma' \le 1`, every factor has :math:`\|D_i W_{hh}\|_2 \le
+# \|W_{hh}\|_2`, so the rate can never exceed :math:`\|W_{hh}\|_2`: tanh
+# adds decay, never growth.
 
 inits = {
     "uniform (torch default)": init_recurrent(n, "uniform", seed=3),
