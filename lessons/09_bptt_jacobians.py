@@ -54,7 +54,7 @@ import torch
 from linalg_rnn.course import lesson_mode
 from linalg_rnn.dynamics import bptt_jacobian_norms, init_recurrent
 
-torch.set_num_threads(2)
+torch.set_num_threads(1)  # tiny matrices: extra threads only contend
 mode = lesson_mode()
 n = {"quick": 16, "default": 32, "full": 64}[mode]
 T = {"quick": 60, "default": 120, "full": 300}[mode]

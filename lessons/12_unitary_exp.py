@@ -42,13 +42,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import scipy.linalg
 import torch
+from threadpoolctl import threadpool_limits
 
 from linalg_rnn.course import lesson_mode
 from linalg_rnn.dynamics import init_recurrent
 from linalg_rnn.orthogonal import cayley, expm_skew, is_orthogonal, orthogonality_error
 
 mode = lesson_mode()
-torch.set_num_threads(2)
+torch.set_num_threads(1)  # tiny matrices: extra threads only contend
 
 
 def sigmoid(x):
@@ -225,10 +226,11 @@ fig.tight_layout()
 #
 # We time :func:`linalg_rnn.orthogonal.cayley`,
 # :func:`linalg_rnn.orthogonal.expm_skew` and SciPy's general ``expm`` on
-# skew matrices of a few sizes (best of several runs; your numbers will
-# differ).
+# skew matrices of a few sizes (best of several runs, with the BLAS library
+# held to one thread so that the numbers compare operation counts rather than
+# how busy the machine is; your numbers will differ).
 
-sizes = {"quick": [16, 64], "default": [16, 64, 256], "full": [16, 64, 256, 512]}[mode]
+sizes = {"quick": [16, 64], "default": [16, 64, 128], "full": [16, 64, 256, 512]}[mode]
 repeats = {"quick": 3, "default": 5, "full": 10}[mode]
 
 
@@ -243,6 +245,7 @@ def best_time(fn, arg):
 
 
 timings = {"cayley": [], "expm_skew": [], "scipy expm": []}
+one_thread = threadpool_limits(limits=1)  # undone below, after the timings
 for size in sizes:
     M = rng.standard_normal((size, size))
     A = (M - M.T) / (2 * np.sqrt(size))
@@ -266,6 +269,8 @@ for size in sizes:
 # SciPy's general ``expm`` (scaling and squaring with a Padé approximant)
 # sits in between and does not know that its result should be orthogonal,
 # though for these well-scaled matrices it is, to rounding.
+
+one_thread.restore_original_limits()
 
 for k, size in enumerate(sizes):
     fastest = min(timings, key=lambda name: timings[name][k])
