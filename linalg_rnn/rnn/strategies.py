@@ -4,24 +4,24 @@ A strategy string such as ``"orthogonal_init+qr_projection+clip"`` is parsed
 into a :class:`Strategy`, which says which model to build and what the
 trainer does around each optimizer step:
 
-=================== =========================================================
-name                what it does
-=================== =========================================================
-``vanilla``         nothing: a tanh ``nn.RNN`` trained by plain BPTT
-``clip``            rescale the gradient to norm ``clip_norm`` (or clamp each
-                    entry to ``clip_value``) before the step
-``tbptt``           truncated BPTT: backpropagate through windows of ``k``
-                    steps, carrying the hidden state, detached, between them
-``orthogonal_init`` start from an orthogonal :math:`W_{hh}` (QR/Haar,
-                    identity, Henaff, Cayley)
-``qr_projection``   every ``N`` steps replace :math:`W_{hh}` by the
-                    sign-corrected Q of its QR factorization
-``polar_projection`` every ``N`` steps replace :math:`W_{hh}` by its polar factor
-                    :math:`UV^\\top`, the nearest orthogonal matrix
-``expm``            parametrize :math:`W_{hh} = B\\exp(A)`, :math:`A` skew-symmetric
-``cayley``          parametrize :math:`W_{hh}` by the Cayley transform of :math:`A`
-``lstm``            replace the tanh RNN by an LSTM
-=================== =========================================================
+====================== ======================================================
+name                   what it does
+====================== ======================================================
+``vanilla``            nothing: a tanh ``nn.RNN`` trained by plain BPTT
+``clip``               rescale the gradient to norm ``clip_norm`` (or clamp each
+                       entry to ``clip_value``) before the step
+``tbptt``              truncated BPTT: backpropagate through windows of ``k``
+                       steps, carrying the hidden state, detached, between them
+``orthogonal_init``    start from an orthogonal :math:`W_{hh}` (QR/Haar,
+                       identity, Henaff, Cayley)
+``qr_projection``      every ``N`` steps replace :math:`W_{hh}` by the
+                       sign-corrected Q of its QR factorization
+``polar_projection``   every ``N`` steps replace :math:`W_{hh}` by its polar factor
+                       :math:`UV^\\top`, the nearest orthogonal matrix
+``expm``               parametrize :math:`W_{hh} = B\\exp(A)`, :math:`A` skew-symmetric
+``cayley``             parametrize :math:`W_{hh}` by the Cayley transform of :math:`A`
+``lstm``               replace the tanh RNN by an LSTM
+====================== ======================================================
 
 The functions that change :math:`W_{hh}` (:func:`orthogonal_init_`,
 :func:`qr_project_`, :func:`polar_project_`) work in place under

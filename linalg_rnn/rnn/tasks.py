@@ -126,8 +126,16 @@ class SequenceTask:
             when the window is the whole sequence).
         """
         w = output.shape[1]
-        weights = self.step_weights[start : start + w].to(output.device)
+        weights = self._weights_on(output.device)[start : start + w]
         return (self.step_losses(output, target[:, start : start + w]) * weights).sum(1).mean()
+
+    def _weights_on(self, device: torch.device) -> torch.Tensor:
+        """``step_weights`` on ``device``, copied there once (no host-to-device copy per step)."""
+        cache = self.__dict__.setdefault("_weights_cache", {})
+        key = str(device)
+        if key not in cache:
+            cache[key] = self.step_weights.to(device)
+        return cache[key]
 
     def window_has_loss(self, start: int, stop: int) -> bool:
         """True when some timestep in ``start .. stop - 1`` carries loss weight."""
