@@ -19,6 +19,7 @@ from linalg_rnn.rnn.metrics import (
     hidden_gradient_norms,
     max_abs_eigenvalue,
     orthogonality_error,
+    recurrent_metrics,
     spectral_norm,
 )
 from linalg_rnn.rnn.models import LoopRNN
@@ -39,6 +40,10 @@ def test_metric_functions_match_numpy():
     assert spectral_norm(A) == pytest.approx(np.linalg.norm(a, 2), rel=1e-12)
     assert max_abs_eigenvalue(A) == pytest.approx(np.abs(np.linalg.eigvals(a)).max(), rel=1e-10)
     assert orthogonality_error(A) == pytest.approx(np.linalg.norm(a.T @ a - np.eye(7), 2), rel=1e-10)
+    together = recurrent_metrics(A)
+    assert together["w_hh_spectral_norm"] == pytest.approx(spectral_norm(A), rel=1e-12)
+    assert together["orthogonality_error"] == pytest.approx(orthogonality_error(A), rel=1e-10)
+    assert together["w_hh_max_abs_eigenvalue"] == max_abs_eigenvalue(A)
 
 
 def test_run_directory_holds_the_contract_files_and_rows(tmp_path):
