@@ -228,10 +228,11 @@ fig.tight_layout()
 
 # %%
 # The windows :math:`k \le L` stay at or near chance: no gradient ever
-# connects a target to its bit.  (A few points above 50% can appear -- the
-# forward pass still carries a little of the old bit, and the read-out, which
-# is trained at every step, can pick up what the dynamics happen to keep --
-# but nothing is *learned* about the lag.)  Just above :math:`L` only the last
+# connects a target to its bit.  (Some points above 50% can appear, more for
+# short lags: the forward pass still carries part of the old bit -- with an
+# orthogonal :math:`W_{hh}` it fades slowly -- and the read-out, trained at
+# every step, can use whatever the untrained dynamics happen to keep.  The
+# recurrent weights learn nothing about the lag.)  Just above :math:`L` only the last
 # :math:`k - L` positions of each chunk carry the signal, so learning there
 # depends on the data budget and the seed; in our default-mode runs every
 # window :math:`k > L` learned the task, and none with :math:`k \le L` did.
@@ -327,7 +328,8 @@ for L in table_lags:
 #   h_{T-k}\|`, tiny when the Jacobians vanish anyway and large when they do
 #   not.
 # * A window :math:`k \le L` cannot learn a lag-:math:`L` dependency: delayed
-#   recall stayed at (or within a few points of) chance for those windows;
+#   recall stayed at or near chance for those windows (the read-out can use
+#   a little of what the untrained dynamics keep);
 #   windows just above :math:`L` learn slowly, since few positions per chunk
 #   carry the signal.
 # * Chunked truncation saves memory and time per update (both :math:`\propto
