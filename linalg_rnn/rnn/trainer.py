@@ -18,6 +18,21 @@ SVD/eigenvalue metrics of :math:`W_{hh}` (after that step's update and
 projection); every ``eval_every`` steps the validation loss (and accuracy).
 The last step always gets all of them.
 
+Keys of a metrics row:
+
+* ``step``, ``train_loss``, ``elapsed_s`` (seconds since the run began,
+  resumed runs included);
+* ``grad_norm`` -- L2 norm of all gradients, before clipping;
+  ``grad_norm_w_hh`` -- of the gradient of ``model.recurrent_parameter()``:
+  :math:`W_{hh}` itself, the unconstrained ``original`` of an ``expm``/``cayley``
+  parametrization, the stacked ``(4H, H)`` weight of an LSTM;
+* ``w_hh_spectral_norm``, ``w_hh_max_abs_eigenvalue``, ``orthogonality_error``
+  -- of the effective :math:`W_{hh}` (LSTM: its cell-candidate block); ``null``
+  on the steps between two ``spectral_every`` steps;
+* ``train_accuracy`` (classification tasks); ``val_loss`` and
+  ``val_accuracy`` on evaluation steps only; ``hidden_grad_norms`` every
+  ``lag_grads_every`` steps; ``diverged: true`` on the row where a run diverged.
+
 A run directory holds ``config.json``, ``metrics.jsonl`` (appended, one row
 per logged step), ``metrics.csv``, ``result.json``, ``checkpoint.pt`` and
 ``curves.png``; every whole-file write is atomic. SIGINT/SIGTERM finish the
