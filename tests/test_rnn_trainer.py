@@ -309,3 +309,31 @@ def test_digits_run_reports_accuracy():
     result = train(TrainConfig(task="digits", hidden=8, batch=16, steps=3, eval_every=3, device="cpu"))
     assert 0.0 <= result.final["val_accuracy"] <= 1.0 and 0.0 <= result.final["train_accuracy"] <= 1.0
     assert result.baseline_loss == pytest.approx(math.log(10), abs=0.01)
+
+
+def test_sigint_in_process_checkpoints_the_step_and_resume_matches(tmp_path, monkeypatch, capsys):
+    from linalg_rnn.cli import main
+    from linalg_rnn.rnn import trainer
+
+    real_step = trainer._train_step
+
+    def step_then_interrupt(run, step):
+        row = real_step(run, step)
+        if step == 4:
+            os.kill(os.getpid(), signal.SIGINT)  # as if the user pressed Ctrl-C during step 4
+        return row
+
+    monkeypatch.setattr(trainer, "_train_step", step_then_interrupt)
+    out = tmp_path / "run"
+    args = ["train", "--task", "recall", "--seq-len", "10", "--delay", "3", "--hidden", "8", "--batch", "8",
+            "--device", "cpu", "--steps", "9", "--checkpoint-every", "100", "--no-progress", "--no-figures",
+            "--out", str(out)]
+    assert main(args) == 130
+    assert "interrupted by SIGINT at step 4" in capsys.readouterr().out
+    assert _checkpoint_step(out / "checkpoint.pt") == 4
+    monkeypatch.setattr(trainer, "_train_step", real_step)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+    assert main(["train", "--out", str(out), "--resume", "--no-progress"]) == 0
+    full = train(TrainConfig(steps=9, checkpoint_every=100, figures=False, **SMALL))
+    rows = read_jsonl(out / "metrics.jsonl")
+    assert without_time(rows) == without_time(full.history)
