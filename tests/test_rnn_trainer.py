@@ -337,3 +337,12 @@ def test_sigint_in_process_checkpoints_the_step_and_resume_matches(tmp_path, mon
     full = train(TrainConfig(steps=9, checkpoint_every=100, figures=False, **SMALL))
     rows = read_jsonl(out / "metrics.jsonl")
     assert without_time(rows) == without_time(full.history)
+
+
+def test_progress_bar_shows_loss_grad_norm_and_w_hh_and_is_off_without_a_terminal(capsys, monkeypatch):
+    train(TrainConfig(steps=3, spectral_every=1, **SMALL), progress=True)
+    err = capsys.readouterr().err
+    assert "recall/vanilla" in err and "loss=" in err and "grad=" in err and "W_hh=" in err
+    monkeypatch.setenv("CI", "true")
+    train(TrainConfig(steps=3, **SMALL))  # default: no bar under CI (nor when stderr is not a TTY)
+    assert capsys.readouterr().err == ""
