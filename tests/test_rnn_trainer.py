@@ -26,6 +26,15 @@ from linalg_rnn.rnn.models import LoopRNN
 from linalg_rnn.rnn.tasks import AddingTask
 from linalg_rnn.rnn.trainer import _forward_backward, build_run, train
 
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny models: one thread is faster, and two spin-waiting threads on a loaded 2-core box are not."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
 SMALL = dict(task="recall", seq_len=10, delay=3, hidden=8, batch=8, device="cpu")
 REQUIRED = {"step", "train_loss", "grad_norm", "w_hh_spectral_norm", "orthogonality_error", "elapsed_s"}
 
@@ -204,6 +213,10 @@ def _checkpoint_step(path: Path) -> int:
         return -1
 
 
+# the child trains with one thread, like this process under the one_torch_thread fixture, so both
+# sides run the same kernels and the numbers can be compared bit for bit
+ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
+
 TRAIN_ARGS = ["train", "--task", "recall", "--seq-len", "10", "--delay", "3", "--hidden", "8",
               "--batch", "8", "--device", "cpu", "--strategy", "orthogonal_init+qr_projection+clip",
               "--eval-every", "50", "--spectral-every", "7", "--checkpoint-every", "20",
@@ -217,10 +230,11 @@ def _kw_from_args(steps):
 
 
 def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_final_metrics(tmp_path):
-    steps = 500
+    steps = 1500  # long enough that the kill lands mid-run even on a fast machine
     out = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-m", "linalg_rnn", *TRAIN_ARGS, "--steps", str(steps),
-                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env=ONE_THREAD)
     try:
         ok = _wait_for(lambda: (out / "checkpoint.pt").exists()
                        and _checkpoint_step(out / "checkpoint.pt") >= 40, proc)
@@ -247,7 +261,8 @@ def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_final_metrics(tmp_p
 def test_sigterm_writes_a_checkpoint_and_exits_cleanly(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-m", "linalg_rnn", *TRAIN_ARGS, "--steps", "100000",
-                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=ONE_THREAD)
     try:
         assert _wait_for(lambda: (out / "checkpoint.pt").exists(), proc)
         proc.send_signal(signal.SIGTERM)
