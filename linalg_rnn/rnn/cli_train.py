@@ -169,6 +169,15 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path]:
     ------
     ValueError, FileNotFoundError
         For any bad setting.
+
+    Examples
+    --------
+    >>> from linalg_rnn.cli import build_parser
+    >>> args = build_parser().parse_args(
+    ...     ["train", "--task", "recall", "--seq-len", "20", "--strategy", "clip", "--device", "cpu"])
+    >>> config, out = config_from_args(args)
+    >>> config.task, config.seq_len, config.strategy, out.parent.name
+    ('recall', 20, 'clip', 'runs')
     """
     values: dict = {}
     if args.resume and args.out and (Path(args.out) / "config.json").exists():
@@ -199,6 +208,15 @@ def run_train(args: argparse.Namespace) -> int:
     -------
     int
         The exit status (0 finished, 2 bad setting, 130/143 interrupted).
+
+    Examples
+    --------
+    A bad setting is refused with exit status 2 before any work:
+
+    >>> from linalg_rnn.cli import build_parser
+    >>> args = build_parser().parse_args(["train", "--task", "recall", "--seq-len", "0"])
+    >>> run_train(args)
+    2
     """
     from .trainer import train
 
