@@ -1,6 +1,28 @@
-"""Shared test settings: headless plotting and quick lessons."""
+"""Shared test settings: headless plotting, quick lessons, one torch thread."""
 
 import os
 
+import pytest
+
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("LINALG_RNN_MODE", "quick")
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Run each test on one torch thread, restoring the setting afterwards.
+
+    The models in the tests are tiny: one thread is faster, and two
+    spin-waiting OpenMP threads on a loaded 2-core machine can stall a step
+    many times over.  torch is imported here only if a test already did.
+    """
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import pytest
-import torch
 
 from linalg_rnn.cli import main
 from linalg_rnn.rnn.checkpoint import read_jsonl
@@ -13,14 +12,6 @@ from linalg_rnn.rnn.checkpoint import read_jsonl
 TINY = ["--task", "recall", "--seq-len", "8", "--delay", "2", "--hidden", "6", "--batch", "4",
         "--device", "cpu", "--no-progress", "--no-figures"]
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny models: one thread is faster, and two spin-waiting threads on a loaded 2-core box are not."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def run_cli(args):

@@ -18,15 +18,6 @@ from linalg_rnn.rnn.strategies import (
 from linalg_rnn.rnn.trainer import _train_step, build_run, train
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny models: one thread is faster, and two spin-waiting threads on a loaded 2-core box are not."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_parse_orders_parts_canonically_and_derives_model_and_options():
     s = parse_strategy("clip + qr_projection+orthogonal_init")
     assert s.names == ("clip", "orthogonal_init", "qr_projection")

@@ -26,15 +26,6 @@ from linalg_rnn.rnn.models import LoopRNN
 from linalg_rnn.rnn.tasks import AddingTask
 from linalg_rnn.rnn.trainer import _forward_backward, build_run, train
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny models: one thread is faster, and two spin-waiting threads on a loaded 2-core box are not."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 SMALL = dict(task="recall", seq_len=10, delay=3, hidden=8, batch=8, device="cpu")
 REQUIRED = {"step", "train_loss", "grad_norm", "w_hh_spectral_norm", "orthogonality_error", "elapsed_s"}
 
