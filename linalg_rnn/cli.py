@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from . import course
+from .rnn import cli_train
 
 
 class _Parser(argparse.ArgumentParser):
@@ -41,12 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     lessons.add_argument("--out", default="course_output", help="folder for output and figures")
     lessons.add_argument("--only", nargs="+", metavar="NN", help="run only these lessons (by number)")
 
-    try:
-        from .rnn import cli_train
-    except ImportError:  # part IV not installed in this checkout
-        cli_train = None
-    if cli_train is not None:
-        cli_train.add_train_parser(sub)
+    cli_train.add_train_parser(sub)
     return parser
 
 
