@@ -16,8 +16,10 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 MODE_VARIABLE = "LINALG_RNN_MODE"
 MODES = ("quick", "default", "full")
@@ -66,6 +68,65 @@ def lesson_mode() -> str:
             f"{MODE_VARIABLE}={mode!r} is not a lesson mode; choose one of {', '.join(MODES)}"
         )
     return mode
+
+
+def race(funcs: dict[str, Callable[[], Any]], *, repeats: int = 5) -> dict[str, float]:
+    """Best wall time of each function, over ``repeats`` rounds in which they take turns.
+
+    The one timing helper of the book: lessons and ``benchmarks/`` time with it.
+
+    Parameters
+    ----------
+    funcs : dict of str to callable
+        The contestants, each called with no arguments.
+    repeats : int, optional
+        Rounds; in every round each function runs once, in the dict's order.
+
+    Returns
+    -------
+    dict of str to float
+        The fastest time of each function, in seconds, under the same keys.
+
+    Raises
+    ------
+    ValueError
+        If ``funcs`` is empty or ``repeats`` is not an integer >= 1.
+
+    Notes
+    -----
+    Taking turns means a burst of load from other programs hits every
+    contestant alike, and the minimum over rounds is the run least disturbed
+    by it. Report the times as *ratios* measured in the same call: ratios
+    travel between machines, seconds do not. Taught in lesson 07.
+
+    Examples
+    --------
+    >>> times = race({"sum": lambda: sum(range(1000)), "nothing": lambda: None}, repeats=3)
+    >>> sorted(times), all(t >= 0 for t in times.values())
+    (['nothing', 'sum'], True)
+    """
+    if not funcs:
+        raise ValueError("race needs at least one function to time")
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats must be an integer >= 1, got {repeats!r}")
+    best = dict.fromkeys(funcs, float("inf"))
+    for _ in range(repeats):
+        for name, func in funcs.items():
+            start = time.perf_counter()
+            func()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
+def best_time(func: Callable[[], Any], *, repeats: int = 5) -> float:
+    """The fastest of ``repeats`` calls of ``func()``, in seconds (:func:`race` of one).
+
+    Examples
+    --------
+    >>> best_time(lambda: sum(range(100)), repeats=3) >= 0
+    True
+    """
+    return race({"func": func}, repeats=repeats)["func"]
 
 
 def lessons_dir() -> Path:
