@@ -3,7 +3,8 @@
 Subcommands:
 
 * ``lessons`` -- run the course, every lesson in order, headless;
-* ``train``   -- one training run of the RNN trainer (part IV).
+* ``train``   -- one training run of the RNN trainer (part IV);
+* ``showdown`` -- the multi-seed study of every strategy (part V).
 
 Bad flags exit non-zero with a one-line message before any work.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from . import course
 from .rnn import cli_train
+from .rnn.showdown import add_showdown_parser
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     lessons.add_argument("--only", nargs="+", metavar="NN", help="run only these lessons (by number)")
 
     cli_train.add_train_parser(sub)
+    add_showdown_parser(sub)
     return parser
 
 

@@ -1,4 +1,4 @@
-"""Sequence tasks with known trivial baselines: copy memory, adding, delayed recall, digits, MNIST.
+"""Sequence tasks with known trivial baselines: copy memory, adding, delayed recall, brackets, digits, MNIST.
 
 Every task draws its batches from a ``torch.Generator`` on the device it is
 asked for, and knows three things about itself:
@@ -13,7 +13,7 @@ Shapes follow ``batch_first``: inputs ``x`` are ``(B, T, input_size)``,
 targets ``y`` are ``(B, T)`` (class indices for classification tasks, real
 numbers for regression tasks), and model outputs are ``(B, T, output_size)``.
 
-The tasks live in private modules (``_base``, ``_synthetic``, ``_pixels``) and
+The tasks live in private modules (``_base``, ``_synthetic``, ``_brackets``, ``_pixels``) and
 are re-exported here, so ``linalg_rnn.rnn.tasks.CopyTask`` is their one public name.
 """
 
@@ -23,11 +23,13 @@ import math
 from pathlib import Path
 
 from ._base import SequenceTask
+from ._brackets import BracketsTask
 from ._pixels import DigitsTask, MnistTask, read_idx
 from ._synthetic import AddingTask, CopyTask, RecallTask
 
 __all__ = [
     "AddingTask",
+    "BracketsTask",
     "CopyTask",
     "DigitsTask",
     "MnistTask",
@@ -38,7 +40,7 @@ __all__ = [
     "read_idx",
 ]
 
-TASK_NAMES = ("copy", "adding", "recall", "digits", "mnist")
+TASK_NAMES = ("copy", "adding", "recall", "brackets", "digits", "mnist")
 
 
 def make_task(
@@ -54,11 +56,11 @@ def make_task(
 
     Parameters
     ----------
-    name : {"copy", "adding", "recall", "digits", "mnist"}
+    name : {"copy", "adding", "recall", "brackets", "digits", "mnist"}
         Which task.
     seq_len : int, optional
-        ``T`` for copy (the delay; the sequence has ``T + 20`` steps), adding
-        and recall. Image tasks have a fixed length (64 and 784 pixels) and
+        ``T`` for copy (the delay; the sequence has ``T + 20`` steps), adding,
+        recall and brackets. Image tasks have a fixed length (64 and 784 pixels) and
         accept only that value or ``None``. Default 50 for the synthetic tasks.
     delay : int, optional
         Recall lag (default ``seq_len // 2``).
@@ -109,4 +111,6 @@ def make_task(
         return CopyTask(T)
     if name == "adding":
         return AddingTask(T)
+    if name == "brackets":
+        return BracketsTask(T)
     return RecallTask(T, delay)

@@ -1,0 +1,232 @@
+"""The study's figures, drawn from ``results.json`` rows and ``curves.json`` (no pyplot state).
+
+Every helper returns a :class:`matplotlib.figure.Figure`; :func:`save_figures`
+writes them all as PNG files.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from ._aggregate import summarize
+
+__all__ = ["plot_curves", "plot_eigenvalues", "plot_headline", "plot_w_hh_norms", "save_figures"]
+
+
+def _colors(labels: Sequence[str]) -> dict[str, tuple]:
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab20"]
+    return {label: cmap(i % 20) for i, label in enumerate(labels)}
+
+
+def _strategies(rows: Sequence[dict]) -> list[str]:
+    seen: list[str] = []
+    for r in rows:
+        if r.get("phase", "main") == "main" and r["strategy"] not in seen:
+            seen.append(r["strategy"])
+    return seen
+
+
+def _panels(pairs: Sequence, width: float = 4.2, height: float = 3.2, cols: int = 4):
+    n = max(1, len(pairs))
+    cols = min(cols, n)
+    rows = math.ceil(n / cols)
+    fig = Figure(figsize=(width * cols, height * rows + 0.6), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False).ravel())
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return fig, axes
+
+
+def plot_headline(rows: Sequence[dict]) -> Figure:
+    """Loss/baseline against sequence length, one line per method, one panel per task.
+
+    Each point is the mean over seeds of the final validation loss as a
+    fraction of the task's baseline; the bar is the bootstrap 95 % interval of
+    that mean. Below the dotted line at 0.1 a seed counts as a success.
+
+    Examples
+    --------
+    >>> rows = [{"task": "adding", "seq_len": L, "strategy": "clip", "seed": 0, "loss_ratio": 0.5,
+    ...          "status": "finished", "success": False} for L in (10, 20)]
+    >>> len(plot_headline(rows).axes)
+    1
+    """
+    lines = summarize(rows)
+    tasks = list(dict.fromkeys(line["task"] for line in lines))
+    colors = _colors(_strategies(rows))
+    fig, axes = _panels(tasks, width=4.6, height=3.6, cols=3)
+    for ax, task in zip(axes, tasks, strict=False):
+        for strategy, color in colors.items():
+            pts = [x for x in lines if x["task"] == task and x["strategy"] == strategy
+                   and x["loss_ratio_mean"] is not None]
+            if not pts:
+                continue
+            L = [p["seq_len"] for p in pts]
+            mean = np.array([p["loss_ratio_mean"] for p in pts])
+            lo = np.array([p["loss_ratio_ci"][0] for p in pts])
+            hi = np.array([p["loss_ratio_ci"][1] for p in pts])
+            ax.errorbar(L, mean, yerr=[mean - lo, hi - mean], color=color, marker="o", ms=3, lw=1.2,
+                        capsize=2, label=strategy)
+        ax.axhline(1.0, color="gray", ls="--", lw=1)
+        ax.axhline(0.1, color="gray", ls=":", lw=1)
+        ax.set_yscale("log")
+        ax.set(xlabel="sequence length T", ylabel="val loss / baseline", title=task)
+    axes[0].legend(fontsize=7, ncol=2)
+    fig.suptitle("Final validation loss over the task's baseline (mean over seeds, 95 % bootstrap CI)")
+    return fig
+
+
+def _by_cell(curves: dict, task: str, seq_len: int, strategy: str) -> list[dict]:
+    return [c for c in curves.values()
+            if c["task"] == task and c["seq_len"] == seq_len and c["strategy"] == strategy]
+
+
+def _band(ax, runs: list[dict], key: str, color, label: str, scale: float = 1.0) -> None:
+    """Median over seeds and the min–max band, on the union of the seeds' steps."""
+    series = [np.array(r["curves"].get(key) or [[np.nan, np.nan]], dtype=float) for r in runs]
+    series = [s for s in series if np.isfinite(s).all() and len(s)]
+    if not series:
+        return
+    steps = np.unique(np.concatenate([s[:, 0] for s in series]))
+    values = np.array([np.interp(steps, s[:, 0], s[:, 1], left=np.nan, right=np.nan) for s in series])
+    values = values / scale
+    with np.errstate(all="ignore"):
+        ax.plot(steps, np.nanmedian(values, axis=0), color=color, lw=1.2, label=label)
+        if len(series) > 1:
+            ax.fill_between(steps, np.nanmin(values, axis=0), np.nanmax(values, axis=0), color=color,
+                            alpha=0.18, lw=0)
+
+
+def plot_curves(rows: Sequence[dict], curves: dict, key: str = "val_loss") -> Figure:
+    """Curves over training per method (median over seeds, min–max band), one panel per task × length.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        ``results.json`` rows (give the baselines and the order).
+    curves : dict
+        ``curves.json``.
+    key : {"val_loss", "train_loss", "grad_norm"}
+        Loss curves are divided by the task's baseline; gradient norms are
+        drawn as they are; both on a log scale.
+
+    Returns
+    -------
+    Figure
+    """
+    lines = summarize(rows)
+    pairs = list(dict.fromkeys((x["task"], x["seq_len"]) for x in lines))
+    baseline = {(r["task"], r["seq_len"]): r["baseline_loss"] for r in rows if r.get("baseline_loss")}
+    colors = _colors(_strategies(rows))
+    fig, axes = _panels(pairs)
+    for ax, (task, L) in zip(axes, pairs, strict=False):
+        scale = baseline.get((task, L), 1.0) if key != "grad_norm" else 1.0
+        for strategy, color in colors.items():
+            _band(ax, _by_cell(curves, task, L, strategy), key, color, strategy, scale)
+        if key != "grad_norm":
+            ax.axhline(1.0, color="gray", ls="--", lw=1)
+        ax.set_yscale("log")
+        ylabel = "gradient norm (before clipping)" if key == "grad_norm" else f"{key} / baseline"
+        ax.set(xlabel="step", ylabel=ylabel, title=f"{task}, T = {L}")
+    axes[0].legend(fontsize=6, ncol=2)
+    title = {"val_loss": "Validation loss over the baseline", "train_loss": "Training loss over the baseline",
+             "grad_norm": "Gradient norm"}.get(key, key)
+    fig.suptitle(f"{title}: median over seeds, band from the lowest to the highest seed")
+    return fig
+
+
+def plot_w_hh_norms(rows: Sequence[dict], curves: dict) -> Figure:
+    """‖W_hh‖₂ over training per method, and its last steps at full resolution (drift between projections).
+
+    Left: the whole run on the longest length of the first task (median over
+    seeds, min–max band). Right: its last steps, every step, first seed --
+    a projection every ``N`` steps shows as a sawtooth, the norm creeping
+    above 1 and snapping back.
+    """
+    lines = summarize(rows)
+    if not lines:
+        return Figure()
+    task = lines[0]["task"]
+    L = max(x["seq_len"] for x in lines if x["task"] == task)
+    colors = _colors(_strategies(rows))
+    fig = Figure(figsize=(13, 4.2), layout="constrained")
+    ax_all, ax_zoom = fig.subplots(1, 2)
+    for strategy, color in colors.items():
+        runs = _by_cell(curves, task, L, strategy)
+        _band(ax_all, runs, "w_hh_spectral_norm", color, strategy)
+        if runs and runs[0]["curves"].get("w_hh_zoom"):
+            z = np.array(runs[0]["curves"]["w_hh_zoom"], dtype=float)
+            ax_zoom.plot(z[:, 0], z[:, 1], ".-", color=color, lw=1, ms=3, label=strategy)
+    for ax in (ax_all, ax_zoom):
+        ax.axhline(1.0, color="gray", ls="--", lw=1)
+        ax.set(xlabel="step", ylabel=r"$\|W_{hh}\|_2$")
+    ax_all.set_title(f"{task}, T = {L}: whole run")
+    ax_zoom.set_title("last steps, every logged step (first seed)")
+    ax_all.legend(fontsize=6, ncol=2)
+    return fig
+
+
+def plot_eigenvalues(curves: dict, rows: Sequence[dict]) -> Figure:
+    """Eigenvalues of W_hh at the start and end of training, one panel per method, with the unit circle.
+
+    Drawn for the longest length of the first task, first seed.
+    """
+    lines = summarize(rows)
+    if not lines:
+        return Figure()
+    task = lines[0]["task"]
+    L = max(x["seq_len"] for x in lines if x["task"] == task)
+    strategies = _strategies(rows)
+    fig, axes = _panels(strategies, width=2.8, height=2.8, cols=6)
+    theta = np.linspace(0, 2 * np.pi, 256)
+    for ax, strategy in zip(axes, strategies, strict=False):
+        runs = [c for c in _by_cell(curves, task, L, strategy) if c.get("eigenvalues")]
+        ax.plot(np.cos(theta), np.sin(theta), color="gray", lw=0.8)
+        if runs:
+            eig = runs[0]["eigenvalues"]
+            for when, style in (("start", dict(s=8, facecolors="none", edgecolors="C0")),
+                                ("end", dict(s=6, color="C3"))):
+                if eig.get(when):
+                    ax.scatter(eig[when][0], eig[when][1], label=when, **style)
+        ax.set_aspect("equal")
+        ax.set_title(strategy, fontsize=8)
+        ax.tick_params(labelsize=6)
+    axes[0].legend(fontsize=6)
+    fig.suptitle(f"Eigenvalues of W_hh at start (open) and end (filled): {task}, T = {L}")
+    return fig
+
+
+FIGURES = {
+    "headline.png": lambda rows, curves: plot_headline(rows),
+    "loss_curves.png": lambda rows, curves: plot_curves(rows, curves, "val_loss"),
+    "grad_norms.png": lambda rows, curves: plot_curves(rows, curves, "grad_norm"),
+    "w_hh_norm.png": plot_w_hh_norms,
+    "eigenvalues.png": lambda rows, curves: plot_eigenvalues(curves, rows),
+}
+
+
+def save_figures(rows: Sequence[dict], curves: dict, folder: Path,
+                 write: Callable[[Path, bytes], object]) -> list[Path]:
+    """Draw every figure of the study and write it with ``write(path, png_bytes)``.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    written = []
+    for name, draw in FIGURES.items():
+        fig = draw(rows, curves)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=90)
+        written.append(Path(folder) / name)
+        write(written[-1], buffer.getvalue())
+    return written

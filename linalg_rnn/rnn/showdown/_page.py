@@ -1,0 +1,148 @@
+"""The docs results page, generated from a committed study folder (no number typed by hand).
+
+``python -m linalg_rnn.rnn.showdown._page docs/results/quick docs/results.rst`` rewrites the
+page; a test checks that the committed page is exactly what this code makes of
+the committed ``results.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ._aggregate import summarize
+from ._verdicts import CLAIMS, evaluate_claims
+
+__all__ = ["results_page"]
+
+FAIRNESS = """\
+* **Same data, same budget.** Every method in a (task, length) cell gets the same hidden size,
+  batch size, number of steps, seeds, training batches and validation batch: one trainer *step*
+  is one batch for every strategy (truncated BPTT makes one update per window inside it).
+* **One learning rate rule.** Adam at the profile's rate for every method (the quick profile uses
+  one fixed, stated rate; the full profile picks each method's rate by the same validation sweep
+  on a seed kept apart from the reported seeds). Parametrized weights (``expm``, ``cayley``) get
+  their own rate for the unconstrained matrix, as in expRNN.
+* **Like with like.** ``tbptt`` is the textbook algorithm of lesson 11 (an update per window,
+  the hidden state carried and detached); ``tbptt_short``/``tbptt_long`` put the window at half
+  and 1.5 times the task's dependency length. Every cell runs on one torch thread.
+* **Never one run.** Means over seeds with the sample standard deviation and a bootstrap 95 %
+  interval of the mean; a seed *succeeds* when its final validation loss is at most 10 % of the
+  task's baseline (the loss of a model that ignores its input).
+* **Not the published models.** The published orthogonal and unitary RNNs use modReLU; this
+  book's RNN is tanh throughout.
+"""
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = [".. list-table::", "   :header-rows: 1", ""]
+    for line in [header] + rows:
+        out.append("   * - " + line[0])
+        out += [f"     - {cell}" for cell in line[1:]]
+    return out + [""]
+
+
+def _g(x, spec: str = ".3g") -> str:
+    return "–" if x is None else format(x, spec)
+
+
+def results_page(results_dir: str | Path, *, image_dir: str | None = None) -> str:
+    """The reST results page for the study in ``results_dir``.
+
+    Parameters
+    ----------
+    results_dir : str or Path
+        A study folder holding ``results.json`` (and ``figures/``).
+    image_dir : str, optional
+        How the page refers to the figures folder (default ``results_dir/figures``
+        relative to the page's folder, as given).
+
+    Returns
+    -------
+    str
+        The page: how the run was made (command, machine, versions, date),
+        the fairness rules, the headline figure, the verdicts on the nine
+        claims, the tables per task and length, and the other figures.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``results_dir`` has no ``results.json``.
+
+    Notes
+    -----
+    Every number comes from ``results.json`` through :func:`~._aggregate.summarize`
+    and :func:`~._verdicts.evaluate_claims`. Taught in lesson 14.
+    """
+    results_dir = Path(results_dir)
+    path = results_dir / "results.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist; run linalg-rnn showdown first")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    meta, rows = data["meta"], data["runs"]
+    figures = image_dir or f"{results_dir.as_posix()}/figures"
+    main = [r for r in rows if r.get("phase", "main") == "main"]
+    versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
+    load = meta["machine"].get("load_average_at_start")
+    wall = meta.get("wall_s")
+    out = [
+        "The showdown: results", "======================", "",
+        "Which fix works, on which task, at which length? This page shows a committed run of",
+        "``linalg-rnn showdown`` (part V, lesson 14). It is generated from the run's",
+        "``results.json`` by :func:`linalg_rnn.rnn.showdown.results_page`: every number below",
+        "is read from that file.", "",
+        "How this run was made", "---------------------", "",
+        f"* command: ``{meta['command']}`` (profile ``{meta['profile']['name']}``)",
+        f"* date: {meta['date']}; wall time {_g(None if wall is None else wall / 60, '.1f')} minutes "
+        f"for {len(main)} cells",
+        f"* machine: {meta['machine']['platform']}, {meta['machine']['cpu_count']} CPUs"
+        + (f", load average {load[0]:.2f} at the start" if load else ""),
+        f"* executor {meta['executor']}, {meta['workers']} workers, one torch thread per cell, "
+        f"device {meta['device']}",
+        f"* versions: {versions}", "",
+        meta["profile"].get("description", "").replace("\n", " "), "",
+        "Fairness rules", "--------------", "", FAIRNESS,
+        "Headline", "--------", "",
+        f".. image:: {figures}/headline.png", "   :alt: loss over baseline against sequence length", "",
+        "Verdicts on the source claims", "-----------------------------", "",
+        "Each claim from the source material, with the rule's verdict and the numbers it read.",
+        "*Not decided by this run* comes with the command that would decide it.", "",
+    ]
+    verdicts = evaluate_claims(rows)
+    out += _table(["#", "claim", "verdict", "measured"],
+                  [[str(v.claim), CLAIMS[v.claim], f"**{v.status}**",
+                    v.evidence + (f" Decide with ``{v.decide}``." if v.decide else "")] for v in verdicts])
+    out += ["Per task and length", "-------------------", "",
+            "Statistics over seeds: loss/baseline mean ± std and its bootstrap 95 % interval, seeds",
+            "below 10 % of the baseline, median steps to get there, largest gradient norm (before",
+            "clipping), mean final and largest ‖W_hh‖₂, divergences, seconds per step.", ""]
+    lines = summarize(rows)
+    for pair in dict.fromkeys((x["task"], x["seq_len"]) for x in lines):
+        title = f"{pair[0]}, T = {pair[1]}"
+        out += [title, "~" * len(title), ""]
+        body = []
+        for x in (y for y in lines if (y["task"], y["seq_len"]) == pair):
+            ci = x["loss_ratio_ci"]
+            body.append([f"``{x['strategy']}``",
+                         f"{_g(x['loss_ratio_mean'])} ± {_g(x['loss_ratio_std'], '.2g')}",
+                         "–" if ci is None else f"[{ci[0]:.3g}, {ci[1]:.3g}]",
+                         f"{x['successes']}/{x['n']}", _g(x["steps_to_threshold"], ".0f"),
+                         _g(x["max_grad_norm"]), _g(x["final_w_hh_mean"], ".4g"), _g(x["max_w_hh"], ".4g"),
+                         str(x["divergences"]), _g(x["time_per_step_s"], ".3g")])
+        out += _table(["strategy", "loss/baseline", "95 % CI", "success", "steps to 10 %", "max ‖g‖",
+                       "final ‖W_hh‖₂", "max ‖W_hh‖₂", "diverged", "s/step"], body)
+    out += ["Figures", "-------", ""]
+    for name, alt in (("loss_curves", "validation loss over baseline during training"),
+                      ("grad_norms", "gradient norms during training"),
+                      ("w_hh_norm", "spectral norm of W_hh during training"),
+                      ("eigenvalues", "eigenvalues of W_hh at start and end")):
+        out += [f".. image:: {figures}/{name}.png", f"   :alt: {alt}", ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    folder, page = Path(sys.argv[1]), Path(sys.argv[2])
+    image_dir = Path(folder).resolve().relative_to(page.resolve().parent).as_posix()
+    page.write_text(results_page(folder, image_dir=image_dir + "/figures"), encoding="utf-8")
+    print(f"wrote {page}")
