@@ -156,7 +156,7 @@ def _round(value, digits: int = 5):
 
 
 def write_outputs(out: Path, meta: dict, records: dict[str, dict], order: list[str], *,
-                  final: bool) -> list[dict]:
+                  final: bool, figures: bool = True) -> list[dict]:
     """Write ``results.json``/``.csv`` (always) and, when ``final``, ``summary.md``, curves and figures.
 
     Parameters
@@ -170,7 +170,9 @@ def write_outputs(out: Path, meta: dict, records: dict[str, dict], order: list[s
     order : list of str
         Cell keys in grid order (rows follow it).
     final : bool
-        Also write the summary, ``curves.json`` and the figures.
+        Also write the summary and ``curves.json`` (and the figures).
+    figures : bool, optional
+        Draw the figures when ``final``.
 
     Returns
     -------
@@ -206,8 +208,9 @@ def write_outputs(out: Path, meta: dict, records: dict[str, dict], order: list[s
             "", "## Per task and length (statistics over seeds)", "", summary_markdown(lines),
             "## Verdicts on the source claims", "", verdict_markdown(evaluate_claims(rows)), ""]
     atomic_write_text(out / "summary.md", "\n".join(text))
-    (out / "figures").mkdir(exist_ok=True)
-    save_figures(rows, curves, out / "figures", atomic_write_bytes)
+    if figures:
+        (out / "figures").mkdir(exist_ok=True)
+        save_figures(rows, curves, out / "figures", atomic_write_bytes)
     return rows
 
 
@@ -235,7 +238,7 @@ class _Progress:
 def run_study(profile: str | Path | Profile = "quick", out: str | Path | None = None, *,
               resume: bool = False, executor: str = "local", workers: int | None = None,
               address: str | None = None, device: str | None = None, progress: bool | None = None,
-              echo=print, command: str | None = None) -> StudyResult:
+              echo=print, command: str | None = None, figures: bool = True) -> StudyResult:
     """Run a study: every cell of the profile, skipping the finished ones, then write the results.
 
     Parameters
@@ -261,6 +264,8 @@ def run_study(profile: str | Path | Profile = "quick", out: str | Path | None = 
         Prints a line per finished cell (``None``: silent).
     command : str, optional
         The command line recorded in ``results.json`` (default ``sys.argv``).
+    figures : bool, optional
+        Draw the figures at the end (``figures/*.png``).
 
     Returns
     -------
@@ -288,9 +293,9 @@ def run_study(profile: str | Path | Profile = "quick", out: str | Path | None = 
     ...     "val_batch": 8, "device": "cpu", "tasks": [{"task": "adding", "seq_len": 6}],
     ...     "strategies": ["vanilla"]})
     >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     study = run_study(p, tmp + "/s", workers=1, echo=None, progress=False)
+    ...     study = run_study(p, tmp + "/s", workers=1, echo=None, progress=False, figures=False)
     ...     study.ran, study.rows[0]["status"], sorted(os.listdir(tmp + "/s"))[:4]
-    (1, 'finished', ['cells', 'curves.json', 'figures', 'records'])
+    (1, 'finished', ['cells', 'curves.json', 'records', 'results.csv'])
     """
     started = time.perf_counter()
     profile = profile if isinstance(profile, Profile) else load_profile(profile)
@@ -362,7 +367,7 @@ def run_study(profile: str | Path | Profile = "quick", out: str | Path | None = 
                 break
     meta["wall_s"] = time.perf_counter() - started
     meta["interrupted"] = bool(stop["signal"])
-    rows = write_outputs(out, meta, records, order, final=not stop["signal"])
+    rows = write_outputs(out, meta, records, order, final=not stop["signal"], figures=figures)
     return StudyResult(out_dir=out, rows=rows, summary=summarize(rows), interrupted=bool(stop["signal"]),
                        ran=ran)
 

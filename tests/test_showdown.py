@@ -1,0 +1,298 @@
+"""Showdown without training: profiles, the grid, aggregation by hand, verdicts, the brackets task."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from linalg_rnn.rnn import TrainConfig
+from linalg_rnn.rnn.showdown import (
+    bootstrap_ci,
+    cell_record,
+    evaluate_claims,
+    expand_cells,
+    load_profile,
+    parse_profile,
+    pick_learning_rates,
+    steps_to_threshold,
+    success_rate,
+    summarize,
+)
+from linalg_rnn.rnn.tasks import TASK_NAMES, BracketsTask, make_task
+
+BASE = {"name": "t", "seeds": [0], "tasks": [{"task": "adding", "seq_len": 8}], "strategies": ["vanilla"]}
+
+# A valid value, with the task and strategy it needs, for every TrainConfig field a profile may set.
+FIELD_VALUES = {
+    "hidden": (5, "adding", "vanilla"), "batch": (3, "adding", "vanilla"), "lr": (0.01, "adding", "vanilla"),
+    "optimizer": ("sgd", "adding", "vanilla"), "steps": (7, "adding", "vanilla"),
+    "device": ("cpu", "adding", "vanilla"), "clip_norm": (2.5, "adding", "clip"),
+    "clip_value": (0.5, "adding", "clip"), "tbptt_window": (3, "adding", "tbptt"),
+    "proj_every": (3, "adding", "qr_projection"), "init_scheme": ("identity", "adding", "orthogonal_init"),
+    "delay": (3, "recall", "vanilla"), "permute": (True, "digits", "vanilla"),
+    "data_dir": ("/some/mnist", "mnist", "vanilla"), "model": ("loop", "adding", "vanilla"),
+    "init_gain": (1.5, "adding", "vanilla"), "log_every": (2, "adding", "vanilla"),
+    "eval_every": (4, "adding", "vanilla"), "spectral_every": (2, "adding", "vanilla"),
+    "checkpoint_every": (9, "adding", "vanilla"), "lag_grads_every": (5, "adding", "vanilla"),
+    "val_batch": (11, "adding", "vanilla"), "figures": (True, "adding", "vanilla"),
+}
+SET_BY_STUDY = {"task", "seq_len", "strategy", "seed"}
+
+
+def test_every_trainconfig_field_has_a_test_value():
+    fields = {f.name for f in dataclasses.fields(TrainConfig) if not f.name.startswith("_")}
+    assert fields - SET_BY_STUDY == set(FIELD_VALUES), "a new TrainConfig field needs a test value here"
+
+
+@pytest.mark.parametrize("level", ["study", "task", "strategy"])
+@pytest.mark.parametrize("field", sorted(FIELD_VALUES))
+def test_every_trainconfig_field_can_be_set_at_every_level(field, level):
+    value, task, strategy = FIELD_VALUES[field]
+    task_entry = {"task": task} | ({"seq_len": 8} if task in ("adding", "recall") else {})
+    strategy_entry: dict | str = strategy
+    study = {**BASE, "tasks": [task_entry], "strategies": [strategy]}
+    if level == "study":
+        study[field] = value
+    elif level == "task":
+        task_entry[field] = value
+    else:
+        strategy_entry = {"label": "mine", "strategy": strategy, field: value}
+        study["strategies"] = [strategy_entry]
+    (cell,) = expand_cells(parse_profile(study))
+    assert cell.config[field] == value
+
+
+def test_later_levels_win_strategy_over_task_over_study():
+    study = {**BASE, "hidden": 4, "lr": 0.1, "steps": 3,
+             "tasks": [{"task": "adding", "seq_len": 8, "hidden": 6, "lr": 0.2}],
+             "strategies": [{"label": "s", "strategy": "vanilla", "lr": 0.3}]}
+    (cell,) = expand_cells(parse_profile(study))
+    assert (cell.config["hidden"], cell.config["lr"], cell.config["steps"]) == (6, 0.3, 3)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"strategies": [{"strategy": "clip", "clip_norm": 2.0}]}, "needs a label"),
+    ({"strategies": ["clip", "clip"]}, "labels must be unique"),
+    ({"stesp": 3}, "unknown key 'stesp'"),
+    ({"seed": 3}, "set by the study itself"),
+    ({"seeds": []}, "non-empty list"),
+    ({"tasks": [{"task": "adding", "seq_len": 8, "hidden": 0}]}, "hidden must be an integer >= 1"),
+    ({"tasks": [{"task": "sorting", "seq_len": 8}]}, "unknown task 'sorting'"),
+    ({"strategies": [{"label": "x", "strategy": "tbptt", "tbptt_window_ratio": -1}]}, "ratio"),
+    ({"strategies": ["qr_projection+expm"]}, "keeps W_hh orthogonal"),
+    ({"sweep_seeds": [0]}, "must differ from the main seeds"),
+])
+def test_bad_profiles_fail_in_one_line_naming_the_profile(change, message):
+    with pytest.raises(ValueError, match=message) as info:
+        expand_cells(parse_profile({**BASE, **change}, "mine.toml"))
+    assert str(info.value).startswith("profile mine.toml") and "\n" not in str(info.value)
+
+
+def test_toml_profiles_load_and_bad_files_are_refused(tmp_path):
+    good = tmp_path / "p.toml"
+    good.write_text('[study]\nname = "p"\nseeds = [0, 1]\nsteps = 3\n'
+                    'tasks = [{ task = "copy", seq_len = [2, 4] }]\n'
+                    'strategies = ["vanilla", '
+                    '{ label = "q1", strategy = "qr_projection", proj_every = 1 }]\n')
+    cells = expand_cells(load_profile(good))
+    assert len(cells) == 2 * 2 * 2 and {c.strategy for c in cells} == {"vanilla", "q1"}
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[study\nname=")
+    with pytest.raises(ValueError, match="cannot parse profile"):
+        load_profile(bad)
+    with pytest.raises(FileNotFoundError):
+        load_profile(tmp_path / "missing.toml")
+    with pytest.raises(ValueError, match="unknown profile"):
+        load_profile("medium")
+
+
+def test_builtin_profiles_expand_to_checked_cells_with_enough_seeds():
+    quick, full = load_profile("quick"), load_profile("full")
+    assert len(quick.seeds) >= 3 and len(full.seeds) >= 5 and full.sweep_lrs
+    for profile in (quick, full):
+        labels = {s["label"] for s in profile.strategies}
+        assert {"vanilla", "clip", "tbptt_short", "tbptt_long", "orthogonal_init", "orthogonal_init+clip",
+                "qr_every_1", "qr_every_5", "qr_every_25", "polar_every_5",
+                "orthogonal_init+qr_projection+clip", "expm", "cayley", "lstm"} <= labels
+        assert expand_cells(profile)
+    assert {(t["task"], t["seq_len"]) for t in full.tasks} >= {("brackets", 100), ("brackets", 200),
+                                                               ("brackets", 400), ("copy", 1000)}
+
+
+def test_tbptt_window_ratio_is_relative_to_the_dependency():
+    tasks = [{"task": "copy", "seq_len": 10}, {"task": "recall", "seq_len": 20, "delay": 8}]
+    study = {**BASE, "tasks": tasks,
+             "strategies": [{"label": "short", "strategy": "tbptt", "tbptt_window_ratio": 0.5},
+                            {"label": "long", "strategy": "tbptt", "tbptt_window_ratio": 1.5}]}
+    windows = {(c.task, c.strategy): c.config["tbptt_window"] for c in expand_cells(parse_profile(study))}
+    # copy T=10: a symbol is recalled T + 10 = 20 steps later (sequence 30); recall: the delay 8
+    assert windows == {("copy", "short"): 10, ("copy", "long"): 30, ("recall", "short"): 4,
+                       ("recall", "long"): 12}
+
+
+# --- aggregation, against hand-computed values ---------------------------------------------
+
+def test_bootstrap_interval_of_two_values_is_their_range():
+    # resample means of {1, 2} are 1, 1.5, 2 with chances 1/4, 1/2, 1/4: the 2.5th and 97.5th
+    # percentiles are the extremes
+    assert bootstrap_ci([1.0, 2.0], resamples=4000) == (1.0, 2.0)
+    assert bootstrap_ci([3.0]) == (3.0, 3.0)
+    assert all(math.isnan(v) for v in bootstrap_ci([]))
+
+
+def test_bootstrap_interval_matches_a_literal_resampling():
+    values = np.array([0.2, 0.9, 0.4, 0.7, 0.1])
+    rng = np.random.default_rng(7)
+    means = [values[rng.integers(0, 5, 5)].mean() for _ in range(3000)]
+    expected = tuple(np.percentile(means, [2.5, 97.5]))
+    assert bootstrap_ci(values, resamples=3000, seed=7) == pytest.approx(expected, abs=1e-12)
+    with pytest.raises(ValueError, match="level"):
+        bootstrap_ci(values, level=1.5)
+
+
+def test_success_rate_and_median_steps_to_threshold():
+    rows = [{"success": True, "steps_to_threshold": 150}, {"success": True, "steps_to_threshold": 450},
+            {"success": True, "steps_to_threshold": 300}, {"success": False, "steps_to_threshold": None},
+            {"success": None, "steps_to_threshold": None}]
+    assert success_rate(rows) == (3, 5)
+    assert steps_to_threshold(rows) == 300.0
+    assert steps_to_threshold(rows[3:]) is None
+
+
+def _row(strategy, seed, ratio, task="adding", seq_len=10, **extra):
+    base = {"task": task, "seq_len": seq_len, "strategy": strategy, "seed": seed, "loss_ratio": ratio,
+            "success": ratio is not None and ratio <= 0.1,
+            "status": "finished" if ratio is not None else "diverged",
+            "steps_to_threshold": None, "max_grad_norm": 1.0, "final_w_hh_spectral_norm": 1.0,
+            "max_w_hh_spectral_norm": 1.0, "diverged": ratio is None, "wall_s": 2.0, "time_per_step_s": 0.01,
+            "val_accuracy": None, "phase": "main"}
+    return base | extra
+
+
+def test_summary_mean_std_and_success_over_seeds_by_hand():
+    rows = [_row("clip", 0, 0.05), _row("clip", 1, 0.5), _row("clip", 2, None)]
+    (line,) = summarize(rows)
+    assert line["n"] == 3 and line["n_finished"] == 2 and line["divergences"] == 1
+    assert line["loss_ratio_mean"] == pytest.approx(0.275)
+    assert line["loss_ratio_std"] == pytest.approx(math.sqrt(2 * 0.225**2))  # sample std, n - 1 = 1
+    assert (line["successes"], line["success_rate"]) == (1, pytest.approx(1 / 3))
+
+
+def test_the_sweep_picks_the_lowest_mean_validation_loss_and_diverged_runs_lose():
+    rows = [{"phase": "sweep", "task": "a", "seq_len": 5, "strategy": "s", "lr": lr, "val_loss": v,
+             "status": st} for lr, v, st in [(1e-3, 0.4, "finished"), (1e-3, 0.2, "finished"),
+                                              (1e-2, 0.1, "diverged"), (1e-4, 0.35, "finished")]]
+    assert pick_learning_rates(rows) == {("a", 5, "s"): 1e-3}
+
+
+class _FakeResult:
+    """What cell_record reads from a TrainResult."""
+
+    def __init__(self, history, diverged=False):
+        self.history, self.diverged = history, diverged
+        self.config = TrainConfig(task="adding", seq_len=10, strategy="clip", lr=0.01).resolved()
+        self.baseline_loss, self.final = 0.5, {}
+        self.divergence_step = history[-1]["step"] if diverged else None
+        self.steps_done, self.interrupted, self.device = history[-1]["step"], None, "cpu"
+        self.initial, self.model, self.initial_w_hh = {"w_hh_spectral_norm": 1.0}, None, torch.eye(2)
+
+
+def test_cell_record_measures_by_hand():
+    history = [{"step": s, "train_loss": 1.0, "grad_norm": g, "w_hh_spectral_norm": w, "elapsed_s": s * 0.5}
+               | ({"val_loss": v} if v is not None else {})
+               for s, g, w, v in [(1, 3.0, 1.2, None), (2, 40.0, None, 0.2), (3, 5.0, 1.5, 0.04),
+                                  (4, 2.0, 1.1, 0.03)]]
+    row = cell_record({"task": "adding", "seq_len": 10, "strategy": "c", "seed": 0, "phase": "main"},
+                      _FakeResult(history), "cells/x")["row"]
+    assert row["val_loss"] == 0.03 and row["loss_ratio"] == pytest.approx(0.06) and row["success"]
+    assert row["steps_to_threshold"] == 3  # 0.04 / 0.5 = 0.08 <= 0.1 first at step 3
+    norms = (row["max_grad_norm"], row["final_w_hh_spectral_norm"], row["max_w_hh_spectral_norm"])
+    assert norms == (40.0, 1.1, 1.5)
+    assert row["wall_s"] == 2.0 and row["time_per_step_s"] == 0.5
+    history[-1]["grad_norm"] = float("nan")
+    diverged = cell_record({"task": "adding", "seq_len": 10, "strategy": "c", "seed": 0, "phase": "main"},
+                           _FakeResult(history, diverged=True), "cells/x")["row"]
+    assert diverged["loss_ratio"] is None and not diverged["success"] and diverged["status"] == "diverged"
+    assert diverged["max_grad_norm"] == 40.0 and diverged["divergence_step"] == 4
+
+
+# --- verdicts --------------------------------------------------------------------------------
+
+def test_claim_verdicts_follow_the_rows():
+    near = [_row("vanilla", s, 0.95, max_grad_norm=2e4) for s in range(3)]
+    learned = [_row("vanilla", s, 0.02, max_grad_norm=5.0) for s in range(3)]
+    assert [v.status for v in evaluate_claims(near)][:2] == ["holds", "holds"]
+    assert [v.status for v in evaluate_claims(learned)][:2] == ["does not hold", "does not hold"]
+    mixed = near + [_row("vanilla", s, 0.02, task="copy", max_grad_norm=5.0) for s in range(3)]
+    first = evaluate_claims(mixed)[0]
+    assert first.status == "holds only when"
+    assert "adding T=10" in first.evidence and "copy T=10" in first.evidence
+    assert evaluate_claims(near)[8].status == "not decided by this run" and evaluate_claims(near)[8].decide
+
+
+def test_claim_9_compares_accuracies_on_brackets():
+    rows = [_row(s, seed, 0.5, task="brackets", seq_len=L, val_accuracy=acc + 0.01 * seed)
+            for L in (100, 200, 400) for s, acc in (("vanilla", 0.9), ("expm", 0.4)) for seed in range(3)]
+    verdict = evaluate_claims(rows)[8]
+    assert verdict.status == "holds" and "T=400: vanilla 91.0 %, expm 41.0 %" in verdict.evidence
+
+
+# --- the brackets task -----------------------------------------------------------------------
+
+def test_brackets_is_a_registered_task_with_shapes_and_baseline():
+    assert "brackets" in TASK_NAMES
+    task = make_task("brackets", 30)
+    x, y = task.sample(5, torch.Generator().manual_seed(0))
+    assert x.shape == (5, 30, 8) and y.shape == (5, 30) and task.baseline_loss == pytest.approx(math.log(4))
+    assert torch.equal(x.sum(-1), torch.ones(5, 30))
+
+
+def test_brackets_are_reproducible_from_the_seed():
+    task = BracketsTask(40)
+    a = task.sample(4, torch.Generator().manual_seed(3))
+    b = task.sample(4, torch.Generator().manual_seed(3))
+    c = task.sample(4, torch.Generator().manual_seed(4))
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) and not torch.equal(a[0], c[0])
+
+
+def test_brackets_scored_positions_are_exactly_the_closing_brackets_that_match_the_stack():
+    task = BracketsTask(60, n_types=3)
+    s = task.symbols(8, torch.Generator().manual_seed(1))
+    _, y = task.sample(8, torch.Generator().manual_seed(1))
+    for b in range(8):
+        stack = []
+        for t, symbol in enumerate(s[b].tolist()):
+            if symbol < 3:
+                stack.append(symbol)
+            else:
+                assert stack and symbol == 3 + stack.pop()  # a close matches the last open kind
+            if t >= 1:
+                assert y[b, t - 1].item() == (symbol if symbol >= 3 else -100)
+
+
+def test_brackets_baseline_is_what_an_input_ignoring_model_scores():
+    task = BracketsTask(50)
+    x, y = task.sample(2000, torch.Generator().manual_seed(0))
+    # the best input-ignoring guess: uniform over the 4 closing brackets
+    logits = torch.full((2000, 50, 8), -math.inf)
+    logits[..., 4:] = 0.0
+    assert task.loss(logits, y).item() == pytest.approx(task.baseline_loss, rel=1e-6)
+    always_last_kind = torch.arange(8.0).expand(2000, 50, 8)  # argmax: the closing bracket of kind 3
+    assert task.accuracy(always_last_kind, y) == pytest.approx(task.baseline_accuracy, abs=0.01)
+    # no position tells which kind closes: per position, the kinds are uniform
+    scored = y >= 0
+    for t in (5, 25, 49):
+        counts = torch.bincount(y[scored[:, t], t] - 4, minlength=4).double()
+        assert (counts / counts.sum() - 0.25).abs().max() < 0.05
+
+
+def test_brackets_window_losses_add_up_to_the_batch_loss():
+    task = BracketsTask(24)
+    x, y = task.sample(6, torch.Generator().manual_seed(2))
+    out = torch.randn(6, 24, 8, generator=torch.Generator().manual_seed(3))
+    parts = sum(task.loss(out[:, t0:t0 + 5], y, t0) for t0 in range(0, 24, 5))
+    assert parts.item() == pytest.approx(task.loss(out, y).item(), rel=1e-6)

@@ -1,0 +1,205 @@
+"""Showdown plumbing on tiny grids: resume, interrupted, diverging and crashed cells, executors, CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from linalg_rnn.cli import main
+from linalg_rnn.rnn import TrainConfig, train
+from linalg_rnn.rnn.checkpoint import read_jsonl
+from linalg_rnn.rnn.showdown import (
+    ROW_KEYS,
+    _executors,
+    expand_cells,
+    load_profile,
+    parse_profile,
+    results_page,
+    run_study,
+)
+
+TINY = {"name": "tiny", "seeds": [0, 1], "steps": 6, "hidden": 4, "batch": 4, "val_batch": 8,
+        "eval_every": 3, "checkpoint_every": 3, "spectral_every": 1, "device": "cpu",
+        "tasks": [{"task": "adding", "seq_len": 6}],
+        "strategies": ["vanilla", {"label": "qr_every_1", "strategy": "qr_projection", "proj_every": 1}]}
+DESIGN_KEYS = {"task", "seq_len", "strategy", "seed", "val_loss", "baseline_loss", "loss_ratio", "success",
+               "steps_to_threshold", "max_grad_norm", "final_w_hh_spectral_norm", "max_w_hh_spectral_norm",
+               "diverged", "divergence_step", "wall_s", "steps", "run_dir"}
+TIMING = {"wall_s", "time_per_step_s"}
+
+
+def study(tmp_path, name="s", profile=None, **kwargs):
+    kwargs = {"workers": 1, "echo": None, "progress": False, "figures": False} | kwargs
+    return run_study(parse_profile(profile or TINY), tmp_path / name, **kwargs)
+
+
+def untimed(rows):
+    return [{k: v for k, v in r.items() if k not in TIMING} for r in rows]
+
+
+def test_results_json_has_the_design_keys_and_the_meta(tmp_path):
+    result = study(tmp_path, figures=True)
+    data = json.loads((result.out_dir / "results.json").read_text())
+    assert set(data["meta"]) >= {"command", "profile", "date", "machine", "versions"}
+    assert len(data["runs"]) == 4 and all(DESIGN_KEYS <= set(r) for r in data["runs"])
+    assert all(r["status"] == "finished" for r in data["runs"])
+    header = (result.out_dir / "results.csv").read_text().splitlines()[0].split(",")
+    assert header == list(ROW_KEYS)
+    for name in ("summary.md", "curves.json", "figures/headline.png", "figures/loss_curves.png",
+                 "figures/grad_norms.png", "figures/w_hh_norm.png", "figures/eigenvalues.png"):
+        assert (result.out_dir / name).stat().st_size > 0, name
+    assert "Verdicts on the source claims" in (result.out_dir / "summary.md").read_text()
+    page = results_page(result.out_dir)
+    assert "Verdicts on the source claims" in page and "qr_every_1" in page
+
+
+def test_resume_skips_finished_cells_and_reruns_only_the_missing_one(tmp_path):
+    first = study(tmp_path)
+    again = study(tmp_path, resume=True)
+    assert again.ran == 0 and again.rows == first.rows
+    (first.out_dir / "records" / "main/adding-T6/vanilla/seed1.json").unlink()
+    shutil.rmtree(first.out_dir / "cells" / "main/adding-T6/vanilla/seed1")
+    third = study(tmp_path, resume=True)
+    assert third.ran == 1 and untimed(third.rows) == untimed(first.rows)
+
+
+def test_an_interrupted_cell_continues_from_its_checkpoint(tmp_path):
+    reference = study(tmp_path, "reference")
+    cut = study(tmp_path, "cut")
+    key = "main/adding-T6/qr_every_1/seed0"
+    (cut.out_dir / "records" / f"{key}.json").unlink()
+    run_dir = cut.out_dir / "cells" / key
+    shutil.rmtree(run_dir)
+    (cell,) = [c for c in expand_cells(parse_profile(TINY), overrides={"figures": False}) if c.key == key]
+    train(TrainConfig.from_dict({**cell.config, "steps": 3}), run_dir)  # as if stopped after step 3
+    before = read_jsonl(run_dir / "metrics.jsonl")
+    resumed = study(tmp_path, "cut", resume=True)
+    after = read_jsonl(run_dir / "metrics.jsonl")
+    assert resumed.ran == 1 and [r["step"] for r in after] == list(range(1, 7))
+    assert after[:3] == before  # the first three steps were kept, timings included: continued, not redone
+    assert untimed(resumed.rows) == untimed(reference.rows)
+
+
+def test_a_diverging_cell_is_recorded_and_the_rest_finish(tmp_path):
+    boom = {"label": "boom", "strategy": "vanilla", "lr": 1e30}  # Adam steps of 1e30: inf within a step
+    profile = TINY | {"strategies": TINY["strategies"] + [boom]}
+    rows = study(tmp_path, profile=profile).rows
+    boom = [r for r in rows if r["strategy"] == "boom"]
+    assert len(rows) == 6 and all(r["status"] == "diverged" and r["diverged"] for r in boom)
+    assert all(r["divergence_step"] is not None and r["loss_ratio"] is None for r in boom)
+    assert not any(r["success"] for r in boom)
+    assert all(r["status"] == "finished" for r in rows if r["strategy"] != "boom")
+
+
+def test_a_crashing_cell_is_recorded_and_retried_on_resume(tmp_path, monkeypatch):
+    real = _executors.train
+
+    def flaky(config, *args, **kwargs):
+        if config.seed == 1 and config.strategy == "vanilla":
+            raise RuntimeError("disk on fire")
+        return real(config, *args, **kwargs)
+
+    monkeypatch.setattr(_executors, "train", flaky)
+    rows = study(tmp_path).rows
+    crashed = [r for r in rows if r["status"] == "crashed"]
+    assert len(crashed) == 1 and crashed[0]["error"] == "RuntimeError: disk on fire"
+    assert sum(r["status"] == "finished" for r in rows) == 3
+    monkeypatch.setattr(_executors, "train", real)
+    again = study(tmp_path, resume=True)
+    assert again.ran == 1 and all(r["status"] == "finished" for r in again.rows)
+
+
+def test_two_local_workers_give_the_rows_of_one(tmp_path):
+    one = study(tmp_path, "one", workers=1)
+    two = study(tmp_path, "two", workers=2)
+    assert untimed(one.rows) == untimed(two.rows)
+
+
+def test_ray_and_local_executors_give_bit_identical_rows(tmp_path):
+    ray = pytest.importorskip("ray")
+    one_seed = TINY | {"seeds": [0]}
+    local = study(tmp_path, "local", profile=one_seed, workers=1)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        remote = study(tmp_path, "ray", profile=one_seed, executor="ray")
+    finally:
+        ray.shutdown()
+    assert untimed(local.rows) == untimed(remote.rows)
+
+
+def test_a_study_folder_is_never_overwritten_and_resume_needs_the_same_profile(tmp_path):
+    first = study(tmp_path)
+    with pytest.raises(FileExistsError, match="already exists"):
+        study(tmp_path)
+    with pytest.raises(ValueError, match="another profile"):
+        study(tmp_path, profile=TINY | {"steps": 7}, resume=True)
+    with pytest.raises(FileNotFoundError, match="no study to resume"):
+        study(tmp_path, "empty", resume=True)
+    assert first.rows == json.loads((first.out_dir / "results.json").read_text())["runs"]
+
+
+def test_the_full_profile_starts_checkpoints_and_resumes_on_the_cpu(tmp_path):
+    full = load_profile("full")
+    # full's settings (H = 190, batch 128, its sweep) on two cells, with the steps capped
+    full.tasks = [t for t in full.tasks if (t["task"], t["seq_len"]) == ("copy", 200)]
+    full.strategies = [s for s in full.strategies if s["label"] in ("vanilla", "expm")]
+    full.seeds, full.sweep_lrs, full.sweep_steps = [0], full.sweep_lrs[:2], 2
+    full.defaults |= {"steps": 4, "checkpoint_every": 2, "val_batch": 16}
+    first = run_study(full, tmp_path / "full", device="cpu", workers=1, echo=None, progress=False,
+                      figures=False)
+    main_rows = [r for r in first.rows if r["phase"] == "main"]
+    assert len(first.rows) == 6 and len(main_rows) == 2 and all(r["steps"] == 4 for r in main_rows)
+    assert all(r["hidden"] == 190 and r["batch"] == 128 for r in first.rows)
+    key = "main/copy-T200/expm/seed0"
+    assert (first.out_dir / "cells" / key / "checkpoint.pt").is_file()
+    (first.out_dir / "records" / f"{key}.json").unlink()
+    again = run_study(full, tmp_path / "full", device="cpu", workers=1, echo=None, progress=False,
+                      figures=False, resume=True)
+    assert again.ran == 1 and untimed(again.rows) == untimed(first.rows)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--executor", "slurm"], "unknown executor 'slurm'"),
+    (["--workers", "0"], "workers must be an integer >= 1"),
+    (["--address", "ray://x:1"], "address is for the ray executor"),
+    (["--profile", "missing.toml"], "does not exist"),
+    (["--device", "tpu"], "unknown device 'tpu'"),
+    (["--resume"], "no study to resume"),
+])
+def test_bad_flags_fail_in_one_line_before_any_work(flags, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "study"
+    assert main(["showdown", "--out", str(out), *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("linalg-rnn showdown: error:") and message in err and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_a_bad_profile_file_fails_in_one_line(tmp_path, capsys):
+    path = tmp_path / "mine.toml"
+    path.write_text('[study]\nname = "m"\nseeds = [0]\ntasks = [{ task = "adding", seq_len = 5 }]\n'
+                    'strategies = [{ strategy = "clip", clip_norm = 2.0 }]\n')
+    assert main(["showdown", "--profile", str(path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "needs a label" in err and err.count("\n") == 1 and not (tmp_path / "o").exists()
+
+
+def test_the_cli_runs_a_toml_profile_and_prints_the_folder(tmp_path, capsys):
+    path = tmp_path / "mine.toml"
+    path.write_text('[study]\nname = "m"\nseeds = [0]\nsteps = 3\nhidden = 4\nbatch = 4\nval_batch = 8\n'
+                    'device = "cpu"\ntasks = [{ task = "brackets", seq_len = 6 }]\nstrategies = ["lstm"]\n')
+    assert main(["showdown", "--profile", str(path), "--out", str(tmp_path / "o"), "--workers", "1",
+                 "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "main brackets T=6 lstm seed 0" in out and str((tmp_path / "o").resolve()) in out.splitlines()[-1]
+
+
+def test_the_committed_results_page_is_what_the_code_makes_of_the_committed_results():
+    root = Path(__file__).resolve().parent.parent
+    folder, page = root / "docs" / "results" / "quick", root / "docs" / "results.rst"
+    if not (folder / "results.json").is_file():
+        pytest.skip("no committed study yet")
+    assert page.read_text(encoding="utf-8") == results_page(folder, image_dir="results/quick/figures")
