@@ -40,7 +40,7 @@ from ._grid import (
     load_profile,
     parse_profile,
 )
-from ._page import results_page
+from ._page import publish, results_page
 from ._study import StudyResult, default_workers, run_study
 from ._verdicts import CLAIMS, Verdict, evaluate_claims, verdict_markdown
 
@@ -49,6 +49,6 @@ __all__ = [
     "add_showdown_parser", "available_tasks", "bootstrap_ci", "cell_record", "default_workers",
     "dependency_length", "evaluate_claims", "expand_cells", "group_rows", "iter_records",
     "load_profile", "parse_profile", "pick_learning_rates", "plot_curves", "plot_eigenvalues",
-    "plot_headline", "plot_w_hh_norms", "results_page", "run_cell", "run_showdown", "run_study",
+    "plot_headline", "plot_w_hh_norms", "publish", "results_page", "run_cell", "run_showdown", "run_study",
     "steps_to_threshold", "success_rate", "summarize", "summary_markdown", "verdict_markdown",
 ]

@@ -1,20 +1,23 @@
 """The docs results page, generated from a committed study folder (no number typed by hand).
 
-``python -m linalg_rnn.rnn.showdown._page docs/results/quick docs/results.rst`` rewrites the
-page; a test checks that the committed page is exactly what this code makes of
-the committed ``results.json``.
+``python -m linalg_rnn.rnn.showdown STUDY_DIR`` copies a finished study's publishable
+files (``results.json``, ``results.csv``, ``summary.md``, ``figures/``) to
+``docs/results/quick`` and rewrites ``docs/results.rst``; a test checks that the
+committed page is exactly what this code makes of the committed ``results.json``.
 """
 
 from __future__ import annotations
 
 import json
-import sys
+import shutil
 from pathlib import Path
 
 from ._aggregate import summarize
 from ._verdicts import CLAIMS, evaluate_claims
 
-__all__ = ["results_page"]
+__all__ = ["publish", "results_page"]
+
+PUBLISHED = ("results.json", "results.csv", "summary.md")
 
 FAIRNESS = """\
 * **Same data, same budget.** Every method in a (task, length) cell gets the same hidden size,
@@ -47,6 +50,24 @@ def _g(x, spec: str = ".3g") -> str:
     return "–" if x is None else format(x, spec)
 
 
+def _pending_page(results_dir: Path) -> str:
+    out = ["The showdown: results", "======================", "",
+           "Which fix works, on which task, at which length? This page shows a committed run of",
+           "``linalg-rnn showdown`` (part V, lesson 14), generated from its ``results.json`` by",
+           ":func:`linalg_rnn.rnn.showdown.results_page`.", "",
+           "No run is committed yet", "-----------------------", "",
+           f"The folder ``{results_dir.as_posix()}`` holds no ``results.json``. The run that belongs",
+           "here is made with::", "",
+           "    linalg-rnn showdown --profile quick --workers 2 --out results/quick-run", "",
+           "and published here (results, summary and figures copied, this page rewritten) with::", "",
+           "    python -m linalg_rnn.rnn.showdown results/quick-run", "",
+           "Until then no claim below has a verdict: every one is *not decided by this run*.", "",
+           "Fairness rules", "--------------", "", FAIRNESS,
+           "The claims under test", "---------------------", ""]
+    out += [f"{n}. {text}" for n, text in CLAIMS.items()]
+    return "\n".join(out) + "\n"
+
+
 def results_page(results_dir: str | Path, *, image_dir: str | None = None) -> str:
     """The reST results page for the study in ``results_dir``.
 
@@ -63,12 +84,9 @@ def results_page(results_dir: str | Path, *, image_dir: str | None = None) -> st
     str
         The page: how the run was made (command, machine, versions, date),
         the fairness rules, the headline figure, the verdicts on the nine
-        claims, the tables per task and length, and the other figures.
-
-    Raises
-    ------
-    FileNotFoundError
-        If ``results_dir`` has no ``results.json``.
+        claims, the tables per task and length, and the other figures. When
+        ``results_dir`` holds no ``results.json`` yet, a page that says so,
+        with the claims, the fairness rules and the command that makes the run.
 
     Notes
     -----
@@ -78,7 +96,7 @@ def results_page(results_dir: str | Path, *, image_dir: str | None = None) -> st
     results_dir = Path(results_dir)
     path = results_dir / "results.json"
     if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist; run linalg-rnn showdown first")
+        return _pending_page(results_dir)
     data = json.loads(path.read_text(encoding="utf-8"))
     meta, rows = data["meta"], data["runs"]
     figures = image_dir or f"{results_dir.as_posix()}/figures"
@@ -141,8 +159,38 @@ def results_page(results_dir: str | Path, *, image_dir: str | None = None) -> st
     return "\n".join(out).rstrip() + "\n"
 
 
-if __name__ == "__main__":  # pragma: no cover
-    folder, page = Path(sys.argv[1]), Path(sys.argv[2])
-    image_dir = Path(folder).resolve().relative_to(page.resolve().parent).as_posix()
-    page.write_text(results_page(folder, image_dir=image_dir + "/figures"), encoding="utf-8")
-    print(f"wrote {page}")
+def publish(study_dir: str | Path, dest: str | Path = "docs/results/quick",
+            page: str | Path = "docs/results.rst") -> Path:
+    """Copy a finished study's publishable files to ``dest`` and write the results page.
+
+    Parameters
+    ----------
+    study_dir : str or Path
+        A study folder made by ``linalg-rnn showdown``.
+    dest : str or Path, optional
+        Where the committed copy lives (``results.json``, ``results.csv``,
+        ``summary.md``, ``figures/``; not the run directories).
+    page : str or Path, optional
+        The reST page to (re)write; it refers to the figures relative to its folder.
+
+    Returns
+    -------
+    Path
+        ``page``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``study_dir`` lacks one of the files.
+    """
+    study_dir, dest, page = Path(study_dir), Path(dest), Path(page)
+    for name in PUBLISHED:
+        if not (study_dir / name).is_file():
+            raise FileNotFoundError(f"{study_dir / name} does not exist; is the study finished?")
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in PUBLISHED:
+        shutil.copyfile(study_dir / name, dest / name)
+    shutil.copytree(study_dir / "figures", dest / "figures", dirs_exist_ok=True)
+    image_dir = dest.resolve().relative_to(page.resolve().parent).as_posix() + "/figures"
+    page.write_text(results_page(dest, image_dir=image_dir), encoding="utf-8")
+    return page

@@ -8,7 +8,7 @@ Layout of a study folder (``results/<profile>-<date>/`` by default)::
     results.json       meta + runs (one row per cell)      results.csv   the same rows
     summary.md         tables per task × length and the verdicts on the source claims
     curves.json        downsampled curves and eigenvalues, what the figures are drawn from
-    figures/*.png      loss curves, gradient norms, ||W_hh||_2, eigenvalues, headline
+    figures/*.png      loss curves, gradient norms, ‖W_hh‖₂, eigenvalues, headline
 
 Only the driver writes these files (workers return records), each write
 atomic; a cell's record appears only when the cell has finished, so
