@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -206,3 +211,38 @@ def test_the_committed_results_page_is_what_the_code_makes_of_the_committed_resu
     monkeypatch.chdir(root)  # the page names its folder relative to the repository
     made = results_page(Path("docs/results/quick"), image_dir="results/quick/figures")
     assert (root / "docs" / "results.rst").read_text(encoding="utf-8") == made
+
+
+def test_ctrl_c_stops_the_study_and_resume_finishes_it_as_if_uninterrupted(tmp_path):
+    profile = TINY | {"steps": 300, "checkpoint_every": 25, "eval_every": 100}
+    toml = "[study]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in profile.items()
+                                 if k not in ("tasks", "strategies"))
+    toml += 'tasks = [{ task = "adding", seq_len = 6 }]\n'
+    toml += 'strategies = ["vanilla", { label = "qr_every_1", strategy = "qr_projection", proj_every = 1 }]\n'
+    (tmp_path / "p.toml").write_text(toml)
+    out = tmp_path / "study"
+    env = os.environ | {"OMP_NUM_THREADS": "1", "CI": "1"}
+    command = [sys.executable, "-m", "linalg_rnn", "showdown", "--profile", str(tmp_path / "p.toml"),
+               "--out", str(out), "--workers", "2"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not any((out / "cells").rglob("checkpoint.pt")) and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()[0][-2000:]
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the driver and its workers alike
+        output, _ = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, output
+    assert "Traceback" not in output and "--resume" in output
+    saved = json.loads((out / "results.json").read_text())["runs"]
+    assert len(saved) < 4 or any(r["status"] == "interrupted" for r in saved)
+    resumed = run_study(parse_profile(profile), out, resume=True, workers=1, echo=None, progress=False,
+                        figures=False)
+    reference = study(tmp_path, "reference", profile=profile)
+    assert resumed.ran >= 1 and all(r["status"] == "finished" for r in resumed.rows)
+    assert untimed(resumed.rows) == untimed(reference.rows)
