@@ -254,9 +254,18 @@ def check_positive_float(value: Any, name: str) -> float:
     Traceback (most recent call last):
         ...
     ValueError: max_norm must be a finite number > 0, got 0.0
+    >>> check_positive_float(float("nan"), "lr")
+    Traceback (most recent call last):
+        ...
+    ValueError: lr must be a finite number > 0, got nan
     """
-    value = check_tol(value, name)
-    if value == 0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    try:
+        value = float(value)
+    except OverflowError:  # a Python int beyond float64
+        raise ValueError(f"{name} must be a finite number > 0, got {value}") from None
+    if not np.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a finite number > 0, got {value}")
     return value
 

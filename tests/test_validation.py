@@ -127,3 +127,9 @@ def test_check_path_takes_strings_and_path_objects_and_refuses_the_rest(tmp_path
             v.check_path(bad, "data_dir")
     with pytest.raises(ValueError, match="data_dir is an empty path"):
         v.check_path("", "data_dir")
+
+
+@pytest.mark.parametrize("bad", [-1.0, np.nan, np.inf, -np.inf, 10**400])
+def test_check_positive_float_says_greater_than_zero_for_every_bad_value(bad):
+    with pytest.raises(ValueError, match="lr must be a finite number > 0"):
+        v.check_positive_float(bad, "lr")
