@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,7 @@ import torch
 from .._validation import check_bool, check_choice, check_int, check_positive_float
 from .models import MODEL_KINDS
 from .strategies import INIT_SCHEMES, parse_strategy
-from .tasks import TASK_NAMES, TASK_OPTIONS, TASKS, TaskSpec, task_spec
+from .tasks import TASK_OPTIONS, TASKS, TaskSpec, task_spec
 
 __all__ = ["DEVICES", "OPTIMIZERS", "SEED_MAX", "TrainConfig", "device_memory", "resolve_device"]
 
@@ -129,7 +129,7 @@ def _at_least(minimum: int) -> Callable[[Any, str], int]:
     return lambda value, name: check_int(value, name, minimum=minimum)
 
 
-def _one_of(choices: tuple[str, ...]) -> Callable[[Any, str], str]:
+def _one_of(choices: Iterable[str]) -> Callable[[Any, str], str]:
     return lambda value, name: check_choice(value, name, choices)
 
 
@@ -146,7 +146,7 @@ def _strategy(value: Any, name: str) -> str:
 #: ``None`` may be ``None`` ("not set"). The task options' rules are the
 #: tasks' own (:data:`~linalg_rnn.rnn.tasks.TASK_OPTIONS`).
 _FIELD_RULES: dict[str, Callable[[Any, str], Any]] = {
-    "task": _one_of(TASK_NAMES),
+    "task": _one_of(TASKS),  # the registry itself, so a task listed later is known
     "seq_len": _at_least(1),
     "strategy": _strategy,
     "hidden": _at_least(1),
@@ -329,7 +329,7 @@ class TrainConfig:
         >>> TrainConfig(task="digits").sequence_length()
         64
         """
-        check_choice(self.task, "task", TASK_NAMES)
+        check_choice(self.task, "task", TASKS)
         task = TASKS[self.task]
         return task.sequence_length(task.check_seq_len(self.seq_len))
 
@@ -340,12 +340,13 @@ class TrainConfig:
         -------
         dict
             ``parameters`` (weights, their gradients, the optimizer's state per
-            weight, and the :math:`H \times H` matrix a parametrization
-            computes), ``batch`` (one training batch's inputs, targets and
-            outputs for all :math:`T` steps), ``activations`` (what backpropagation
-            through time keeps per step of a window -- :math:`h_t`, or for an
-            LSTM :math:`h_t`, :math:`c_t` and the four gates -- and the outputs),
-            ``validation`` (the validation batch and its forward pass), and
+            weight; for a parametrization also its base and the :math:`W_{hh}`
+            it computes, two :math:`H \\times H` matrices), ``batch`` (one
+            training batch's inputs, targets and outputs for all :math:`T`
+            steps), ``activations`` (what backpropagation through time keeps
+            per step of a window -- :math:`h_t`, or for an LSTM :math:`h_t`,
+            :math:`c_t` and the four gates -- and the outputs), ``validation``
+            (the validation batch and its forward pass), and
             ``total``.
 
         Notes
@@ -379,7 +380,7 @@ class TrainConfig:
         kept_per_step = 6 * H if strategy.uses("lstm") else H  # LSTM: h_t, c_t, and i, f, g, o
         floats = {
             "parameters": weights * (2 + _OPTIMIZER_SLOTS[self.optimizer])
-            + (H * H if strategy.parametrization else 0),
+            + (2 * H * H if strategy.parametrization else 0),
             "batch": B * T * (I + 1 + O),
             "activations": B * k * (kept_per_step + O),
             "validation": V * T * (I + 1 + H + O),

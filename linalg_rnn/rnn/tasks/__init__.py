@@ -115,7 +115,7 @@ def task_spec(name: str, seq_len: int | None = None, **options: Any) -> TaskSpec
         ...
     ValueError: permute applies to image tasks (digits, mnist), not 'adding'
     """
-    cls = TASKS[check_choice(name, "task", TASK_NAMES)]
+    cls = TASKS[check_choice(name, "task", TASKS)]
     given = {}
     for key, value in options.items():
         if key not in TASK_OPTIONS:
