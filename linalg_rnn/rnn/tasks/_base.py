@@ -27,13 +27,11 @@ class TaskOption(NamedTuple):
         The value that means "not given" (it applies to every task).
     check : callable
         ``check(value, name)``: the value's type rule, returning it normalized.
-    help : str
-        What it means, for messages and ``--help``.
+        The task that reads the option adds its own rules in ``check_options``.
     """
 
     unset: Any
     check: Callable[[Any, str], Any]
-    help: str
 
 
 def _at_least_one(value: Any, name: str) -> int:
@@ -42,9 +40,9 @@ def _at_least_one(value: Any, name: str) -> int:
 
 #: The options a task may read, by name; each is also a ``TrainConfig`` field.
 TASK_OPTIONS: dict[str, TaskOption] = {
-    "delay": TaskOption(None, _at_least_one, "recall: the lag d (default seq_len // 2)"),
-    "permute": TaskOption(False, check_bool, "image tasks: a fixed random pixel order"),
-    "data_dir": TaskOption(None, check_path, "mnist: the folder with the IDX files"),
+    "delay": TaskOption(None, _at_least_one),  # the lag of delayed recall
+    "permute": TaskOption(False, check_bool),  # a fixed random pixel order
+    "data_dir": TaskOption(None, check_path),  # the folder with the MNIST files
 }
 
 
@@ -100,7 +98,7 @@ class SequenceTask:
     scores outputs: :meth:`sample`, :meth:`loss`, :attr:`baseline_loss`; its
     constructor sets ``length`` (the timesteps fed to the model) and the
     per-timestep ``step_weights``. Before it is built -- while a config is
-    checked, without reading a data file or allocating a tensor -- its
+    checked, without loading data or allocating a tensor -- its
     *class* answers, through class attributes and class methods:
 
     * ``default_seq_len``, ``min_seq_len`` and :meth:`check_seq_len`: the

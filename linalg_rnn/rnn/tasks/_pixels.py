@@ -40,8 +40,8 @@ class _ImageSequenceTask(SequenceTask):
         return {"permute": check_bool(permute, "permute")}
 
     @classmethod
-    def build(cls, seq_len: int, *, seed: int = 0, **options) -> SequenceTask:
-        return cls(seed=seed, **options)
+    def build(cls, seq_len: int, *, seed: int = 0, permute: bool = False) -> SequenceTask:
+        return cls(permute=permute, seed=seed)  # seq_len is the fixed pixel count
 
     def _setup(self, images: np.ndarray, labels: np.ndarray, *, permute: bool, seed: int,
                val_fraction: float) -> None:
@@ -255,8 +255,8 @@ class MnistTask(_ImageSequenceTask):
         return {"permute": check_bool(permute, "permute"), "data_dir": root}
 
     @classmethod
-    def build(cls, seq_len: int, *, seed: int = 0, **options) -> SequenceTask:
-        return cls(options.pop("data_dir"), seed=seed, **options)
+    def build(cls, seq_len: int, *, seed: int = 0, data_dir: str, permute: bool = False) -> SequenceTask:
+        return cls(data_dir, permute=permute, seed=seed)
 
     def __init__(self, root: str | Path, *, permute: bool = False, seed: int = 0,
                  val_fraction: float = 0.1) -> None:
