@@ -104,7 +104,8 @@ def test_the_notation_page_is_in_the_contents_and_the_theory_notes_point_to_it()
     assert re.search(r"^\s+notation$", index.split(".. toctree::")[1], re.M)
     assert ":doc:`notation page <notation>`" in index
     for page in (DOCS / "theory").glob("*.rst"):
-        assert "/notation>`" in page.read_text(encoding="utf-8"), f"{page.name} does not link the notation page"
+        text = page.read_text(encoding="utf-8")
+        assert "/notation>`" in text, f"{page.name} does not link the notation page"
 
 
 def test_the_gallery_leaves_the_solutions_folder_to_the_solutions_extension():
