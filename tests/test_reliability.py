@@ -190,7 +190,16 @@ def _empty(tmp_path):
     return "", "--out is empty"
 
 
-@pytest.mark.parametrize("make", [_file, _under_file, _broken_link, _too_long, _newline_under_file, _empty])
+def _device(tmp_path):
+    return "/dev/null", "/dev/null is a file"
+
+
+def _proc(tmp_path):
+    return "/proc/no/run/here", "/proc/no/run/here"
+
+
+@pytest.mark.parametrize("make", [_file, _under_file, _broken_link, _too_long, _newline_under_file, _empty,
+                                  _device, _proc])
 def test_an_unusable_out_is_one_line_before_any_work_and_nothing_changes(make, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     out, needle = make(tmp_path)
@@ -340,6 +349,16 @@ def _a_folder(p):
     p.mkdir()
 
 
+def _fifo(p):
+    p.unlink()
+    os.mkfifo(p)  # reading it would block for ever
+
+
+def _endless(p):
+    p.unlink()
+    p.symlink_to("/dev/zero")  # reading it would never end
+
+
 def _other_run(p):
     other = p.parent.parent / "other"
     train(TrainConfig(steps=6, **{**TINY_CFG, "hidden": 5}), other)
@@ -351,7 +370,8 @@ def _other_run(p):
     (_random_bytes, "not a readable checkpoint"), (_text, "not a readable checkpoint"),
     (_plain_pickle, "not a readable checkpoint"), (_a_list, "holds a list"),
     (_no_config, "'config' is missing"), (_wrong_shapes, "does not fit this run"),
-    (_a_folder, "checkpoint.pt"), (_other_run, "hidden: 5 -> 4"),
+    (_a_folder, "checkpoint.pt"), (_other_run, "hidden: 5 -> 4"), (_fifo, "not a regular file"),
+    (_endless, "not a regular file"),
 ])
 def test_a_bad_checkpoint_is_one_line_naming_it_and_the_folder_is_unchanged(spoil, needle, tmp_path, capsys):
     out = tmp_path / "runs" / "run"
@@ -361,6 +381,21 @@ def test_a_bad_checkpoint_is_one_line_naming_it_and_the_folder_is_unchanged(spoi
     code, _, err = run_cli(["train", *TINY, "--steps", "8", "--out", str(out), "--resume"], capsys)
     assert_one_line_error(code, err, "checkpoint" if spoil is _other_run else out / "checkpoint.pt", needle)
     assert snapshot(out) == before
+
+
+@pytest.mark.parametrize("name", ["metrics.jsonl", "config.json"])
+def test_a_fifo_in_place_of_a_run_file_is_refused_not_waited_on(name, tmp_path, capsys):
+    out = tmp_path / "run"
+    finished_run(out, steps=3)
+    (out / name).unlink()
+    os.mkfifo(out / name)
+    before = snapshot(out)
+    code, _, err = run_cli(["train", "--out", str(out), "--resume", "--steps", "5", "--no-progress"], capsys)
+    if name == "config.json":  # the checkpoint holds the config: the FIFO is only reported, then replaced
+        assert code == 0 and "not a regular file" in err and (out / name).is_file()
+    else:
+        assert_one_line_error(code, err, out / name, "not a regular file")
+        assert snapshot(out) == before
 
 
 def test_a_checkpoint_that_would_run_code_is_refused_and_nothing_runs(tmp_path, capsys):

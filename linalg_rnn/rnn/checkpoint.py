@@ -177,6 +177,12 @@ def write_jsonl(path: str | Path, rows: Iterable[dict]) -> Path:
     return atomic_write_text(path, "".join(json.dumps(_finite(r)) + "\n" for r in rows))
 
 
+def _check_regular(path: Path) -> None:
+    """Refuse to read a FIFO, a device or a folder (a FIFO would block, /dev/zero never end)."""
+    if path.exists() and not path.is_file():
+        raise ValueError(f"{display_path(path)} is not a regular file")
+
+
 def write_csv(path: str | Path, rows: list[dict]) -> Path:
     """Write metric rows as CSV atomically: one column per key seen, in order (lists left out).
 
@@ -209,7 +215,8 @@ def read_jsonl(path: str | Path) -> list[dict]:
     Raises
     ------
     ValueError
-        If a line *before* the last one is unparsable (real corruption).
+        If a line *before* the last one is unparsable (real corruption), or
+        the path is not a regular file.
 
     Examples
     --------
@@ -223,6 +230,7 @@ def read_jsonl(path: str | Path) -> list[dict]:
     path = Path(path)
     if not path.exists():
         return []
+    _check_regular(path)
     lines = path.read_text(encoding="utf-8").splitlines()
     rows = []
     for i, line in enumerate(lines):
@@ -318,8 +326,9 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     ------
     ValueError
         One line naming the file if it is not a readable checkpoint: empty,
-        truncated, random bytes, or holding anything but tensors and plain
-        values (a pickle that would run code is refused, not run).
+        truncated, random bytes, not a regular file (a FIFO, ``/dev/zero``), or
+        holding anything but tensors and plain values (a pickle that would run
+        code is refused, not run).
     OSError
         One line naming the file if it cannot be read at all (missing, a
         folder, no permission).
@@ -346,6 +355,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     torch.uint8
     """
     path = Path(path)
+    _check_regular(path)
     try:
         data = path.read_bytes()  # the file system's errors here; the parser's below
     except OSError as exc:

@@ -181,6 +181,8 @@ def _read_config_json(p: Path) -> dict | None:
     path = p / "config.json"
     if not path.exists():
         return None
+    if not path.is_file():
+        raise ValueError(f"{_show(path)} is not a regular file")
     try:
         values = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
