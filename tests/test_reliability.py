@@ -923,7 +923,7 @@ def test_api_misuse_is_named(tmp_path):
     cfg = TrainConfig(steps=2, **TINY_CFG)
     with pytest.raises(TypeError, match="must be a path"):
         train(cfg, 42)
-    with pytest.raises(ValueError, match="path is empty"):
+    with pytest.raises(ValueError, match="empty path"):
         train(cfg, "")
     with pytest.raises(ValueError, match="NUL"):
         train(cfg, "a\0b")

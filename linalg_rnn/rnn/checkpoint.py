@@ -31,6 +31,8 @@ from typing import Any
 
 import torch
 
+from .._validation import check_path
+
 try:
     import fcntl
 except ModuleNotFoundError:  # pragma: no cover - Windows
@@ -444,13 +446,9 @@ def check_output_dir(path: str | os.PathLike, *, what: str = "run directory") ->
     >>> check_output_dir("")
     Traceback (most recent call last):
         ...
-    ValueError: the run directory path is empty; name a folder
+    ValueError: the run directory is an empty path; give a folder
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"the {what} must be a path, got {type(path).__name__} {path!r}")
-    text = os.fsdecode(os.fspath(path))
-    if text == "":
-        raise ValueError(f"the {what} path is empty; name a folder")
+    text = check_path(path, f"the {what}")
     if "\0" in text:
         raise ValueError(f"the {what} path {display_path(text)} holds a NUL byte")
     p = Path(text)
