@@ -156,11 +156,11 @@ def test_the_full_profile_starts_checkpoints_and_resumes_on_the_cpu(tmp_path):
     full.tasks = [t for t in full.tasks if (t["task"], t["seq_len"]) == ("copy", 200)]
     full.strategies = [s for s in full.strategies if s["label"] in ("vanilla", "expm")]
     full.seeds, full.sweep_lrs, full.sweep_steps = [0], full.sweep_lrs[:2], 2
-    full.defaults |= {"steps": 4, "checkpoint_every": 2, "val_batch": 16}
+    full.defaults |= {"steps": 3, "checkpoint_every": 2, "val_batch": 8}
     first = run_study(full, tmp_path / "full", device="cpu", workers=1, echo=None, progress=False,
                       figures=False)
     main_rows = [r for r in first.rows if r["phase"] == "main"]
-    assert len(first.rows) == 6 and len(main_rows) == 2 and all(r["steps"] == 4 for r in main_rows)
+    assert len(first.rows) == 6 and len(main_rows) == 2 and all(r["steps"] == 3 for r in main_rows)
     assert all(r["hidden"] == 190 and r["batch"] == 128 for r in first.rows)
     key = "main/copy-T200/expm/seed0"
     assert (first.out_dir / "cells" / key / "checkpoint.pt").is_file()

@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 
 from ..config import TrainConfig
+from ..rundir import has_run
 from ..trainer import train
 
 __all__ = ["EXECUTORS", "ROW_KEYS", "cell_record", "gpu_share", "iter_records", "run_cell"]
@@ -165,7 +166,8 @@ def run_cell(payload: dict) -> dict:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        result = train(TrainConfig.from_dict(cell["config"]), payload["run_dir"], resume=True,
+        resume = has_run(payload["run_dir"])  # a cell started before: continue it from its checkpoint
+        result = train(TrainConfig.from_dict(cell["config"]), payload["run_dir"], resume=resume,
                        progress=False)
         return cell_record(cell, result, payload["row_dir"])
     except Exception as exc:  # a crashed cell is a result of the study, not the end of it

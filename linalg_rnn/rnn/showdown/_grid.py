@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import TrainConfig
+from ..tasks import TASK_OPTIONS, task_spec
 
 try:
     import tomllib
@@ -349,8 +350,10 @@ def dependency_length(config: TrainConfig) -> int:
 def available_tasks(profile: Profile) -> tuple[list[dict], list[str]]:
     """The profile's task entries whose data are present, and a note for each optional one left out.
 
-    Only ``optional = true`` entries can be left out: local MNIST without its
-    IDX files. A required entry with missing data fails when it is checked.
+    Only ``optional = true`` entries can be left out -- local MNIST without its
+    IDX files: the task's own check (:func:`~linalg_rnn.rnn.tasks.task_spec`)
+    says its data are missing. A required entry with missing data fails
+    when it is checked.
 
     Examples
     --------
@@ -358,16 +361,18 @@ def available_tasks(profile: Profile) -> tuple[list[dict], list[str]]:
     ...     {"task": "adding", "seq_len": 8},
     ...     {"task": "mnist", "data_dir": "/no/such/dir", "optional": True}], "strategies": ["clip"]})
     >>> tasks, notes = available_tasks(p)
-    >>> [t["label"] for t in tasks], notes
-    (['adding'], ['mnist left out: no MNIST IDX files in /no/such/dir'])
+    >>> [t["label"] for t in tasks], notes[0][:37]
+    (['adding'], 'mnist left out, its data are missing:')
     """
     kept, notes = [], []
     for task in profile.tasks:
-        data_dir = {**profile.defaults, **task["options"]}.get("data_dir")
-        if task["optional"] and task["task"] == "mnist":
-            folder = Path(str(data_dir or "")).expanduser()
-            if not data_dir or not any(folder.glob("train-images*idx3-ubyte*")):
-                notes.append(f"{task['label']} left out: no MNIST IDX files in {data_dir}")
+        if task["optional"]:
+            values = {**profile.defaults, **task["options"]}
+            options = {k: values[k] for k in TASK_OPTIONS if k in values}
+            try:
+                task_spec(task["task"], task["seq_len"], **options)
+            except FileNotFoundError as exc:
+                notes.append(f"{task['label']} left out, its data are missing: {exc}")
                 continue
         kept.append(task)
     return kept, notes

@@ -64,16 +64,18 @@ class BracketsTask(SequenceTask):
     """
 
     name = "brackets"
+    min_seq_len = 2  # one symbol read, one predicted
+    n_types = 4
+    input_size = output_size = 2 * n_types  # opening and closing brackets of each kind
+    classification = True
 
     def __init__(self, T: int, *, n_types: int = 4, p_open: float = 0.5) -> None:
-        self.length = check_int(T, "T (seq_len)", minimum=2)
+        self.length = self.check_seq_len(T)
         self.n_types = check_int(n_types, "n_types", minimum=1)
         if not (isinstance(p_open, (int, float)) and 0.0 < p_open < 1.0):
             raise ValueError(f"p_open must be a number strictly between 0 and 1, got {p_open!r}")
         self.p_open = float(p_open)
-        self.input_size = 2 * self.n_types
-        self.output_size = 2 * self.n_types
-        self.classification = True
+        self.input_size = self.output_size = 2 * self.n_types
         # Any position may be scored (it depends on the drawn string): every window can carry loss.
         self.step_weights = torch.full((self.length,), 1.0 / self.length)
 
