@@ -230,8 +230,10 @@ class _Progress:
         wall = "" if r.get("wall_s") is None else f" in {r['wall_s']:.1f} s"
         line = (f"[{self.done}/{self.bar.total}] {r['phase']} {r['task']} T={r['seq_len']} "
                 f"{r['strategy']} seed {r['seed']}: {what}{wall}")
-        if self.echo is not None:
-            self.bar.write(line, file=sys.stdout) if not self.bar.disable else self.echo(line)
+        if self.echo is not None and not self.bar.disable:
+            self.bar.write(line, file=sys.stdout)  # above the bar, which stays at the bottom
+        elif self.echo is not None:
+            self.echo(line)
         self.bar.update(1)
 
 
