@@ -18,7 +18,7 @@ Householder, blocked, Givens    :math:`\\approx \\varepsilon`              lesso
 ==============================  ======================================  ======================
 
 (:math:`\\varepsilon = 2^{-52}`, NumPy's machine epsilon; lesson 07 measures
-the constant :math:`c` of classical Gram--Schmidt, about 0.01.)  Every
+the constant :math:`c` of classical Gram--Schmidt: a few hundredths.)  Every
 routine gives the right answer for every representable input scale: ``A`` is
 brought into a safe range by a power of two and norms are taken scaled, so
 the factors of :math:`2^kA` are Q and :math:`2^kR`, exactly.

@@ -17,6 +17,7 @@ Three pieces of bookkeeping would otherwise be written into every algorithm:
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -66,7 +67,8 @@ def _norm2(x: np.ndarray) -> float:
     scale = float(np.abs(x).max())
     if scale == 0.0:
         return 0.0
-    return scale * float(np.linalg.norm(x / scale))
+    y = x / scale
+    return scale * math.sqrt(np.vdot(y, y))
 
 
 def _signs(diagonal: np.ndarray) -> np.ndarray:

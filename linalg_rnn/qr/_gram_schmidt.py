@@ -84,9 +84,9 @@ def classical_gram_schmidt(A: np.ndarray, *, rank_tol: float | None = None) -> t
     uses the *original* column :math:`a_j`, so rounding errors in earlier
     :math:`q_i` are never corrected: the loss of orthogonality grows like
     :math:`c\\,\\varepsilon\\kappa(A)^2` (Giraud, Langou, Rozloznik and van den
-    Eshof, Numer. Math. 101, 2005), with a small constant (lesson 07 measures
-    :math:`c \\approx 0.01`), and the method is unusable once
-    :math:`\\varepsilon\\kappa^2` approaches 1.  For a well-conditioned
+    Eshof, Numer. Math. 101, 2005), with a small constant :math:`c` (lesson
+    07 measures a few hundredths), and the method is unusable once
+    :math:`c\\,\\varepsilon\\kappa^2` approaches 1.  For a well-conditioned
     matrix (:math:`\\kappa` of 1 or 2, like a recurrent matrix that drifted a
     little from orthogonal) it is as accurate as Householder.
 

@@ -9,6 +9,7 @@ blocked code's panels and :func:`linalg_rnn.orthogonal.householder_reflector`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +37,7 @@ def _householder_vector(x: np.ndarray) -> tuple[np.ndarray, float]:
     # Add (never subtract) sign(x1) e1: the two terms have the same sign, so no cancellation.
     v[0] += sign
     # ||v||^2 = 2 (1 + |x1| / ||x||) lies in [2, 4]: normalizing is safe.
-    v /= np.linalg.norm(v)
+    v /= math.sqrt(v @ v)
     return v, -sign * norm_x
 
 
