@@ -311,9 +311,10 @@ for size, _, t_b, *_ in rows[[0, -1]]:
 # so its share falls as :math:`n` grows (the two lines above): at small
 # :math:`n` the Python calls decide the ratio, at large :math:`n` the three
 # BLAS-3 stages do, and those run in the same kernels LAPACK calls.  The
-# recursive panel is what makes the large-:math:`n` end competitive: LAPACK's
-# own panel (``dgeqr2``) is vector code, ours is matrix--matrix products
-# down to single columns.
+# recursive panel keeps even the panel's arithmetic in matrix--matrix
+# products (LAPACK's own panel, ``dgeqr2``, is vector code); what the panel
+# costs beyond the fixed cost above is those products on thin matrices,
+# which run far below a BLAS's peak.
 
 # %%
 # The block size trades the two kinds of work: a panel of :math:`b` columns
@@ -321,8 +322,10 @@ for size, _, t_b, *_ in rows[[0, -1]]:
 # :math:`T` (about :math:`mb^2`), while the trailing updates get more
 # efficient as :math:`b` grows.  Very small blocks are many thin, slow
 # matrix products; very large ones spend too much on :math:`T`.
-# ``benchmarks/bench_qr.py --block-sizes`` sweeps it on large matrices; the
-# default, 64, is the best of that sweep on this course's reference machine.
+# ``benchmarks/bench_qr.py --block-sizes`` races block sizes on large
+# matrices; the default, 64, was chosen from that race: best or within the
+# noise of the best from :math:`n = 512` to 2048 (larger blocks gain a
+# little at 2048 and lose at 512).
 
 n_sweep = {"quick": 128, "default": 384, "full": 1024}[mode]
 As = np.random.default_rng(7).standard_normal((n_sweep, n_sweep))

@@ -105,9 +105,7 @@ def apply_qt(factors: HouseholderReflectors | GivensRotations, B: np.ndarray) ->
     For Householder, :math:`b \\leftarrow b - 2v_k(v_k^Tb)` for
     :math:`k = 1, \\dots, n`: about :math:`4mn - 2n^2` flops per column of
     ``B``, against :math:`2m^2` for multiplying by a formed :math:`Q^T`.
-    This is how least squares is solved: :math:`Rx = (Q^Tb)_{1:n}`.  Each
-    step is orthogonal, so :math:`\\|Q^TB\\| = \\|B\\|` and nothing overflows
-    that was representable to begin with.
+    This is how least squares is solved: :math:`Rx = (Q^Tb)_{1:n}`.
 
     Taught in lesson 06.
 
