@@ -58,16 +58,20 @@ def _undo_scaling(R: np.ndarray, shift: int) -> np.ndarray:
     return np.ldexp(R, -shift) if shift else R
 
 
-def _norm2(x: np.ndarray) -> float:
-    """The 2-norm of a vector (Frobenius norm of a matrix) that neither overflows nor underflows.
+def _scaled(x: np.ndarray) -> tuple[np.ndarray, float]:
+    """``(x / s, s)`` with ``s = max|x|``, so the largest entry of ``x / s`` is 1 (``(x, 0.0)`` if x = 0).
 
-    The idea of LAPACK's ``dnrm2``: divide by the largest entry first, so the
-    squares summed lie in [0, 1] and the largest is exactly 1.
+    The idea of LAPACK's ``dnrm2`` and ``dlarfg``: squares of the entries of
+    ``x / s`` lie in [0, 1], so summing them can neither overflow nor lose the
+    largest one to underflow, at any size of ``x``.
     """
     scale = float(np.abs(x).max())
-    if scale == 0.0:
-        return 0.0
-    y = x / scale
+    return (x / scale, scale) if scale > 0.0 else (x, 0.0)
+
+
+def _norm2(x: np.ndarray) -> float:
+    """The 2-norm of a vector (Frobenius norm of a matrix) that neither overflows nor underflows."""
+    y, scale = _scaled(x)
     return scale * math.sqrt(np.vdot(y, y))
 
 

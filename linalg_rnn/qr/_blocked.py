@@ -271,12 +271,14 @@ def blocked_householder_qr(
             # Apply the whole panel to the columns on its right: C <- (I - V T V^T)^T C.
             _apply_block_reflector(V, T, A[k0:, k0 + b :], transpose=True)
         blocks.append((k0, V, T))
-    R = _undo_scaling(np.triu(A[:p]), shift)
+    R = np.triu(A[:p])
+    # Signs from the scaled R: undoing the scaling can round a tiny r_jj to zero, losing its sign.
     signs = _signs(np.diag(R))
+    R = _undo_scaling(R * signs[:, None], shift)
     with _stopwatch(timings, "form_q"):
         # Q = (I - V_1 T_1 V_1^T) ... diag(signs, I) applied to the identity's first columns, last block
         # first: columns < k0 are still (signed) e_j there, so block k0 changes only Q[k0:, k0:].
         Q = _signed_rows(np.eye(m, m if mode == "complete" else p), signs)
         for k0, V, T in reversed(blocks):
             _apply_block_reflector(V, T, Q[k0:, k0:], transpose=False)
-    return Q, _pad_r(R * signs[:, None], m, mode)
+    return Q, _pad_r(R, m, mode)

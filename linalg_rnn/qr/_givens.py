@@ -135,9 +135,10 @@ def givens_rotations(A: np.ndarray) -> GivensRotations:
             A[i, j] = 0.0  # exactly zero by construction
             rotations.append((i - 1, float(c), float(s)))
     p = min(m, n)
-    R = _undo_scaling(np.triu(A[:p]), shift)
+    R = np.triu(A[:p])
+    # Signs from the scaled R: undoing the scaling can round a tiny r_jj to zero, losing its sign.
     signs = _signs(np.diag(R))
-    return GivensRotations(tuple(rotations), signs, R * signs[:, None], (m, n))
+    return GivensRotations(tuple(rotations), signs, _undo_scaling(R * signs[:, None], shift), (m, n))
 
 
 def givens_qr(A: np.ndarray, mode: str = "reduced") -> tuple[np.ndarray, np.ndarray]:

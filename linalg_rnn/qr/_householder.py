@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import as_matrix
-from ._base import _check_mode, _into_safe_range, _norm2, _signed_rows, _signs, _undo_scaling
+from ._base import _check_mode, _into_safe_range, _scaled, _signed_rows, _signs, _undo_scaling
 from ._implicit import _ImplicitQR
 
 
@@ -25,20 +25,22 @@ def _householder_vector(x: np.ndarray) -> tuple[np.ndarray, float]:
     ``v`` is :math:`x + \\mathrm{sign}(x_1)\\|x\\|_2 e_1` normalized, and
     ``beta`` is :math:`-\\mathrm{sign}(x_1)\\|x\\|_2` (``sign(0) = +1``).  For
     ``x = 0`` there is nothing to reflect: ``v = 0`` and ``beta = 0``.  Safe at
-    every scale, like LAPACK's ``dlarfg``: the norm is taken scaled, and ``v``
-    is built from :math:`x/\\|x\\|`, a vector of length 1.
+    every scale, like LAPACK's ``dlarfg``: ``v`` is built from
+    :math:`x/\\|x\\|` without forming :math:`\\|x\\|` unscaled, so it is right
+    even where :math:`\\|x\\|` itself overflows (``beta`` is then inf).
     """
-    norm_x = _norm2(x)
-    if norm_x == 0.0:
+    u, scale = _scaled(x)  # x / max|x|: entries in [-1, 1], nothing below overflows or underflows
+    if scale == 0.0:
         return np.zeros_like(x), 0.0
+    norm_u = math.sqrt(u @ u)  # ||x|| / max|x|, between 1 and sqrt(m)
     sign = 1.0 if x[0] >= 0 else -1.0
-    # Work with x / ||x||: its entries are at most 1, so nothing below can overflow.
-    v = x / norm_x
+    # Work with x / ||x||, a unit vector.
+    v = u / norm_u
     # Add (never subtract) sign(x1) e1: the two terms have the same sign, so no cancellation.
     v[0] += sign
     # ||v||^2 = 2 (1 + |x1| / ||x||) lies in [2, 4]: normalizing is safe.
     v /= math.sqrt(v @ v)
-    return v, -sign * norm_x
+    return v, -sign * norm_u * scale
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -176,9 +178,10 @@ def householder_reflectors(A: np.ndarray) -> HouseholderReflectors:
         A[k, k] = beta
         A[k + 1 :, k] = 0.0
         vectors.append(v)
-    R = _undo_scaling(np.triu(A[:p]), shift)
+    R = np.triu(A[:p])
+    # Signs from the scaled R: undoing the scaling can round a tiny r_jj to zero, losing its sign.
     signs = _signs(np.diag(R))
-    return HouseholderReflectors(tuple(vectors), signs, R * signs[:, None], (m, n))
+    return HouseholderReflectors(tuple(vectors), signs, _undo_scaling(R * signs[:, None], shift), (m, n))
 
 
 def householder_qr(A: np.ndarray, mode: str = "reduced") -> tuple[np.ndarray, np.ndarray]:
