@@ -213,3 +213,19 @@ def test_householder_reflector_of_2_to_the_k_x_is_that_of_x_bit_for_bit(seed, k,
     xk = scaled_exactly(x, k)
     assume(xk is not None and np.abs(x).max() > 0)
     np.testing.assert_array_equal(householder_reflector(xk), householder_reflector(x))
+
+
+@pytest.mark.parametrize("method", ANY_SHAPE, ids=lambda f: f.__name__)
+def test_a_zero_pivot_that_underflows_when_unscaled_keeps_its_sign_and_q(method):
+    # Rank 2: r_33 is rounding noise (~1e-17), which at 2^-1019 is below the smallest subnormal.
+    A = np.array([[0.34375, 0.828125], [0.328125, -1.296875], [0.90625, 0.453125]])
+    A = np.hstack([A, A[:, :1]])
+    Q, R = method(A)
+    Qk, Rk = method(np.ldexp(A, -1019))
+    np.testing.assert_array_equal(Qk, Q)
+    np.testing.assert_array_equal(Rk, np.ldexp(R, -1019))
+
+
+def test_householder_reflector_is_right_when_the_norm_of_x_overflows():
+    x = np.ldexp([1.0, -1.0, 1.0], 1023)  # ||x|| = sqrt(3) 2^1023 is not representable
+    np.testing.assert_array_equal(householder_reflector(x), householder_reflector([1.0, -1.0, 1.0]))
