@@ -263,10 +263,14 @@ def blocked_householder_qr(
     blocks = []  # (first column k0, V, T) of each panel, for forming Q
     for k0 in range(0, p, block_size):
         b = min(block_size, p - k0)
-        V, T = np.zeros((m - k0, b)), np.zeros((b, b))
+        # Column-major (Fortran order, as LAPACK stores matrices) so that every column of
+        # the panel is contiguous: its single-column steps and thin products read memory in order.
+        V, T = np.zeros((m - k0, b), order="F"), np.zeros((b, b), order="F")
         with _stopwatch(timings, "panel"):
             # Factor the panel, rows k0 and below: R in place, its reflectors as I - V T V^T.
-            _factor_panel(A[k0:, k0 : k0 + b], V, T)
+            panel = np.asfortranarray(A[k0:, k0 : k0 + b])
+            _factor_panel(panel, V, T)
+            A[k0:, k0 : k0 + b] = panel
         with _stopwatch(timings, "update"):
             # Apply the whole panel to the columns on its right: C <- (I - V T V^T)^T C.
             _apply_block_reflector(V, T, A[k0:, k0 + b :], transpose=True)
