@@ -4,7 +4,7 @@ Eigenvalues: the directions a matrix only stretches
 
 A recurrent network multiplies its hidden state by the same matrix
 :math:`W` at every time step, and backpropagation multiplies the gradient by
-:math:`W^T` at every step on the way back.  Whether those repeated products
+:math:`W^\\top` at every step on the way back.  Whether those repeated products
 blow up, die out or stay put is decided by a handful of numbers attached to
 :math:`W`: its eigenvalues.  This lesson meets them.
 
@@ -90,7 +90,7 @@ print("numpy (floating):  ", np.sort(np.linalg.eigvals(A)))
 # .. math:: Q = \begin{pmatrix} 1/\sqrt{2} & -1/\sqrt{2} \\
 #                               -1/\sqrt{2} & -1/\sqrt{2} \end{pmatrix}.
 #
-# Its columns are orthonormal, so :math:`Q^T Q = I`.  Giving sympy the exact
+# Its columns are orthonormal, so :math:`Q^\top Q = I`.  Giving sympy the exact
 # number :math:`1/\sqrt{2}` (``1 / sympy.sqrt(2)``) instead of a rounded float
 # keeps everything exact: :math:`\det(Q - \lambda I) = \lambda^2 - 1`, so
 # :math:`\lambda = \pm 1`.  Both eigenvalues have magnitude exactly 1, the
@@ -190,9 +190,9 @@ for name, lam in lams.items():
 # eigenvalue, and run the linear RNN :math:`h_t = W h_{t-1}`.  The state is
 # :math:`h_t = W^t h_0`.  For a loss :math:`L(h_T)`, the chain rule sends the
 # gradient back one step at a time,
-# :math:`\partial L/\partial h_{t-1} = W^T\, \partial L/\partial h_t`, so the
-# gradient reaching :math:`h_0` is :math:`(W^T)^T g` with
-# :math:`g = \partial L/\partial h_T`.  :math:`W^T` has the same eigenvalues
+# :math:`\partial L/\partial h_{t-1} = W^\top\, \partial L/\partial h_t`, so the
+# gradient reaching :math:`h_0` is :math:`(W^\top)^\top g` with
+# :math:`g = \partial L/\partial h_T`.  :math:`W^\top` has the same eigenvalues
 # as :math:`W`, so the gradient follows the same regime as the state:
 # after many steps both scale like :math:`|\lambda|^t`.
 
@@ -276,7 +276,7 @@ for sigma in (0.5, 0.9, 1.0, 1.1, 2.0):
 #   :math:`|\lambda| > 1` explodes, :math:`|\lambda| < 1` vanishes,
 #   :math:`|\lambda| = 1` is the only stable case, and a negative
 #   :math:`\lambda` adds a sign flip every step.
-# * Gradients flow back through :math:`W^T`, which has the same eigenvalues,
+# * Gradients flow back through :math:`W^\top`, which has the same eigenvalues,
 #   so they inherit the same fate.
 #
 # Lesson 02 shows that repeated multiplication also *finds* the dominant

@@ -37,7 +37,7 @@ iteration and Rayleigh quotient iteration.
 # :math:`M^k v_i = M^{k-1}(\lambda_i v_i) = \lambda_i M^{k-1} v_i = \dots = \lambda_i^k v_i`:
 # the eigenvectors stay, the eigenvalues are raised to the :math:`k`-th power.
 # We check it on a symmetric matrix built with a known spectrum,
-# :math:`M = Q \operatorname{diag}(\lambda) Q^T` with a random orthogonal
+# :math:`M = Q \operatorname{diag}(\lambda) Q^\top` with a random orthogonal
 # :math:`Q`, comparing the eigenvalues NumPy finds for :math:`M^k` with
 # :math:`\lambda_i^k`.
 
@@ -151,7 +151,7 @@ fig.tight_layout()
 #
 # :func:`linalg_rnn.eigen.power_iteration` runs this loop (Trefethen & Bau,
 # Algorithm 27.1) and estimates the eigenvalue with the Rayleigh quotient
-# :math:`r(x) = x^T M x / x^T x`
+# :math:`r(x) = x^\top M x / x^\top x`
 # (:func:`linalg_rnn.eigen.rayleigh_quotient`).  For a *symmetric* matrix,
 # :math:`r` is flat at an eigenvector (its gradient vanishes there), so an
 # eigenvector error :math:`\epsilon` costs only :math:`O(\epsilon^2)` in the
@@ -273,7 +273,7 @@ print(f"    each step turns the iterate by {np.arccos(min(c1, 1.0)):.4f} rad (th
 # :math:`v_1`.  To see it we need a matrix whose eigenvectors are exact
 # rational numbers.  Take the rotation by the 3-4-5 triangle,
 # :math:`Q = \frac{1}{5}\begin{pmatrix} 3 & -4 \\ 4 & 3 \end{pmatrix}`,
-# and :math:`M = Q \operatorname{diag}(3, 1) Q^T`; the start
+# and :math:`M = Q \operatorname{diag}(3, 1) Q^\top`; the start
 # :math:`x_0 = v_2 = (-4/5, 3/5)` has :math:`c_1 = 0`.  With
 # :class:`fractions.Fraction` entries (in a sympy matrix), every product is
 # exact, and :math:`M^k x_0 = 1^k x_0 = x_0` for every :math:`k`.

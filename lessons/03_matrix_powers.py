@@ -172,7 +172,7 @@ for n in (1, 5, 10, 20, 40):
 # :math:`F_{n+1}/F_n` tends to :math:`\varphi` with error
 # :math:`O(|\psi/\varphi|^n) = O(\varphi^{-2n})`, the rate of power iteration
 # from lesson 02: :math:`(F_{n+1}, F_n)` *is* the power iterate
-# :math:`F^n (1, 0)^T`.  And :func:`linalg_rnn.eigen.power_iteration` on
+# :math:`F^n (1, 0)^\top`.  And :func:`linalg_rnn.eigen.power_iteration` on
 # :math:`F` returns :math:`\varphi`.
 
 phi = (1 + np.sqrt(5)) / 2

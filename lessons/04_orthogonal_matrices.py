@@ -12,7 +12,7 @@ how to pull a matrix that has drifted away back onto them.
 
 **What you will learn**
 
-* the definition :math:`Q^TQ = I` and its consequences: :math:`\\|Qx\\| = \\|x\\|`,
+* the definition :math:`Q^\\top Q = I` and its consequences: :math:`\\|Qx\\| = \\|x\\|`,
   :math:`\\det Q = \\pm 1`, every :math:`|\\lambda| = 1`;
 * rotations (eigenvalues :math:`e^{\\pm i\\theta}` on the unit circle) and
   Householder reflections;
@@ -20,7 +20,7 @@ how to pull a matrix that has drifted away back onto them.
   (Haar);
 * the Cayley transform and the exponential of a skew-symmetric matrix, two
   ways to *parametrize* orthogonal matrices;
-* that the nearest orthogonal matrix is the polar factor :math:`UV^T`, and
+* that the nearest orthogonal matrix is the polar factor :math:`UV^\\top`, and
   that the QR factor is **not** the nearest one, contrary to a common claim.
 
 **Prerequisites:** lesson 01 (eigenvalues) and lesson 03 (matrix powers).
@@ -31,17 +31,17 @@ how to pull a matrix that has drifted away back onto them.
 # ---------------------------------------
 #
 # A square real matrix :math:`Q` is *orthogonal* when its columns are
-# orthonormal, :math:`Q^TQ = I`.  Three facts follow at once:
+# orthonormal, :math:`Q^\top Q = I`.  Three facts follow at once:
 #
-# * lengths are kept: :math:`\|Qx\|^2 = x^TQ^TQx = x^Tx = \|x\|^2`;
-# * :math:`\det(Q)^2 = \det(Q^TQ) = 1`, so :math:`\det Q = \pm 1`;
+# * lengths are kept: :math:`\|Qx\|^2 = x^\top Q^\top Qx = x^\top x = \|x\|^2`;
+# * :math:`\det(Q)^2 = \det(Q^\top Q) = 1`, so :math:`\det Q = \pm 1`;
 # * if :math:`Qx = \lambda x` then :math:`\|x\| = \|Qx\| = |\lambda|\,\|x\|`,
 #   so every eigenvalue lies on the unit circle.
 #
 # The swap matrix :math:`P = \begin{pmatrix} 0 & 1 \\ 1 & 0\end{pmatrix}` is the
 # smallest example: it sends :math:`(3, 4)` to :math:`(4, 3)`, both of length
 # 5.  We measure how far a matrix is from orthogonal by
-# :math:`\|Q^TQ - I\|_2` (:func:`linalg_rnn.orthogonal.orthogonality_error`).
+# :math:`\|Q^\top Q - I\|_2` (:func:`linalg_rnn.orthogonal.orthogonality_error`).
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -153,7 +153,7 @@ fig.tight_layout()
 # Reflections
 # -----------
 #
-# The Householder reflection :math:`H = I - 2vv^T/(v^Tv)` mirrors space
+# The Householder reflection :math:`H = I - 2vv^\top/(v^\top v)` mirrors space
 # across the hyperplane orthogonal to :math:`v`.  It is symmetric and its own
 # inverse (:math:`H^2 = I`), with eigenvalue :math:`-1` along :math:`v` and
 # :math:`+1` on the hyperplane, so :math:`\det H = -1`.
@@ -238,13 +238,13 @@ fig.tight_layout()
 # Training updates a weight matrix by adding a gradient step, and a sum of
 # orthogonal matrices is not orthogonal: the swap matrix :math:`P` plus any
 # small step already fails the test.  One cure is to train a *skew-symmetric*
-# :math:`A` (:math:`A^T = -A`, any real numbers above the diagonal) and map it
+# :math:`A` (:math:`A^\top = -A`, any real numbers above the diagonal) and map it
 # to an orthogonal matrix:
 #
 # * the Cayley transform :math:`(I + A)^{-1}(I - A)`
 #   (:func:`linalg_rnn.orthogonal.cayley`);
 # * the matrix exponential :math:`e^A` (:func:`linalg_rnn.orthogonal.expm_skew`),
-#   orthogonal because :math:`(e^A)^Te^A = e^{-A}e^{A} = I`, with
+#   orthogonal because :math:`(e^A)^\top e^A = e^{-A}e^{A} = I`, with
 #   :math:`\det e^A = e^{\mathrm{tr} A} = 1`.
 #
 # A skew-symmetric matrix has eigenvalues :math:`\pm i\omega` on the
@@ -279,7 +279,7 @@ except ValueError as err:
 # During training :math:`W` drifts away from orthogonality, and one may
 # *project* it back now and then.  Two projections are in use:
 #
-# * the **polar factor** :math:`UV^T` from the SVD :math:`W = U\Sigma V^T`
+# * the **polar factor** :math:`UV^\top` from the SVD :math:`W = U\Sigma V^\top`
 #   (:func:`linalg_rnn.orthogonal.nearest_orthogonal`): it replaces every
 #   singular value by 1, and it is the orthogonal matrix *nearest* to
 #   :math:`W` in the Frobenius norm, at distance
@@ -370,7 +370,7 @@ print(f"   QR(W Pi) ==    QR(W) Pi: {np.allclose(qr_orthogonalize(Wd @ Pi), qr_o
 # Summary
 # -------
 #
-# * :math:`Q^TQ = I` means lengths are kept, :math:`\det Q = \pm 1` and every
+# * :math:`Q^\top Q = I` means lengths are kept, :math:`\det Q = \pm 1` and every
 #   eigenvalue is on the unit circle, so powers of :math:`Q` neither explode
 #   nor vanish.
 # * Rotations have eigenvalues :math:`e^{\pm i\theta}`; reflections are
@@ -379,7 +379,7 @@ print(f"   QR(W Pi) ==    QR(W) Pi: {np.allclose(qr_orthogonalize(Wd @ Pi), qr_o
 #   :math:`Q\,\mathrm{diag}(\mathrm{sign}\, r_{jj})`.
 # * Cayley and the exponential turn any skew-symmetric matrix into an
 #   orthogonal one; this is how orthogonal RNN parametrizations work.
-# * The nearest orthogonal matrix is the polar factor :math:`UV^T`; the QR
+# * The nearest orthogonal matrix is the polar factor :math:`UV^\top`; the QR
 #   factor is orthogonal but farther away (and order-dependent), so a "QR
 #   projection" is a cheap approximation, not the nearest point.
 #

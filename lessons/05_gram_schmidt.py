@@ -34,7 +34,7 @@ Trefethen and Bau, *Numerical Linear Algebra*, Lecture 9.
 # orthonormal :math:`q_1, \dots, q_n` with
 # :math:`a_j = r_{1j}q_1 + \dots + r_{jj}q_j`, that is :math:`A = QR` with
 # :math:`R` upper triangular.  Column :math:`j` gives the recipe: its
-# coefficients along the earlier directions are :math:`r_{ij} = q_i^Ta_j`,
+# coefficients along the earlier directions are :math:`r_{ij} = q_i^\top a_j`,
 # what remains, :math:`v_j = a_j - \sum_{i<j} r_{ij}q_i`, is orthogonal to
 # them, and its length :math:`r_{jj} = \|v_j\|` normalizes it,
 # :math:`q_j = v_j / r_{jj}`.
@@ -101,7 +101,7 @@ except np.linalg.LinAlgError as err:
 # Experiment 2: the diagonal of R on a graded matrix
 # --------------------------------------------------
 #
-# Build an 80-by-80 matrix :math:`A = U\Sigma V^T` with random orthogonal
+# Build an 80-by-80 matrix :math:`A = U\Sigma V^\top` with random orthogonal
 # :math:`U, V` and singular values :math:`\sigma_j = 2^{-j}`
 # (:func:`linalg_rnn.stability.matrix_with_singular_values`).  Its columns
 # are very nearly dependent: :math:`\kappa(A) = 2^{79} \approx 6\times10^{23}`.
@@ -201,7 +201,7 @@ for name, method in (
 # ---------------------
 #
 # Classical Gram--Schmidt has one big practical advantage: all projections
-# of a column are one matrix--vector product :math:`Q_{j-1}^Ta_j`, which is
+# of a column are one matrix--vector product :math:`Q_{j-1}^\top a_j`, which is
 # fast and parallel.  Its weakness is that errors in the earlier :math:`q_i`
 # are never corrected.  Running the projection a second time on the
 # remainder removes what the first pass left behind
@@ -233,7 +233,7 @@ fig, ax = plt.subplots(figsize=(6.5, 4))
 for name, marker in (("CGS", "o-"), ("MGS", "x-"), ("CGS2", "s-")):
     ax.loglog(kappas, errors[name], marker, label=name)
 ax.set_xlabel(r"$\kappa(A)$")
-ax.set_ylabel(r"$\|Q^TQ - I\|_2$")
+ax.set_ylabel(r"$\|Q^\top Q - I\|_2$")
 ax.set_title(f"Loss of orthogonality, {m}x{n} matrices (lesson 07 goes further)")
 ax.legend()
 fig.tight_layout()
@@ -260,7 +260,7 @@ fig.tight_layout()
 # ---------
 #
 # 1. Show that classical and modified Gram--Schmidt compute the same
-#    :math:`r_{ij}` in exact arithmetic.  (Hint: :math:`q_i^T q_k = 0`.)
+#    :math:`r_{ij}` in exact arithmetic.  (Hint: :math:`q_i^\top q_k = 0`.)
 # 2. Repeat Experiment 2 with singular values :math:`3^{-j}`.  Where does
 #    each curve flatten now, and why does the level not change?
 # 3. Apply modified Gram--Schmidt twice (to :math:`A`, then to the computed

@@ -15,8 +15,8 @@ leave.
 
 * how far one additive update takes a matrix away from the unitary set;
 * why :math:`\\exp(B)` is orthogonal for every skew-symmetric :math:`B`, and
-  where the proof needs :math:`B` and :math:`B^T` to commute;
-* the update :math:`B \\leftarrow B - \\alpha(GW^T - WG^T)` and a check that
+  where the proof needs :math:`B` and :math:`B^\\top` to commute;
+* the update :math:`B \\leftarrow B - \\alpha(GW^\\top - WG^\\top)` and a check that
   it keeps :math:`W` orthogonal to :math:`10^{-12}` over 1000 updates;
 * the Cayley map as a cheaper alternative, and how this idea became uRNN
   and expRNN.
@@ -33,7 +33,7 @@ leave.
 # coordinates: it is orthogonal (and unitary), with eigenvalues :math:`\pm 1`.
 # Apply the update :math:`W \leftarrow W + \text{lr} \cdot \sigma(W)` with the
 # logistic :math:`\sigma` and learning rate 10, and measure the distance from
-# orthogonality :math:`\|W^T W - I\|_2` with
+# orthogonality :math:`\|W^\top W - I\|_2` with
 # :func:`linalg_rnn.orthogonal.orthogonality_error`.
 
 import time
@@ -77,16 +77,16 @@ print(f"after:  W = {W.round(3).tolist()}, error {orthogonality_error(W):.1f}, "
 # Why exp(B) is orthogonal
 # ------------------------
 #
-# For a skew-symmetric :math:`B` (:math:`B^T = -B`),
+# For a skew-symmetric :math:`B` (:math:`B^\top = -B`),
 #
 # .. math::
 #
-#     W W^T = e^{B} \left(e^{B}\right)^T = e^{B} e^{B^T}
-#           = e^{B + B^T} = e^{0} = I .
+#     W W^\top = e^{B} \left(e^{B}\right)^\top = e^{B} e^{B^\top}
+#           = e^{B + B^\top} = e^{0} = I .
 #
-# The step :math:`e^{B} e^{B^T} = e^{B + B^T}` is *not* true for general
+# The step :math:`e^{B} e^{B^\top} = e^{B + B^\top}` is *not* true for general
 # matrices: :math:`e^{X} e^{Y} = e^{X+Y}` needs :math:`XY = YX`.  Here
-# :math:`B^T = -B` commutes with :math:`B`, so it holds.  We check both sides
+# :math:`B^\top = -B` commutes with :math:`B`, so it holds.  We check both sides
 # numerically with SciPy's general ``expm``: for a skew :math:`B` the identity
 # holds to rounding, for a general :math:`B` it fails.
 
@@ -109,12 +109,12 @@ for name, B in [("skew B = (M - M^T)/2", (M - M.T) / 2), ("general B = M", M)]:
 # -----------------------
 #
 # Let :math:`G = \partial L/\partial W` be the ordinary gradient.  The matrix
-# :math:`A = G W^T - W G^T` is skew-symmetric (its transpose is
-# :math:`W G^T - G W^T = -A`), so
+# :math:`A = G W^\top - W G^\top` is skew-symmetric (its transpose is
+# :math:`W G^\top - G W^\top = -A`), so
 #
 # .. math::
 #
-#     B \leftarrow B - \alpha\,(G W^T - W G^T), \qquad W = \exp(B)
+#     B \leftarrow B - \alpha\,(G W^\top - W G^\top), \qquad W = \exp(B)
 #
 # keeps :math:`B` skew and :math:`W` orthogonal, whatever :math:`G` and
 # :math:`\alpha` are.  (The slides write :math:`+\alpha`; with :math:`G` the
@@ -166,7 +166,7 @@ for name in history:
     axes[1].semilogy(losses[name], label=name)
 axes[0].axhline(1e-12, color="C3", ls="--", lw=0.8, label="1e-12")
 axes[0].set_xlabel("update")
-axes[0].set_ylabel(r"$\|W^T W - I\|_2$")
+axes[0].set_ylabel(r"$\|W^\top W - I\|_2$")
 axes[0].set_title("distance from the orthogonal group")
 axes[0].legend(fontsize=8)
 axes[1].set_xlabel("update")
@@ -362,12 +362,12 @@ fig.tight_layout()
 # ---------------------------
 #
 # Near a point :math:`B^*` with :math:`e^{B^*} = R`, write
-# :math:`B = B^* + \delta`.  To first order :math:`G W^T` is skew, so
-# :math:`A \approx 2\,G W^T`, and
+# :math:`B = B^* + \delta`.  To first order :math:`G W^\top` is skew, so
+# :math:`A \approx 2\,G W^\top`, and
 #
 # .. math::
 #
-#     G W^T \approx \int_0^1 e^{sB^*} \delta\, e^{-sB^*} \, ds .
+#     G W^\top \approx \int_0^1 e^{sB^*} \delta\, e^{-sB^*} \, ds .
 #
 # If :math:`B^*` has eigenvalues :math:`i\varphi_j` (the rotation angles of
 # :math:`R`), this integral multiplies the component of :math:`\delta` that
@@ -416,9 +416,9 @@ print(f"predicted loss growth per update near the optimum: {np.abs(m).max() ** 2
 # * One additive update (:math:`W + 10\sigma(W)`) took the swap matrix off the
 #   unitary set; any straight step leaves a curved set.
 # * :math:`\exp(B)` is orthogonal for every skew-symmetric :math:`B` because
-#   :math:`B` and :math:`B^T = -B` commute; for a general :math:`B` the
-#   identity :math:`e^B e^{B^T} = e^{B + B^T}` fails, as measured.
-# * Updating :math:`B \leftarrow B - \alpha(GW^T - WG^T)` kept :math:`W`
+#   :math:`B` and :math:`B^\top = -B` commute; for a general :math:`B` the
+#   identity :math:`e^B e^{B^\top} = e^{B + B^\top}` fails, as measured.
+# * Updating :math:`B \leftarrow B - \alpha(GW^\top - WG^\top)` kept :math:`W`
 #   orthogonal to a few :math:`10^{-15}` (far inside :math:`10^{-12}`) for
 #   1000 updates, with a clean or a random gradient; the additive walk
 #   drifted off.
