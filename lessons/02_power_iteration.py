@@ -336,8 +336,8 @@ print(f"exact:  M^{k_exact} x0 = {xk.T.tolist()[0]},  v1 . (M^{k_exact} x0) = {(
 # :math:`M` and :math:`x_0` are off by about :math:`10^{-16}`, and the first
 # product already carries a :math:`v_1` component of that size.  Each step
 # triples it relative to the rest (:math:`\lambda_1/\lambda_2 = 3`), so after
-# about :math:`\log(10^{16})/\log 3 \approx 34` steps rounding error has
-# become the whole answer.  Note that :func:`~linalg_rnn.eigen.power_iteration`
+# about :math:`\log(10^{16})/\log 3 \approx 33.5` steps (printed below)
+# rounding error has become the whole answer.  Note that :func:`~linalg_rnn.eigen.power_iteration`
 # itself stops at once: :math:`x_0` *is* an eigenvector (of
 # :math:`\lambda = 1`) to working precision, and that is all its stopping test
 # can check.  Power iteration finds *an* eigenvector; it is the dominant one
@@ -459,8 +459,9 @@ fig.tight_layout()
 #   symmetric matrix converges at the squared rate.
 # * It fails without a single dominant eigenvalue (:math:`\lambda_1 = -\lambda_2`,
 #   a complex pair, which a normal block turns by a fixed angle and a
-#   non-normal one by a varying angle), and from a start with no :math:`v_1` component, which
-#   only exact arithmetic can keep: in floating point, rounding supplies one.
+#   non-normal one by a varying angle), and from a start with no
+#   :math:`v_1` component, which only exact arithmetic can keep: in floating
+#   point, rounding supplies one.
 # * Inverse iteration finds the eigenvalue nearest a shift; Rayleigh quotient
 #   iteration updates the shift and converges cubically for symmetric
 #   matrices (three steps to machine precision on Example 27.1).

@@ -88,8 +88,9 @@ for name, method in (("classical", classical_gram_schmidt), ("modified", modifie
 # If :math:`a_j` is a combination of the earlier columns, :math:`v_j = 0` and
 # :math:`q_j = v_j / r_{jj}` is undefined.  In floating point :math:`v_j` is
 # not exactly zero but of the size of rounding, so the functions call a
-# column dependent when :math:`\|v_j\| \le n\varepsilon\|A\|_F` and say which
-# one (0-based, so "column 2" is ``A[:, 2]``).  Householder QR, in lesson 06,
+# column dependent when :math:`\|v_j\| \le n\varepsilon\|A\|_F`, with
+# :math:`\varepsilon = 2^{-52}` NumPy's machine epsilon (more on it below), and
+# say which one (0-based, so "column 2" is ``A[:, 2]``).  Householder QR, in lesson 06,
 # has no such problem.
 
 B = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0], [1.0, 1.0, 2.0], [2.0, 0.0, 2.0]])  # a3 = a1 + a2
