@@ -18,7 +18,7 @@ import torch
 
 from .._validation import check_choice
 from .models import MODEL_KINDS
-from .strategies import INIT_SCHEMES, parse_strategy
+from .strategies import canonical_init_scheme, parse_strategy
 from .tasks import TASK_NAMES
 
 __all__ = ["DEVICES", "OPTIMIZERS", "TrainConfig", "resolve_device"]
@@ -114,10 +114,19 @@ class TrainConfig:
         ``clip`` only: clamp each gradient entry to ``[-v, v]`` instead of the norm.
     tbptt_window : int, optional
         ``tbptt`` only: window ``k`` (default a quarter of the sequence).
+    tbptt_update : {"window", "batch"}, optional
+        ``tbptt`` only: ``window`` (default) makes one optimizer update per
+        window, the textbook algorithm of lesson 11; ``batch`` adds up the
+        windows' gradients into one update per batch.
     proj_every : int, optional
         ``qr_projection``/``polar_projection`` only: project every ``N`` steps (default 5).
     init_scheme : str, optional
-        ``orthogonal_init`` only: ``qr``/``haar``, ``identity``, ``henaff``, ``cayley`` (default ``qr``).
+        ``orthogonal_init`` only: ``orthogonal`` (Haar; aliases ``qr``, ``haar``,
+        stored as ``orthogonal``), ``identity``, ``henaff``, ``cayley``
+        (default ``orthogonal``).
+    orth_lr : float, optional
+        ``expm``/``cayley`` only: learning rate of the parametrization's
+        unconstrained matrix (default ``lr / 10``, as in expRNN).
     delay : int, optional
         Recall task only: the lag ``d`` (default ``seq_len // 2``).
     permute : bool
@@ -125,8 +134,9 @@ class TrainConfig:
     data_dir : str, optional
         MNIST only: the folder with the IDX files.
     model : {"auto", "fused", "loop"}
-        ``auto`` follows the strategy (fused ``nn.RNN`` unless parametrized);
-        ``loop`` forces the explicit-loop RNN.
+        ``auto`` and ``fused``: the fused kernel (``nn.RNN``, or the computed
+        :math:`W_{hh}` fed to it for ``expm``/``cayley``; ``nn.LSTM`` for
+        ``lstm``); ``loop`` forces the explicit-loop RNN.
     init_gain : float
         Multiplies the initial :math:`W_{hh}` (after any orthogonal init); a
         gain above 1 makes an exploding start.
@@ -134,6 +144,11 @@ class TrainConfig:
         How often (in steps) to log a metrics row, evaluate on the validation
         batch, compute the :math:`O(H^3)` metrics of :math:`W_{hh}`, and save a
         checkpoint. The last step always does all four.
+    norm_every : int, optional
+        How often to compute :math:`\\|W_{hh}\\|_2` and the orthogonality
+        error (one SVD; default ``spectral_every``), e.g. 1 to see a projected
+        :math:`W_{hh}` drift between projections while the eigenvalues stay
+        on ``spectral_every``.
     lag_grads_every : int
         Every so many steps, also log :math:`\\|\\partial L/\\partial h_t\\|` per
         timestep (0: never; tanh RNNs only).
@@ -141,6 +156,14 @@ class TrainConfig:
         Validation batch size (synthetic tasks).
     figures : bool
         Write ``curves.png`` into the run directory.
+    allow_tf32 : bool
+        Let CUDA matrix products and cuDNN use TF32 (default False: every
+        strategy trains in full float32). The caller's settings are restored
+        after the run.
+    deterministic : bool, optional
+        Deterministic algorithms (``torch.use_deterministic_algorithms`` and
+        ``CUBLAS_WORKSPACE_CONFIG=:4096:8``) for the run; default: on for
+        CUDA, off elsewhere.
 
     Examples
     --------
@@ -180,6 +203,11 @@ class TrainConfig:
     lag_grads_every: int = 0
     val_batch: int = 256
     figures: bool = True
+    orth_lr: float | None = None
+    tbptt_update: str | None = None
+    norm_every: int | None = None
+    allow_tf32: bool = False
+    deterministic: bool | None = None
     _resolved: bool = field(default=False, repr=False, compare=False)
 
     @classmethod
@@ -220,8 +248,9 @@ class TrainConfig:
         Returns
         -------
         TrainConfig
-            A new config with ``clip_norm``, ``tbptt_window``, ``proj_every``,
-            ``init_scheme`` set where their strategy is used.
+            A new config with ``clip_norm``, ``tbptt_window``, ``tbptt_update``,
+            ``proj_every``, ``init_scheme`` (canonical name) and ``orth_lr`` set
+            where their strategy is used, and ``norm_every``.
 
         Raises
         ------
@@ -256,7 +285,19 @@ class TrainConfig:
         belongs("clip_norm", "clip")
         belongs("clip_value", "clip")
         belongs("tbptt_window", "tbptt")
+        belongs("tbptt_update", "tbptt")
         belongs("init_scheme", "orthogonal_init")
+        if c.orth_lr is not None and strategy.parametrization is None:
+            raise ValueError(f"orth_lr is set but the strategy {c.strategy!r} has no expm or cayley")
+        if strategy.parametrization is not None:
+            c.orth_lr = c.lr / 10 if c.orth_lr is None else c.orth_lr
+            _check_positive(c.orth_lr, "orth_lr")
+        c.norm_every = c.spectral_every if c.norm_every is None else c.norm_every
+        _check_int(c.norm_every, "norm_every", 1)
+        for name in ("allow_tf32", "deterministic"):
+            value = getattr(c, name)
+            if not isinstance(value, bool) and not (name == "deterministic" and value is None):
+                raise ValueError(f"{name} must be true or false, got {value!r}")
         if c.proj_every is not None and strategy.projection is None:
             raise ValueError(f"proj_every is set but the strategy {c.strategy!r} has no projection")
         if c.clip_norm is not None and c.clip_value is not None:
@@ -275,17 +316,13 @@ class TrainConfig:
                 raise ValueError(
                     f"tbptt_window ({c.tbptt_window}) is longer than the sequence ({length} steps)"
                 )
+            c.tbptt_update = c.tbptt_update or "window"
+            check_choice(c.tbptt_update, "tbptt_update", ("window", "batch"))
         if strategy.projection is not None:
             c.proj_every = 5 if c.proj_every is None else c.proj_every
             _check_int(c.proj_every, "proj_every", 1)
         if strategy.uses("orthogonal_init"):
-            c.init_scheme = c.init_scheme or "qr"
-            check_choice(c.init_scheme, "init_scheme", INIT_SCHEMES)
-        if c.model == "fused" and strategy.parametrization:
-            raise ValueError(
-                f"model 'fused' cannot carry the {strategy.parametrization} parametrization "
-                "(PyTorch issue 65688); use model 'auto' or 'loop'"
-            )
+            c.init_scheme = canonical_init_scheme(c.init_scheme or "orthogonal", "init_scheme")
         if c.model in ("fused", "loop") and strategy.uses("lstm"):
             raise ValueError(f"model {c.model!r} contradicts the lstm strategy; use model 'auto'")
         if c.model == "lstm" and not strategy.uses("lstm"):
