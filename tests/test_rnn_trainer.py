@@ -451,7 +451,8 @@ def test_norm_every_samples_the_spectral_norm_between_eigenvalue_steps():
     errors = [r["orthogonality_error"] for r in rows]
     assert errors[2] < 1e-5 and errors[5] < 1e-5  # projected at 3 and 6 ...
     assert errors[0] > 1e-3 and errors[3] > 1e-3  # ... and drifting in between
-    assert TrainConfig(**SMALL).resolved().norm_every == 10  # default: spectral_every
+    default = train(TrainConfig(steps=4, spectral_every=2, **SMALL))  # norm_every None: with the eigenvalues
+    assert [r["step"] for r in default.history if r["w_hh_spectral_norm"] is not None] == [2, 4]
 
 
 def test_result_rows_keep_the_design_names():

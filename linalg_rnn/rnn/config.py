@@ -250,7 +250,7 @@ class TrainConfig:
         TrainConfig
             A new config with ``clip_norm``, ``tbptt_window``, ``tbptt_update``,
             ``proj_every``, ``init_scheme`` (canonical name) and ``orth_lr`` set
-            where their strategy is used, and ``norm_every``.
+            where their strategy is used.
 
         Raises
         ------
@@ -292,8 +292,8 @@ class TrainConfig:
         if strategy.parametrization is not None:
             c.orth_lr = c.lr / 10 if c.orth_lr is None else c.orth_lr
             _check_positive(c.orth_lr, "orth_lr")
-        c.norm_every = c.spectral_every if c.norm_every is None else c.norm_every
-        _check_int(c.norm_every, "norm_every", 1)
+        if c.norm_every is not None:  # None: with the eigenvalues, every spectral_every steps
+            _check_int(c.norm_every, "norm_every", 1)
         for name in ("allow_tf32", "deterministic"):
             value = getattr(c, name)
             if not isinstance(value, bool) and not (name == "deterministic" and value is None):

@@ -531,7 +531,7 @@ def _loop(run: Run, state: TrainState, log: RunLog, progress: bool | None) -> No
 
             # 6. W_hh metrics after the update and projection, on a float64 CPU copy
             eigenvalues = final or step % cfg.spectral_every == 0
-            if eigenvalues or step % cfg.norm_every == 0:
+            if eigenvalues or step % (cfg.norm_every or cfg.spectral_every) == 0:
                 row.update(recurrent_metrics(run.model.recurrent_matrix(), eigenvalues=eigenvalues))
             else:  # the keys stay, with null, so every row has them
                 row.update(dict.fromkeys(_SPECTRAL_KEYS))
