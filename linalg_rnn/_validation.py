@@ -9,6 +9,7 @@ input is promoted.
 from __future__ import annotations
 
 import numbers
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,8 +21,10 @@ __all__ = [
     "as_matrix",
     "as_square_matrix",
     "as_vector",
+    "check_bool",
     "check_choice",
     "check_int",
+    "check_path",
     "check_positive_float",
     "check_tol",
 ]
@@ -147,8 +150,8 @@ def as_vector(value: Any, name: str = "x", *, size: int | None = None) -> np.nda
     return x
 
 
-def check_int(value: Any, name: str, *, minimum: int = 0) -> int:
-    """``value`` as a Python int, refusing floats, bools and numbers below ``minimum``.
+def check_int(value: Any, name: str, *, minimum: int = 0, maximum: int | None = None) -> int:
+    """``value`` as a Python int, refusing floats, bools and numbers outside ``[minimum, maximum]``.
 
     Examples
     --------
@@ -162,13 +165,62 @@ def check_int(value: Any, name: str, *, minimum: int = 0) -> int:
     Traceback (most recent call last):
         ...
     TypeError: k must be an integer, got float 2.5
+    >>> check_int(2**64, "seed", maximum=2**63 - 1)
+    Traceback (most recent call last):
+        ...
+    ValueError: seed must be an integer in [0, 9223372036854775807], got 18446744073709551616
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
     value = int(value)
+    if maximum is not None and not minimum <= value <= maximum:
+        raise ValueError(f"{name} must be an integer in [{minimum}, {maximum}], got {value}")
     if value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
     return value
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """``value`` if it is a bool (or NumPy's ``bool_``), refusing ``"yes"``, ``0``, ``None``.
+
+    A flag read from a TOML or JSON file arrives as whatever the file says;
+    ``figures = "no"`` is a non-empty string, which Python would call true.
+
+    Examples
+    --------
+    >>> check_bool(False, "figures")
+    False
+    >>> check_bool("no", "figures")
+    Traceback (most recent call last):
+        ...
+    TypeError: figures must be true or false (a bool), got str 'no'
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be true or false (a bool), got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def check_path(value: Any, name: str) -> str:
+    """A non-empty path given as a string (or ``os.PathLike``), returned as a string.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> check_path(Path("data") / "mnist", "data_dir")
+    'data/mnist'
+    >>> check_path(5, "data_dir")
+    Traceback (most recent call last):
+        ...
+    TypeError: data_dir must be a path (a string), got int 5
+    """
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (a string), got {type(value).__name__} {value!r}")
+    path = os.fspath(value)
+    if not isinstance(path, str):
+        raise TypeError(f"{name} must be a path (a string), got bytes {path!r}")
+    if not path:
+        raise ValueError(f"{name} is an empty path; give a folder")
+    return path
 
 
 def check_tol(value: Any, name: str = "tol") -> float:
@@ -202,9 +254,18 @@ def check_positive_float(value: Any, name: str) -> float:
     Traceback (most recent call last):
         ...
     ValueError: max_norm must be a finite number > 0, got 0.0
+    >>> check_positive_float(float("nan"), "lr")
+    Traceback (most recent call last):
+        ...
+    ValueError: lr must be a finite number > 0, got nan
     """
-    value = check_tol(value, name)
-    if value == 0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    try:
+        value = float(value)
+    except OverflowError:  # a Python int beyond float64
+        raise ValueError(f"{name} must be a finite number > 0, got {value}") from None
+    if not np.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a finite number > 0, got {value}")
     return value
 

@@ -305,7 +305,7 @@ def test_training_runs_on_cuda(strategy):
         ({"strategy": "tbptt", "tbptt_update": "epoch"}, "unknown tbptt_update 'epoch'"),
         ({"strategy": "orthogonal_init", "init_scheme": "householder"}, "unknown init_scheme"),
         ({"norm_every": 0}, "norm_every must be an integer >= 1"),
-        ({"deterministic": "yes"}, "deterministic must be true or false"),
+
         ({"strategy": "clip", "clip_norm": 1.0, "clip_value": 1.0}, "not both"),
         ({"permute": True}, "image tasks"),
         ({"task": "digits", "seq_len": 10, "delay": None}, "digits sequences have 64 steps"),

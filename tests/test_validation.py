@@ -98,3 +98,38 @@ def test_convergence_warning_is_a_runtime_warning_exported_by_the_package():
     import linalg_rnn
 
     assert issubclass(linalg_rnn.ConvergenceWarning, RuntimeWarning)
+
+
+@pytest.mark.parametrize("bad", ["yes", "no", 1, 0, None, 1.0])
+def test_check_bool_refuses_everything_but_a_bool(bad):
+    with pytest.raises(TypeError, match="figures must be true or false"):
+        v.check_bool(bad, "figures")
+
+
+def test_check_bool_accepts_python_and_numpy_bools():
+    assert v.check_bool(np.bool_(True), "permute") is True
+    assert v.check_bool(False, "permute") is False
+
+
+def test_check_int_honours_an_inclusive_maximum():
+    assert v.check_int(2**63 - 1, "seed", maximum=2**63 - 1) == 2**63 - 1
+    with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 9223372036854775807\]"):
+        v.check_int(2**63, "seed", maximum=2**63 - 1)
+    with pytest.raises(ValueError, match=r"in \[0, "):
+        v.check_int(-1, "seed", maximum=10)
+
+
+def test_check_path_takes_strings_and_path_objects_and_refuses_the_rest(tmp_path):
+    assert v.check_path(tmp_path, "data_dir") == str(tmp_path)
+    assert v.check_path("mnist", "data_dir") == "mnist"
+    for bad in (5, None, ["a"], b"bytes"):
+        with pytest.raises(TypeError, match="data_dir must be a path"):
+            v.check_path(bad, "data_dir")
+    with pytest.raises(ValueError, match="data_dir is an empty path"):
+        v.check_path("", "data_dir")
+
+
+@pytest.mark.parametrize("bad", [-1.0, np.nan, np.inf, -np.inf, 10**400])
+def test_check_positive_float_says_greater_than_zero_for_every_bad_value(bad):
+    with pytest.raises(ValueError, match="lr must be a finite number > 0"):
+        v.check_positive_float(bad, "lr")

@@ -274,10 +274,7 @@ def build_run(config: TrainConfig) -> Run:
     config = config if config._resolved else config.resolved()
     device = resolve_device(config.device)
     strategy = parse_strategy(config.strategy)
-    task = make_task(
-        config.task, config.seq_len, delay=config.delay, permute=config.permute,
-        data_dir=config.data_dir, seed=config.seed,
-    )
+    task = make_task(config.task, config.seq_len, seed=config.seed, **config.task_options())
     with torch.random.fork_rng(devices=[]):
         torch.random.default_generator.manual_seed(config.seed)  # the CPU generator only
         model = build_model(config.model_kind, task.input_size, config.hidden, task.output_size,
