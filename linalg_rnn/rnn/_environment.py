@@ -85,7 +85,8 @@ def check_device_support(strategy: Strategy, device: torch.device) -> None:
     """
     for name, probe in _device_ops(strategy).items():
         try:
-            with torch.no_grad():
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # e.g. cuDNN's note on weights that are not one buffer
                 probe(device)
         except (NotImplementedError, RuntimeError):
             raise ValueError(

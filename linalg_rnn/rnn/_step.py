@@ -4,8 +4,11 @@ A step is one batch. Everything it measures -- the loss, the gradient norms
 before clipping, the training accuracy -- stays on the device as 0-d
 tensors until :func:`to_host` reads them back together, once, right before
 the update (the divergence check needs them there: a NaN/inf gradient must
-not reach the optimizer). Nothing else in a step waits for the device:
-no ``.item()``, no boolean indexing, no per-timestep loop on the host.
+not reach the optimizer). Nothing else in a step waits for the device --
+no ``.item()``, no boolean indexing, no per-timestep loop on the host --
+except two reads a strategy asks for: a projection step copies
+:math:`W_{hh}` to the CPU (every ``proj_every`` steps), and ``expm`` reads
+one norm to choose its number of squarings.
 
 Truncated BPTT comes in two forms (``TrainConfig.tbptt_update``):
 
