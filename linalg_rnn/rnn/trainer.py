@@ -50,7 +50,9 @@ per logged step), ``metrics.csv``, ``result.json`` (with an ``environment``
 record: torch, CUDA and cuDNN versions, device name, TF32, deterministic
 mode), ``checkpoint.pt`` and ``curves.png``; every whole-file write is atomic.
 SIGINT/SIGTERM finish the current step, write a checkpoint and return;
-``resume=True`` continues from the checkpoint.
+``resume=True`` continues from the checkpoint. Who may write in a folder,
+the lock that keeps one run per folder, and what a resume trusts are
+:mod:`~linalg_rnn.rnn.rundir`'s job.
 
 **What resume promises.** A resumed run continues from the checkpoint's
 weights, optimizer state and data generator (always a CPU generator, so a run
@@ -66,7 +68,6 @@ steps as any two floating-point trainings do.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import signal
@@ -83,23 +84,19 @@ import torch
 from tqdm.auto import tqdm
 
 from ._environment import check_device_support, environment_record, numerics
-from ._runlog import RunLog, final_metrics
 from ._step import evaluate, to_device
 from ._step import forward_backward as _forward_backward  # noqa: F401 (tests reach it here)
 from ._step import train_step as _train_step
-from .checkpoint import load_checkpoint
 from .config import TrainConfig, resolve_device
-from .metrics import hidden_gradient_norms, recurrent_metrics
+from .metrics import hidden_gradient_norms, plot_run, recurrent_metrics
 from .models import build_model
+from .rundir import RunDir
 from .strategies import Strategy, parse_strategy
 from .tasks import SequenceTask, make_task
 
 __all__ = ["Run", "TrainResult", "TrainState", "build_run", "train"]
 
-CHECKPOINT = "checkpoint.pt"
 _SPECTRAL_KEYS = ("w_hh_spectral_norm", "w_hh_max_abs_eigenvalue", "orthogonality_error")
-# Config fields that may differ when resuming (they do not change the numbers).
-_RESUMABLE_CHANGES = {"steps", "device", "checkpoint_every", "figures"}
 _OPTIMIZERS = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop, "sgd": torch.optim.SGD}
 
 
@@ -399,27 +396,12 @@ def _progress_enabled(progress: bool | None) -> bool:
     return sys.stderr.isatty() and not os.environ.get("CI")
 
 
-def _prepare_dir(out: Path, config: TrainConfig, resume: bool) -> dict | None:
-    """Check the run directory before any work; return the checkpoint to resume from, if any."""
-    out.mkdir(parents=True, exist_ok=True)
-    has_run = (out / "metrics.jsonl").exists() or (out / CHECKPOINT).exists()
-    if not resume:
-        if has_run:
-            raise FileExistsError(
-                f"{out} already holds a run; resume it (--resume) or choose another --out"
-            )
-        return None
-    saved_path = out / "config.json"
-    if saved_path.exists():
-        saved = json.loads(saved_path.read_text(encoding="utf-8"))
-        mine = config.to_dict()
-        differ = sorted(k for k in mine if k not in _RESUMABLE_CHANGES and saved.get(k) != mine[k])
-        if differ:
-            detail = ", ".join(f"{k}: {saved.get(k)!r} -> {mine[k]!r}" for k in differ)
-            raise ValueError(f"cannot resume {out}: the config differs from the saved one ({detail})")
-    if (out / CHECKPOINT).exists():
-        return load_checkpoint(out / CHECKPOINT)
-    return None
+def _final_metrics(rows: list[dict]) -> dict:
+    """The last non-null value of every metric (per-lag norms aside)."""
+    final: dict = {}
+    for r in rows:
+        final.update({k: v for k, v in r.items() if v is not None and k != "hidden_grad_norms"})
+    return final
 
 
 def train(
@@ -428,6 +410,7 @@ def train(
     *,
     resume: bool = False,
     progress: bool | None = None,
+    force: bool = False,
 ) -> TrainResult:
     """Train one model with one strategy on one task, measuring as it goes.
 
@@ -440,12 +423,18 @@ def train(
         ``result.json``, ``checkpoint.pt`` and ``curves.png``. ``None``: keep
         everything in memory (the returned result).
     resume : bool, optional
-        Continue from ``out_dir``'s checkpoint (or start fresh if there is
-        none). Only ``steps``, ``device``, ``checkpoint_every`` and ``figures``
-        may differ from the saved config.
+        Continue the run in ``out_dir`` from its checkpoint; refused when
+        ``out_dir`` holds no run. The checkpoint's config is the run's: only
+        ``steps`` (never fewer than done), ``device``, ``checkpoint_every`` and
+        ``figures`` may differ. A finished run has nothing to train: its
+        outputs are written again.
     progress : bool, optional
         Show a tqdm bar; default: only when stderr is a terminal and ``$CI``
         is unset.
+    force : bool, optional
+        Start a fresh run in an ``out_dir`` that holds other files or an
+        earlier run: the files a run writes are first moved into
+        ``out_dir/replaced-<time>/`` (nothing is deleted). Not with ``resume``.
 
     Returns
     -------
@@ -454,10 +443,18 @@ def train(
     Raises
     ------
     ValueError
-        For a bad config, a strategy the device cannot run, or a config that
-        does not match the run being resumed.
+        For a bad config, a strategy the device cannot run, an unreadable
+        checkpoint, or a config that does not match the run being resumed.
     FileExistsError
-        If ``out_dir`` already holds a run and ``resume`` is False.
+        If ``out_dir`` holds an earlier run or files linalg-rnn did not write
+        (and neither ``resume`` nor ``force`` is given).
+    FileNotFoundError
+        If ``resume`` is given and ``out_dir`` holds no run.
+    OSError
+        If ``out_dir`` cannot be written (a file in the way, permissions, a
+        read-only file system); :class:`~linalg_rnn.rnn.rundir.RunDirBusyError`
+        if another run holds it. All of these come before any work, with the
+        folder unchanged.
 
     Notes
     -----
@@ -467,7 +464,8 @@ def train(
     deterministic mode; the caller's settings and random state are restored
     afterwards. Seeded CPU runs are bit-for-bit reproducible, resumed or not
     (``elapsed_s`` aside); the module docstring says what resume promises on
-    each device. Taught in lesson 13.
+    each device, :mod:`~linalg_rnn.rnn.rundir` what the run directory
+    promises (ownership, one run at a time). Taught in lesson 13.
 
     Examples
     --------
@@ -482,31 +480,53 @@ def train(
     config = config.resolved()
     device = resolve_device(config.device)
     check_device_support(parse_strategy(config.strategy), device)
-    out = Path(out_dir) if out_dir is not None else None
-    checkpoint = _prepare_dir(out, config, resume) if out is not None else None
+    # the run directory: checked, locked and its checkpoint read before any work
+    rundir = RunDir.open(out_dir, config, resume=resume, force=force) if out_dir is not None else None
+    try:
+        return _train_in(rundir, config, device, progress)
+    finally:
+        if rundir is not None:
+            rundir.close()  # releases the lock; a folder never claimed is left as it was
 
+
+def _train_in(rundir: RunDir | None, config: TrainConfig, device: torch.device,
+              progress: bool | None) -> TrainResult:
+    """:func:`train` once its run directory (if any) is open and locked."""
+    checkpoint = rundir.checkpoint if rundir is not None else None
     with numerics(device, allow_tf32=config.allow_tf32, deterministic=config.deterministic) as determ, \
             torch.random.fork_rng(devices=[]):
         torch.random.default_generator.manual_seed(config.seed)
         run = build_run(config)
-        state = TrainState.start(run) if checkpoint is None else TrainState.restore(run, checkpoint)
-        log = RunLog(out, config, state.step)
-        _loop(run, state, log, progress)
+        if checkpoint is None:
+            state = TrainState.start(run)
+        else:
+            try:
+                state = TrainState.restore(run, checkpoint)
+            except (KeyError, RuntimeError, TypeError, ValueError) as exc:
+                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+                raise ValueError(f"{rundir.path / 'checkpoint.pt'} does not fit this run ({reason}); "
+                                 "nothing was changed") from None
+        rows = rundir.claim() if rundir is not None else []  # the rows up to the checkpoint
+        _loop(run, state, rows, rundir, progress)
     environment = environment_record(device, allow_tf32=config.allow_tf32, deterministic=determ)
     if state.resumed_from is not None:
         environment["resumed_from"] = state.resumed_from
     result = TrainResult(
-        config=config, final=final_metrics(log.rows), diverged=state.diverged,
+        config=config, final=_final_metrics(rows), diverged=state.diverged,
         divergence_step=state.divergence_step, baseline_loss=run.task.baseline_loss,
-        steps_done=state.step, interrupted=state.interrupted, history=log.rows,
-        initial=state.initial, device=str(device), out_dir=out, model=run.model,
-        initial_w_hh=state.initial_w_hh, environment=environment,
+        steps_done=state.step, interrupted=state.interrupted, history=rows,
+        initial=state.initial, device=str(device), out_dir=rundir.path if rundir is not None else None,
+        model=run.model, initial_w_hh=state.initial_w_hh, environment=environment,
     )
-    log.finish(result)
+    if rundir is not None:
+        fig = (plot_run(rows, title=f"{config.task}: {config.strategy}", baseline_loss=run.task.baseline_loss)
+               if config.figures and rows else None)
+        rundir.finish(result.to_dict(), rows, fig)
     return result
 
 
-def _loop(run: Run, state: TrainState, log: RunLog, progress: bool | None) -> None:
+def _loop(run: Run, state: TrainState, rows: list[dict], rundir: RunDir | None,
+          progress: bool | None) -> None:
     """Run steps until ``config.steps``, a divergence or a signal; blocks numbered as in the module doc."""
     cfg = run.config
     clock, elapsed_before = time.perf_counter(), state.elapsed_s
@@ -545,7 +565,9 @@ def _loop(run: Run, state: TrainState, log: RunLog, progress: bool | None) -> No
             state.elapsed_s = elapsed_before + time.perf_counter() - clock
             row["elapsed_s"] = state.elapsed_s
             if final or step % cfg.log_every == 0 or "val_loss" in row:
-                log.append(row)
+                rows.append(row)
+                if rundir is not None:
+                    rundir.append_row(row)
                 if not bar.disable:
                     if row["w_hh_spectral_norm"] is not None:
                         shown_norm = row["w_hh_spectral_norm"]
@@ -554,8 +576,8 @@ def _loop(run: Run, state: TrainState, log: RunLog, progress: bool | None) -> No
             bar.update(1)
 
             # 10. checkpoint
-            if final or step % cfg.checkpoint_every == 0 or state.interrupted:
-                log.save_checkpoint(state.checkpoint(run))
+            if rundir is not None and (final or step % cfg.checkpoint_every == 0 or state.interrupted):
+                rundir.save_checkpoint(state.checkpoint(run))
 
             # 11. a signal stops the run after a finished, checkpointed step
             if state.interrupted:
