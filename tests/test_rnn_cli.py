@@ -30,7 +30,7 @@ def test_train_writes_a_run_directory_and_prints_a_summary(tmp_path, capsys):
     assert "recall / clip+orthogonal_init+qr_projection on cpu: 6 steps" in printed
     assert "baseline_loss" in printed
     config = json.loads((out / "config.json").read_text())
-    assert (config["proj_every"], config["clip_norm"], config["init_scheme"]) == (3, 0.5, "qr")
+    assert (config["proj_every"], config["clip_norm"], config["init_scheme"]) == (3, 0.5, "orthogonal")
     assert [r["step"] for r in read_jsonl(out / "metrics.jsonl")] == list(range(1, 7))
     assert json.loads((out / "result.json").read_text())["steps_done"] == 6
 
