@@ -39,6 +39,9 @@ FIELD_VALUES = {
     "eval_every": (4, "adding", "vanilla"), "spectral_every": (2, "adding", "vanilla"),
     "checkpoint_every": (9, "adding", "vanilla"), "lag_grads_every": (5, "adding", "vanilla"),
     "val_batch": (11, "adding", "vanilla"), "figures": (True, "adding", "vanilla"),
+    "orth_lr": (1e-4, "adding", "expm"), "tbptt_update": ("batch", "adding", "tbptt"),
+    "norm_every": (3, "adding", "vanilla"), "allow_tf32": (True, "adding", "vanilla"),
+    "deterministic": (True, "adding", "vanilla"),
 }
 SET_BY_STUDY = {"task", "seq_len", "strategy", "seed"}
 

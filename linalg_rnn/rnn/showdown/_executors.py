@@ -36,8 +36,9 @@ ROW_KEYS = (
     "task", "seq_len", "strategy", "seed", "val_loss", "baseline_loss", "loss_ratio", "success",
     "steps_to_threshold", "max_grad_norm", "final_w_hh_spectral_norm", "max_w_hh_spectral_norm",
     "diverged", "divergence_step", "wall_s", "steps", "run_dir",
-    "phase", "status", "error", "strategy_spec", "lr", "hidden", "batch", "tbptt_window",
-    "proj_every", "val_accuracy", "initial_w_hh_spectral_norm", "time_per_step_s", "device",
+    "phase", "status", "error", "strategy_spec", "lr", "orth_lr", "hidden", "batch", "tbptt_window",
+    "tbptt_update", "proj_every", "optimizer_updates", "val_accuracy", "initial_w_hh_spectral_norm",
+    "time_per_step_s", "device",
 )
 
 
@@ -114,8 +115,11 @@ def cell_record(cell: dict, result, run_dir: str) -> dict:
         "diverged": result.diverged, "divergence_step": result.divergence_step,
         "wall_s": wall, "steps": result.steps_done, "run_dir": run_dir,
         "phase": cell["phase"], "status": status, "error": None, "strategy_spec": config.strategy,
-        "lr": config.lr, "hidden": config.hidden, "batch": config.batch,
-        "tbptt_window": config.tbptt_window, "proj_every": config.proj_every,
+        "lr": config.lr, "orth_lr": config.orth_lr, "hidden": config.hidden, "batch": config.batch,
+        "tbptt_window": config.tbptt_window, "tbptt_update": config.tbptt_update,
+        "proj_every": config.proj_every,
+        "optimizer_updates": sum(r.get("updates", 0) for r in rows) if rows and "updates" in rows[0]
+        else None,
         "val_accuracy": None if result.diverged else result.final.get("val_accuracy"),
         "initial_w_hh_spectral_norm": result.initial.get("w_hh_spectral_norm"),
         "time_per_step_s": wall / result.steps_done if result.steps_done else None,
@@ -128,7 +132,8 @@ def cell_record(cell: dict, result, run_dir: str) -> dict:
                            if r["step"] > last - ZOOM_STEPS and r.get("w_hh_spectral_norm") is not None]
     final_w = result.model.recurrent_matrix() if result.model is not None else None
     eig = {"start": _eigenvalues(result.initial_w_hh), "end": _eigenvalues(final_w)}
-    return {"row": row, "curves": curves, "eigenvalues": eig}
+    return {"row": row, "curves": curves, "eigenvalues": eig,
+            "environment": getattr(result, "environment", None) or {}}
 
 
 def crash_record(cell: dict, run_dir: str, error: str) -> dict:

@@ -29,7 +29,10 @@ FAIRNESS = """\
   their own rate for the unconstrained matrix, as in expRNN.
 * **Like with like.** ``tbptt`` is the textbook algorithm of lesson 11 (an update per window,
   the hidden state carried and detached); ``tbptt_short``/``tbptt_long`` put the window at half
-  and 1.5 times the task's dependency length. Every cell runs on one torch thread.
+  and 1.5 times the task's dependency length. ``expm`` and ``cayley`` run on the same fused
+  kernel as the plain RNN, so time per step compares methods, not implementations. Every cell
+  runs on one torch thread, and every method pays for the same per-step measurement of
+  ‖W_hh‖₂ (one SVD), which shows the drift between projections.
 * **Never one run.** Means over seeds with the sample standard deviation and a bootstrap 95 %
   interval of the mean; a seed *succeeds* when its final validation loss is at most 10 % of the
   task's baseline (the loss of a model that ignores its input).

@@ -320,7 +320,7 @@ def run_study(profile: str | Path | Profile = "quick", out: str | Path | None = 
                         "description": profile.description},
             "date": date, "machine": _machine(), "versions": _versions(executor),
             "executor": executor, "workers": workers, "device": run_device, "torch_threads_per_cell": 1,
-            "notes": available_tasks(profile)[1], "lr_choice": [], "wall_s": None}
+            "notes": available_tasks(profile)[1], "lr_choice": [], "wall_s": None, "environment": None}
     for note in meta["notes"]:
         if echo is not None:
             echo(f"note: {note}")
@@ -343,6 +343,7 @@ def run_study(profile: str | Path | Profile = "quick", out: str | Path | None = 
                 rec = _read_record(out / "records" / f"{cell.key}.json") if resume else None
                 if rec is not None and rec["row"]["status"] in _DONE:
                     records[cell.key] = rec
+                    meta["environment"] = meta.get("environment") or rec.get("environment")
                 else:
                     todo.append(cell)
             if not todo or stop["signal"]:
@@ -361,6 +362,7 @@ def run_study(profile: str | Path | Profile = "quick", out: str | Path | None = 
                         path.parent.mkdir(parents=True, exist_ok=True)
                         atomic_write_json(path, record)
                     records[cell.key] = record
+                    meta["environment"] = meta.get("environment") or record.get("environment")
                     if record["row"]["status"] == "interrupted":
                         stop["signal"] = stop["signal"] or "SIGINT"
                     shown.cell(record)
