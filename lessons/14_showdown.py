@@ -119,8 +119,8 @@ fig = plot_curves(rows, curves, "val_loss")
 # -----------------
 #
 # The book ships the results of one full run of ``linalg-rnn showdown``
-# (the quick profile: every strategy, three seeds, on the lengths a laptop
-# CPU can afford).  Its ``results.json`` holds one row per cell; everything
+# (the quick profile: every strategy and several seeds, on the lengths a
+# laptop CPU can afford).  Its ``results.json`` holds one row per cell; everything
 # on the results page -- tables, figures, verdicts -- is computed from it.
 # If this copy of the book has no committed run yet, the lesson reads the
 # live slice above instead and says so.
@@ -129,7 +129,8 @@ committed = Path(__file__).resolve().parent.parent / "docs" / "results" / "quick
 if committed.is_file():
     data = json.loads(committed.read_text())
     print(f"committed run: {data['meta']['command']} on {data['meta']['date']}, "
-          f"{len(data['runs'])} rows")
+          f"{len(data['runs'])} rows, {len({r['seed'] for r in data['runs']})} seeds, "
+          f"{len({r['strategy'] for r in data['runs']})} strategies")
     study_rows = data["runs"]
 else:
     print("no committed run in this copy of the book: the figures and verdicts below read the live slice")

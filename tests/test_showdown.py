@@ -303,3 +303,17 @@ def test_brackets_window_losses_add_up_to_the_batch_loss():
     out = torch.randn(6, 24, 8, generator=torch.Generator().manual_seed(3))
     parts = sum(task.loss(out[:, t0:t0 + 5], y, t0) for t0 in range(0, 24, 5))
     assert parts.item() == pytest.approx(task.loss(out, y).item(), rel=1e-6)
+
+
+def test_the_profile_example_on_the_results_page_is_a_valid_profile():
+    import textwrap
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    from linalg_rnn.rnn.showdown._page import PROFILE_FORMAT
+
+    block = textwrap.dedent(PROFILE_FORMAT.split("::\n\n", 1)[1].split("\n\nEvery cell", 1)[0])
+    cells = expand_cells(parse_profile(tomllib.loads(block)["study"], "the results page"))
+    assert len(cells) == 3 * 3 * 4

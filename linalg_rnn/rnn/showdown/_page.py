@@ -41,6 +41,37 @@ FAIRNESS = """\
 """
 
 
+PROFILE_FORMAT = """\
+Your own study
+--------------
+
+``linalg-rnn showdown --profile my_study.toml`` runs any grid. Keys at the top of ``[study]``
+are defaults for every cell (any :class:`~linalg_rnn.rnn.TrainConfig` field); a task entry may
+set fields for its cells, ``seq_len`` may be a list, ``label`` names a variant and
+``optional = true`` leaves the task out when its data are missing (local MNIST); a strategy is
+a name, or a table that sets fields and then needs a ``label``; ``tbptt_window_ratio`` puts the
+truncation window at a fraction of the task's dependency length; ``sweep_lrs`` (with
+``sweep_steps`` and ``sweep_seeds``) picks each method's learning rate by validation first::
+
+    [study]
+    name = "mine"
+    seeds = [0, 1, 2]
+    steps = 300
+    hidden = 32
+    batch = 32
+    lr = 1e-3
+    tasks = [{ task = "adding", seq_len = [20, 40] }, { task = "copy", seq_len = 10 }]
+    strategies = [
+      "vanilla",
+      "orthogonal_init+qr_projection+clip",
+      { label = "qr_every_1", strategy = "qr_projection", proj_every = 1 },
+      { label = "tbptt_short", strategy = "tbptt", tbptt_window_ratio = 0.5 },
+    ]
+
+Every cell is checked before any work; a bad entry is one line of error naming it.
+"""
+
+
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     out = [".. list-table::", "   :header-rows: 1", ""]
     for line in [header] + rows:
@@ -68,7 +99,7 @@ def _pending_page(results_dir: Path) -> str:
            "Fairness rules", "--------------", "", FAIRNESS,
            "The claims under test", "---------------------", ""]
     out += [f"{n}. {text}" for n, text in CLAIMS.items()]
-    return "\n".join(out) + "\n"
+    return "\n".join(out + ["", PROFILE_FORMAT]).rstrip() + "\n"
 
 
 def results_page(results_dir: str | Path, *, image_dir: str | None = None) -> str:
@@ -159,6 +190,7 @@ def results_page(results_dir: str | Path, *, image_dir: str | None = None) -> st
                       ("w_hh_norm", "spectral norm of W_hh during training"),
                       ("eigenvalues", "eigenvalues of W_hh at start and end")):
         out += [f".. image:: {figures}/{name}.png", f"   :alt: {alt}", ""]
+    out += [PROFILE_FORMAT]
     return "\n".join(out).rstrip() + "\n"
 
 
