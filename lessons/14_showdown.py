@@ -47,6 +47,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import torch
 
+import linalg_rnn
 from linalg_rnn.course import lesson_mode
 from linalg_rnn.rnn.showdown import (
     CLAIMS,
@@ -125,7 +126,8 @@ fig = plot_curves(rows, curves, "val_loss")
 # If this copy of the book has no committed run yet, the lesson reads the
 # live slice above instead and says so.
 
-committed = Path(__file__).resolve().parent.parent / "docs" / "results" / "quick" / "results.json"
+# the book's source tree: docs/ sits next to the package (a checkout or an editable install)
+committed = Path(linalg_rnn.__file__).resolve().parent.parent / "docs" / "results" / "quick" / "results.json"
 if committed.is_file():
     data = json.loads(committed.read_text())
     print(f"committed run: {data['meta']['command']} on {data['meta']['date']}, "
