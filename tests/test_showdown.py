@@ -136,9 +136,10 @@ def test_tbptt_window_ratio_is_relative_to_the_dependency():
              "strategies": [{"label": "short", "strategy": "tbptt", "tbptt_window_ratio": 0.5},
                             {"label": "long", "strategy": "tbptt", "tbptt_window_ratio": 1.5}]}
     windows = {(c.task, c.strategy): c.config["tbptt_window"] for c in expand_cells(parse_profile(study))}
-    # copy T=10: a symbol is recalled T + 10 = 20 steps later (sequence 30); recall: the delay 8
+    # copy T=10: a symbol is recalled T + 10 = 20 steps later (sequence 30); recall: the delay 8.
+    # Windows divide the sequence, so the last window is as long as the others.
     assert windows == {("copy", "short"): 10, ("copy", "long"): 30, ("recall", "short"): 4,
-                       ("recall", "long"): 12}
+                       ("recall", "long"): 20}
 
 
 # --- aggregation, against hand-computed values ---------------------------------------------

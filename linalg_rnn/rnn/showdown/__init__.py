@@ -39,6 +39,7 @@ from ._grid import (
     expand_cells,
     load_profile,
     parse_profile,
+    tbptt_window_for,
 )
 from ._page import publish, results_page
 from ._study import StudyResult, default_workers, run_study
@@ -50,5 +51,6 @@ __all__ = [
     "dependency_length", "evaluate_claims", "expand_cells", "group_rows", "iter_records",
     "load_profile", "parse_profile", "pick_learning_rates", "plot_curves", "plot_eigenvalues",
     "plot_headline", "plot_w_hh_norms", "publish", "results_page", "run_cell", "run_showdown", "run_study",
-    "steps_to_threshold", "success_rate", "summarize", "summary_markdown", "verdict_markdown",
+    "steps_to_threshold", "success_rate", "summarize", "summary_markdown", "tbptt_window_for",
+    "verdict_markdown",
 ]

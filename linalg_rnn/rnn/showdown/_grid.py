@@ -27,7 +27,7 @@ except ModuleNotFoundError:  # Python 3.10
 
 __all__ = [
     "BUILTIN_PROFILES", "Cell", "Profile", "available_tasks", "dependency_length", "expand_cells",
-    "load_profile", "parse_profile",
+    "load_profile", "parse_profile", "tbptt_window_for",
 ]
 
 BUILTIN_PROFILES = ("quick", "full")
@@ -191,7 +191,8 @@ def parse_profile(study: dict, source: str = "<dict>") -> Profile:
     its data are missing: local MNIST) and TrainConfig fields. A strategy is
     a string, or a table with ``strategy``, a ``label`` (required as soon
     as anything else is set), TrainConfig fields and ``tbptt_window_ratio``
-    (the truncation window as a fraction of the task's dependency length).
+    (the truncation window as a fraction of the task's dependency length,
+    :func:`tbptt_window_for`).
     Later levels win: study < task < strategy. Taught in lesson 14.
 
     Examples
@@ -347,6 +348,32 @@ def dependency_length(config: TrainConfig) -> int:
     return T
 
 
+def tbptt_window_for(config: TrainConfig, ratio: float) -> int:
+    """The truncation window at ``ratio`` times the task's dependency, as a divisor of the sequence.
+
+    The trainer cuts a sequence of ``L`` steps into windows from the start,
+    so with a window ``k`` that does not divide ``L`` the last window is
+    shorter -- and for a loss at the last step only (adding) the last window
+    is all the gradient sees. The window is therefore the largest divisor of
+    ``L`` at most ``ratio × dependency`` (below the dependency, ``ratio < 1``)
+    or the smallest divisor at least that (above it), so every window,
+    the last included, has ``k`` steps.
+
+    Examples
+    --------
+    >>> tbptt_window_for(TrainConfig(task="adding", seq_len=30), 0.5)   # 7.5 -> 6
+    6
+    >>> tbptt_window_for(TrainConfig(task="adding", seq_len=30), 1.5)   # 22.5 -> 30
+    30
+    """
+    L = config.sequence_length()
+    target = ratio * dependency_length(config)
+    divisors = [k for k in range(1, L + 1) if L % k == 0]
+    if ratio < 1:
+        return max([k for k in divisors if k <= target] or [1])
+    return min(k for k in divisors if k >= min(target, L))
+
+
 def available_tasks(profile: Profile) -> tuple[list[dict], list[str]]:
     """The profile's task entries whose data are present, and a note for each optional one left out.
 
@@ -388,9 +415,7 @@ def _cell_config(profile: Profile, task: dict, strategy: dict, seed: int,
     try:
         config = TrainConfig.from_dict(values)
         if strategy["tbptt_window_ratio"] is not None:
-            dep = dependency_length(config)
-            window = max(1, round(strategy["tbptt_window_ratio"] * dep))
-            config.tbptt_window = min(window, config.sequence_length())
+            config.tbptt_window = tbptt_window_for(config, strategy["tbptt_window_ratio"])
         resolved = config.resolved()
     except (TypeError, ValueError) as exc:
         _fail(profile.source, where, str(exc).splitlines()[0])

@@ -29,7 +29,8 @@ FAIRNESS = """\
   their own rate for the unconstrained matrix, as in expRNN.
 * **Like with like.** ``tbptt`` is the textbook algorithm of lesson 11 (an update per window,
   the hidden state carried and detached); ``tbptt_short``/``tbptt_long`` put the window at half
-  and 1.5 times the task's dependency length. ``expm`` and ``cayley`` run on the same fused
+  and 1.5 times the task's dependency length, rounded to a divisor of the sequence length so the
+  last window is as long as the others. ``expm`` and ``cayley`` run on the same fused
   kernel as the plain RNN, so time per step compares methods, not implementations. Every cell
   runs on one torch thread, and every method pays for the same per-step measurement of
   ‖W_hh‖₂ (one SVD), which shows the drift between projections.
@@ -50,7 +51,8 @@ are defaults for every cell (any :class:`~linalg_rnn.rnn.TrainConfig` field); a 
 set fields for its cells, ``seq_len`` may be a list, ``label`` names a variant and
 ``optional = true`` leaves the task out when its data are missing (local MNIST); a strategy is
 a name, or a table that sets fields and then needs a ``label``; ``tbptt_window_ratio`` puts the
-truncation window at a fraction of the task's dependency length; ``sweep_lrs`` (with
+truncation window at a fraction of the task's dependency length (a divisor of the sequence
+length); ``sweep_lrs`` (with
 ``sweep_steps`` and ``sweep_seeds``) picks each method's learning rate by validation first::
 
     [study]
