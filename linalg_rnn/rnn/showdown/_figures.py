@@ -34,6 +34,13 @@ def _strategies(rows: Sequence[dict]) -> list[str]:
     return seen
 
 
+def _legend(fig: Figure, ax) -> None:
+    """One legend for the figure, outside the panels (so no curve hides behind it)."""
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="outside right upper", fontsize=7)
+
+
 def _panels(pairs: Sequence, width: float = 4.2, height: float = 3.2, cols: int = 4):
     n = max(1, len(pairs))
     cols = min(cols, n)
@@ -79,7 +86,7 @@ def plot_headline(rows: Sequence[dict]) -> Figure:
         ax.axhline(0.1, color="gray", ls=":", lw=1)
         ax.set_yscale("log")
         ax.set(xlabel="sequence length T", ylabel="val loss / baseline", title=task)
-    axes[0].legend(fontsize=7, ncol=2)
+    _legend(fig, axes[0])
     fig.suptitle("Final validation loss over the task's baseline (mean over seeds, 95 % bootstrap CI)")
     return fig
 
@@ -136,7 +143,7 @@ def plot_curves(rows: Sequence[dict], curves: dict, key: str = "val_loss") -> Fi
         ax.set_yscale("log")
         ylabel = "gradient norm (before clipping)" if key == "grad_norm" else f"{key} / baseline"
         ax.set(xlabel="step", ylabel=ylabel, title=f"{task}, T = {L}")
-    axes[0].legend(fontsize=6, ncol=2)
+    _legend(fig, axes[0])
     title = {"val_loss": "Validation loss over the baseline", "train_loss": "Training loss over the baseline",
              "grad_norm": "Gradient norm"}.get(key, key)
     fig.suptitle(f"{title}: median over seeds, band from the lowest to the highest seed")
@@ -170,7 +177,7 @@ def plot_w_hh_norms(rows: Sequence[dict], curves: dict) -> Figure:
         ax.set(xlabel="step", ylabel=r"$\|W_{hh}\|_2$")
     ax_all.set_title(f"{task}, T = {L}: whole run")
     ax_zoom.set_title("last steps, every logged step (first seed)")
-    ax_all.legend(fontsize=6, ncol=2)
+    _legend(fig, ax_all)
     return fig
 
 

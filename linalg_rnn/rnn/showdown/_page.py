@@ -82,6 +82,10 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return out + [""]
 
 
+def _sitting(s: dict) -> str:
+    return f"``{s['command']}``: {s['cells_run']} cells in {s['wall_s'] / 60:.1f} min"
+
+
 def _g(x, spec: str = ".3g") -> str:
     return "–" if x is None else format(x, spec)
 
@@ -149,12 +153,16 @@ def results_page(results_dir: str | Path, *, image_dir: str | None = None) -> st
         "How this run was made", "---------------------", "",
         f"* command: ``{meta['command']}`` (profile ``{meta['profile']['name']}``)",
         f"* date: {meta['date']}; wall time {_g(None if wall is None else wall / 60, '.1f')} minutes "
-        f"for {len(main)} cells",
+        f"for {len(main)} cells"
+        + (f", over {len(sittings)} sittings ({'; '.join(_sitting(s) for s in sittings)})"
+           if len(sittings := meta.get("sittings", [])) > 1 else ""),
         f"* machine: {meta['machine']['platform']}, {meta['machine']['cpu_count']} CPUs"
         + (f", load average {load[0]:.2f} at the start" if load else ""),
         f"* executor {meta['executor']}, {meta['workers']} workers, one torch thread per cell, "
         f"device {meta['device']}",
-        f"* versions: {versions}", "",
+        f"* versions: {versions}",
+        "* seconds per step are wall-clock on this machine, shared with other programs (see the load "
+        "average): compare them within the run, as ratios", "",
         meta["profile"].get("description", "").replace("\n", " "), "",
         "Fairness rules", "--------------", "", FAIRNESS,
         "Headline", "--------", "",

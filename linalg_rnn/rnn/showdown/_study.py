@@ -285,7 +285,9 @@ def run_study(profile: str | Path | Profile = "quick", out: str | Path | None = 
     Ctrl-C/SIGTERM stop starting cells; running ones checkpoint their step;
     ``results.json`` is written and :attr:`StudyResult.interrupted` is set.
     With ``sweep_lrs`` the sweep runs first and picks each method's
-    learning rate. Taught in lesson 14.
+    learning rate. ``meta["sittings"]`` lists every call that worked on the
+    study (command, date, wall time, cells run); ``meta["wall_s"]`` is their
+    sum. Taught in lesson 14.
 
     Examples
     --------
@@ -320,7 +322,20 @@ def run_study(profile: str | Path | Profile = "quick", out: str | Path | None = 
                         "description": profile.description},
             "date": date, "machine": _machine(), "versions": _versions(executor),
             "executor": executor, "workers": workers, "device": run_device, "torch_threads_per_cell": 1,
-            "notes": available_tasks(profile)[1], "lr_choice": [], "wall_s": None, "environment": None}
+            "notes": available_tasks(profile)[1], "lr_choice": [], "wall_s": None, "environment": None,
+            "sittings": [{"command": None, "date": date, "wall_s": None, "cells_run": 0}]}
+    meta["sittings"][0]["load_average_at_start"] = meta["machine"]["load_average_at_start"]
+    meta["sittings"][0]["command"] = meta["command"]
+    before = _read_record(out / "results.json") if resume else None
+    if before is not None:  # a resumed study keeps its first command and date, and adds this sitting
+        meta["command"] = before["meta"].get("command", meta["command"])
+        earlier = before["meta"].get("sittings") or [
+            {"command": before["meta"].get("command"), "date": before["meta"].get("date"),
+             "wall_s": before["meta"].get("wall_s"), "cells_run": len(before.get("runs", [])),
+             "load_average_at_start": before["meta"].get("machine", {}).get("load_average_at_start")}]
+        meta["sittings"] = earlier + meta["sittings"]
+        meta["date"] = meta["sittings"][0]["date"] or meta["date"]
+        meta["machine"] = before["meta"].get("machine", meta["machine"])  # as at the first sitting
     for note in meta["notes"]:
         if echo is not None:
             echo(f"note: {note}")
@@ -369,7 +384,10 @@ def run_study(profile: str | Path | Profile = "quick", out: str | Path | None = 
                     write_outputs(out, meta, records, order, final=False)
             if stop["signal"]:
                 break
-    meta["wall_s"] = time.perf_counter() - started
+    meta["sittings"][-1].update(wall_s=time.perf_counter() - started, cells_run=ran)
+    if ran == 0 and len(meta["sittings"]) > 1:  # a sitting that ran nothing only rewrote the files
+        meta["sittings"].pop()
+    meta["wall_s"] = sum(s["wall_s"] or 0.0 for s in meta["sittings"])
     meta["interrupted"] = bool(stop["signal"])
     rows = write_outputs(out, meta, records, order, final=not stop["signal"], figures=figures)
     return StudyResult(out_dir=out, rows=rows, summary=summarize(rows), interrupted=bool(stop["signal"]),
