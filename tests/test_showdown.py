@@ -242,6 +242,18 @@ def test_claim_verdicts_follow_the_rows():
     assert evaluate_claims(near)[8].status == "not decided by this run" and evaluate_claims(near)[8].decide
 
 
+def test_claim_7_blames_the_window_only_where_a_long_window_learned():
+    base = [_row(s, seed, 0.9) for s in ("vanilla", "clip") for seed in range(3)]
+    learned = base + [_row("tbptt_short", s, 0.95) for s in range(3)] + [_row("tbptt_long", s, 0.3)
+                                                                        for s in range(3)]
+    neither = base + [_row("tbptt_short", s, 0.95) for s in range(3)] + [_row("tbptt_long", s, 0.9)
+                                                                        for s in range(3)]
+    assert evaluate_claims(learned)[6].status == "holds"
+    assert evaluate_claims(neither)[6].status == "not decided by this run"
+    assert "Not tested where the long window did not learn either (adding T=10)" in \
+        evaluate_claims(neither)[6].evidence
+
+
 def test_claim_9_compares_accuracies_on_brackets():
     rows = [_row(s, seed, 0.5, task="brackets", seq_len=L, val_accuracy=acc + 0.01 * seed)
             for L in (100, 200, 400) for s, acc in (("vanilla", 0.9), ("expm", 0.4)) for seed in range(3)]
