@@ -224,29 +224,51 @@ ax.legend(fontsize=8)
 fig.tight_layout()
 
 # %%
-# Both ends are slower than the middle.
+# Where the time goes: ``blocked_householder_qr`` adds up, in a dict passed
+# as ``timings=``, the seconds spent factoring panels, applying them to the
+# trailing matrix, and forming :math:`Q` (the best of three calls for each
+# block size):
+
+split = {}
+for b in block_sizes:
+    runs = []
+    for _ in range(3):
+        seconds = {}
+        blocked_householder_qr(A3, block_size=b, timings=seconds)
+        runs.append(seconds)
+    split[b] = min(runs, key=lambda t: sum(t.values()))
+    print(f"b = {b:3d}: panel {split[b]['panel']:6.3f} s, update {split[b]['update']:6.3f} s, "
+          f"form Q {split[b]['form_q']:6.3f} s")
+
+# %%
+# Both ends are slower than the middle, for different reasons (the split
+# above).
 #
 # * **Small blocks.**  With :math:`b = 1` the compact WY form is a single
 #   reflector, :math:`T = (2)`, and the "matrix--matrix" update
 #   :math:`C - V(T^\top(V^\top C))` is the rank-one update of the unblocked
-#   algorithm: BLAS-2 work, limited by memory bandwidth, plus the
-#   bookkeeping of building :math:`V` and :math:`T` for every column -- so it
-#   is no faster than, and here slower than, the unblocked code (the same
-#   factors, to rounding).  As :math:`b` grows, each number of the trailing
-#   matrix loaded from memory is used for about :math:`b` flops, and the
-#   time drops.
-# * **Large blocks.**  The panel -- :math:`b` columns factored one at a time
-#   with the vector code, and :math:`T` built one column at a time -- grows
-#   with :math:`b`; at :math:`b = 256` half of the reflectors of a
-#   :math:`512`-column matrix are produced by BLAS-2 work again, and
-#   building :math:`T` costs :math:`O(mb^2)` flops more per panel.  The
-#   trailing updates, the fast part, cover less of the work.
+#   algorithm: BLAS-2 work, limited by memory bandwidth, made as three
+#   separate calls per column, for the trailing update and again for forming
+#   :math:`Q`.  Those two stages take almost all of the time at
+#   :math:`b = 1`, which is no faster than the unblocked code (the same
+#   factors, to rounding).  As :math:`b` grows, each number loaded from
+#   memory is used for about :math:`b` flops and there are :math:`n/b`
+#   times fewer calls: the update and :math:`Q` stages shrink fast.
+# * **Large blocks.**  Now the panel stage grows.  The panel is factored
+#   recursively, in matrix--matrix products too, but with more bookkeeping
+#   the wider it is: the joins of the :math:`T` matrices, the single-column
+#   steps at the bottom of the recursion, and products whose inner
+#   dimension is only a few columns.  And the :math:`T` factors add flops
+#   that are "lower order" only while :math:`b \ll n`: applying a block
+#   reflector to :math:`c` columns costs :math:`4mbc` flops for the
+#   :math:`V` products and :math:`2b^2c` more for :math:`T`, a fraction
+#   :math:`b/2m` extra -- a quarter more at :math:`b = 256`, :math:`m = 512`
+#   -- which shows in the form-:math:`Q` stage growing again.
 #
 # The best block size in this run is printed below; reference LAPACK's
 # ``ilaenv`` suggests 32 for ``dgeqrf``, and tuned libraries choose their
-# own per machine.  On a busy, shared machine
-# single timings move by tens of percent; the shape of the curve (high,
-# low, higher) is what to compare.
+# own per machine.  On a busy, shared machine single timings move by tens
+# of percent; the shape of the curve (high, low, higher) is what to compare.
 
 best = min(block_sizes, key=lambda b: times[f"b = {b}"])
 print(f"fastest block size in this run: {best}; b = 1 took {times['b = 1'] / times[f'b = {best}']:.1f} x, "
