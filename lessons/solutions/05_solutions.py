@@ -161,7 +161,7 @@ fig.tight_layout()
 # Gram--Schmidt leaves :math:`3^{-j}` at :math:`j \approx 17`--20, where
 # :math:`3^{-j}` has just passed :math:`\sqrt{\varepsilon}` (:math:`j = \log
 # \varepsilon^{-1/2} / \log 3 \approx 16.4`, printed below), against
-# :math:`j \approx 27`--29 for :math:`2^{-j}`; modified Gram--Schmidt and
+# :math:`j \approx 27`--31 for :math:`2^{-j}`; modified Gram--Schmidt and
 # Householder at :math:`j \approx 37`, where :math:`3^{-j}` falls below
 # :math:`\varepsilon\|A\|_2` (:math:`j \approx 34`), instead of
 # :math:`j \approx 56`--59.  The floors after that are the same kind of
