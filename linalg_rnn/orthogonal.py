@@ -19,11 +19,22 @@ Taught in lesson 04.
 
 from __future__ import annotations
 
-import numbers
+from collections.abc import Callable
 
 import numpy as np
+import scipy.linalg
 
-from ._validation import as_matrix, as_square_matrix, as_vector, check_int, check_tol
+from ._scaling import ldexp, norm2, scaled, spectral_norm
+from ._validation import (
+    as_matrix,
+    as_square_matrix,
+    as_vector,
+    check_int,
+    check_memory,
+    check_real,
+    check_seed,
+    check_tol,
+)
 
 __all__ = [
     "cayley",
@@ -69,6 +80,14 @@ def orthogonality_error(Q: np.ndarray) -> float:
     Bau, *Numerical Linear Algebra*, Lecture 9 and 16).  Cost: about :math:`2mn^2`
     flops for the product, plus an SVD of an :math:`n \\times n` matrix.
 
+    At the edges of float64: for a huge :math:`Q` the error is about
+    :math:`\\|Q\\|_2^2`, and when that is beyond float64 (so :math:`Q^TQ`
+    overflows) the result is ``inf`` -- the float that IEEE arithmetic gives a
+    number too large to represent, and one no tolerance accepts -- never NaN.
+    A largest float would name a specific wrong value.  For a tiny :math:`Q`
+    the error is 1 (:math:`Q^TQ` underflows to 0, exactly as the true
+    :math:`1 - \\|Q\\|_2^2` rounds).
+
     Taught in lesson 04.
 
     See Also
@@ -81,10 +100,16 @@ def orthogonality_error(Q: np.ndarray) -> float:
     0.0
     >>> round(orthogonality_error([[2, 0], [0, 1]]), 6)
     3.0
+    >>> orthogonality_error([[1e200, 0], [0, 1e200]])
+    inf
     """
     Q = as_matrix(Q, "Q")
-    n = Q.shape[1]
-    return float(np.linalg.norm(Q.T @ Q - np.eye(n), 2))
+    with np.errstate(over="ignore", invalid="ignore"):
+        G = Q.T @ Q
+    if not np.all(np.isfinite(G)):
+        # some column has ||q_j||^2 beyond float64, and ||Q^T Q - I||_2 >= ||q_j||^2 - 1
+        return float("inf")
+    return spectral_norm(G - np.eye(Q.shape[1]))
 
 
 def is_orthogonal(Q: np.ndarray, tol: float = 1e-10) -> bool:
@@ -130,17 +155,6 @@ def is_orthogonal(Q: np.ndarray, tol: float = 1e-10) -> bool:
     return orthogonality_error(Q) <= tol
 
 
-def _rng(seed: SeedLike) -> np.random.Generator:
-    """A NumPy Generator from ``seed`` (an int, a Generator or None)."""
-    if isinstance(seed, bool) or not (
-        seed is None or isinstance(seed, (numbers.Integral, np.random.Generator))
-    ):
-        raise TypeError(f"seed must be None, an integer or a numpy.random.Generator, got {seed!r}")
-    if isinstance(seed, numbers.Integral) and seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed}")
-    return np.random.default_rng(seed)
-
-
 def _sign_correction(R: np.ndarray) -> np.ndarray:
     """The signs of diag(R), with a zero diagonal entry counted as +1."""
     return np.where(np.diag(R) < 0, -1.0, 1.0)
@@ -164,7 +178,8 @@ def random_orthogonal(n: int, *, seed: SeedLike = None) -> np.ndarray:
     Raises
     ------
     TypeError, ValueError
-        If ``n`` is not an integer >= 1, or ``seed`` is not a seed.
+        If ``n`` is not an integer >= 1 (or asks for more memory than the
+        machine has), or ``seed`` is not a seed.
 
     Notes
     -----
@@ -195,7 +210,8 @@ def random_orthogonal(n: int, *, seed: SeedLike = None) -> np.ndarray:
     True
     """
     n = check_int(n, "n", minimum=1)
-    Z = _rng(seed).standard_normal((n, n))
+    check_memory(3 * 8 * n * n, "n", n, "an n x n Gaussian matrix and its QR factors")
+    Z = check_seed(seed).standard_normal((n, n))
     return qr_orthogonalize(Z)
 
 
@@ -238,11 +254,7 @@ def rotation_matrix(theta: float) -> np.ndarray:
     >>> np.allclose(np.linalg.eigvals(G), [1j, -1j])
     True
     """
-    if isinstance(theta, bool) or not isinstance(theta, numbers.Real):
-        raise TypeError(f"theta must be a real number (radians), got {theta!r}")
-    theta = float(theta)
-    if not np.isfinite(theta):
-        raise ValueError(f"theta must be finite, got {theta}")
+    theta = check_real(theta, "theta")
     c, s = np.cos(theta), np.sin(theta)
     return np.array([[c, -s], [s, c]])
 
@@ -300,13 +312,53 @@ def householder_reflector(x: np.ndarray) -> np.ndarray:
     return np.eye(m) - (2.0 / (v @ v)) * np.outer(v, v)
 
 
+def _skew_function(S: np.ndarray, rotation: Callable[[float], tuple[float, float]]) -> np.ndarray:
+    """exp or the Cayley transform of a skew-symmetric ``S``, block by block of its real Schur form.
+
+    A skew-symmetric matrix is normal, so its real Schur form is block
+    diagonal: :math:`S = Z T Z^T` with :math:`Z` orthogonal, 2 x 2 blocks
+    :math:`\\begin{bmatrix} 0 & \\omega \\\\ -\\omega & 0 \\end{bmatrix}` for its
+    eigenvalues :math:`\\pm i\\omega`, and zeros.  exp and Cayley turn each
+    block into a rotation, whose cosine and sine ``rotation(omega)`` gives,
+    and each zero into 1, so the
+    result :math:`Z R Z^T` is a product of orthogonal matrices: orthogonal to
+    rounding at any size of ``S``.  (The Schur form of :math:`2^{-e}S` has
+    the same :math:`Z`, so ``S`` is scaled first and :math:`\\omega` back.)
+    """
+    S, e = scaled(S)
+    T, Z = scipy.linalg.schur(S, output="real")
+    R = np.eye(S.shape[0])
+    j = 0
+    while j < S.shape[0]:
+        if j + 1 < S.shape[0] and T[j + 1, j] != 0:  # a 2 x 2 block: eigenvalues +-i omega
+            c, s = rotation(float(ldexp((T[j, j + 1] - T[j + 1, j]) / 2, e)))
+            R[j : j + 2, j : j + 2] = [[c, s], [-s, c]]
+            j += 2
+        else:  # a 1 x 1 block: the eigenvalue 0, which both maps send to 1
+            j += 1
+    return Z @ R @ Z.T
+
+
+def _cayley_rotation(omega: float) -> tuple[float, float]:
+    """The Cayley transform of the block [[0, w], [-w, 0]], as its cosine and sine.
+
+    The rotation has c = (1 - w^2)/(1 + w^2) and s = -2w/(1 + w^2), written
+    in t = 1/w when |w| > 1 so that nothing overflows, and never through the
+    angle -2 arctan(w), whose rounded pi would spoil tiny entries.
+    """
+    if abs(omega) <= 1:
+        return (1 - omega**2) / (1 + omega**2), -2 * omega / (1 + omega**2)
+    t = 1 / omega
+    return (t**2 - 1) / (t**2 + 1), -2 * t / (t**2 + 1)
+
+
 def cayley(A: np.ndarray) -> np.ndarray:
     """The Cayley transform :math:`(I + A)^{-1}(I - A)`: skew-symmetric in, orthogonal out.
 
     Parameters
     ----------
     A : array_like, shape (n, n)
-        Square matrix.  When :math:`A^T = -A` the result is orthogonal;
+        Square matrix.  When :math:`A^\\top = -A` the result is orthogonal;
         other matrices are accepted, and then the result is generally not
         orthogonal.
 
@@ -326,11 +378,26 @@ def cayley(A: np.ndarray) -> np.ndarray:
     For skew-symmetric :math:`A` the eigenvalues are :math:`\\pm i\\omega`, so
     :math:`I + A` is invertible, and :math:`(I-A)` and :math:`(I+A)^{-1}`
     commute; then
-    :math:`Q^TQ = (I+A)(I-A)^{-1}(I+A)^{-1}(I-A) = I`.  Every orthogonal
+    :math:`Q^\\top Q = (I+A)(I-A)^{-1}(I+A)^{-1}(I-A) = I`.  Every orthogonal
     matrix without eigenvalue :math:`-1` arises this way, and the map is its
     own inverse.  The Cayley parametrization of an RNN's recurrent matrix
     (Helfrich, Willmott and Ye, 2018) uses it.  Cost: one LU solve,
     about :math:`\\tfrac{8}{3}n^3` flops.
+
+    An exactly skew-symmetric ``A`` (``A.T == -A``, as :math:`X - X^\\top`
+    gives) takes another road, because the solve is not safe at every
+    scale: for odd :math:`n`, :math:`I + A` has singular values 1 and
+    :math:`\\sqrt{1 + \\omega^2}`, the solve's rounding errors grow with
+    :math:`\\|A\\|`, and they are not skew, so at :math:`\\|A\\| \\approx 10^{15}`
+    the computed :math:`Q` is not orthogonal at all.  Instead, in the real
+    Schur form of ``A`` each block with eigenvalues :math:`\\pm i\\omega`
+    becomes the rotation with cosine :math:`(1 - \\omega^2)/(1 + \\omega^2)`
+    and sine :math:`-2\\omega/(1 + \\omega^2)`, the rotation by
+    :math:`-2\\arctan\\omega`: the Cayley transform is the exponential with
+    the angle :math:`\\omega` squeezed into :math:`(-\\pi, \\pi)`, which is
+    why :math:`-1` is never an eigenvalue.
+    The result is then orthogonal to rounding for every representable
+    ``A``.  Cost: a real Schur decomposition, about :math:`25n^3` flops.
 
     Taught in lesson 04.
 
@@ -341,13 +408,15 @@ def cayley(A: np.ndarray) -> np.ndarray:
     Examples
     --------
     >>> A = [[0.0, 1.0], [-1.0, 0.0]]
-    >>> cayley(A)
+    >>> np.round(cayley(A), 12) + 0.0
     array([[ 0., -1.],
            [ 1.,  0.]])
-    >>> is_orthogonal(cayley(A))
-    True
+    >>> is_orthogonal(cayley(A)), is_orthogonal(cayley(np.multiply(A, 1e300)))
+    (True, True)
     """
     A = as_square_matrix(A, "A")
+    if np.array_equal(A, -A.T):
+        return _skew_function(A, _cayley_rotation)
     I = np.eye(A.shape[0])
     try:
         # Solve (I + A) Q = (I - A) rather than invert: cheaper and more accurate.
@@ -365,10 +434,10 @@ def expm_skew(B: np.ndarray, *, tol: float = 1e-10) -> np.ndarray:
     Parameters
     ----------
     B : array_like, shape (n, n)
-        Skew-symmetric: :math:`B^T = -B`, checked up to ``tol``.
+        Skew-symmetric: :math:`B^\\top = -B`, checked up to ``tol``.
     tol : float, default 1e-10
-        Accepted asymmetry: :math:`\\|B + B^T\\|_F \\le` tol
-        :math:`\\cdot \\max(1, \\|B\\|_F)`.
+        Accepted asymmetry, relative: :math:`\\|B + B^\\top\\|_F \\le`
+        tol :math:`\\cdot \\|B\\|_F`.
 
     Returns
     -------
@@ -379,21 +448,31 @@ def expm_skew(B: np.ndarray, *, tol: float = 1e-10) -> np.ndarray:
     ------
     ValueError
         If ``B`` is not skew-symmetric (say how far it is), not square, or
-        not finite; or ``tol`` is negative.
+        not finite; or ``tol`` is negative; or an eigenvalue
+        :math:`\\pm i\\omega` of ``B`` is beyond float64.
     TypeError
         If ``B`` is not real.
 
     Notes
     -----
-    :math:`(e^B)^T e^B = e^{B^T} e^{B} = e^{-B} e^{B} = I`, because :math:`B`
+    :math:`(e^B)^\\top e^B = e^{B^\\top} e^{B} = e^{-B} e^{B} = I`, because :math:`B`
     and :math:`-B` commute.  To keep that property in floating point the
-    exponential is taken through the eigendecomposition of the Hermitian
-    matrix :math:`H = iB`: with :math:`H = V \\Lambda V^*` and :math:`V`
-    unitary, :math:`e^B = V e^{-i\\Lambda} V^*`, a product of unitary factors,
-    so the result is orthogonal to rounding error for any size of :math:`B`.
-    (The exactly skew part :math:`(B - B^T)/2` is used.)  Cost: one Hermitian
-    eigendecomposition, :math:`O(n^3)`.  This is the exponential
-    parametrization of Lezcano-Casado and Martinez-Rubio (2019).
+    exponential is taken block by block of the real Schur form
+    :math:`B = Z T Z^\\top`: :math:`T` is block diagonal with 2 x 2 blocks
+    :math:`\\begin{bmatrix} 0 & \\omega \\\\ -\\omega & 0 \\end{bmatrix}` (and
+    zeros), whose exponentials are the rotations by :math:`\\omega`, so
+    :math:`e^B = Z\\,R(\\omega)\\,Z^\\top` is a product of orthogonal factors
+    with determinant +1: orthogonal to rounding error for any size of
+    :math:`B`, up to the largest float.  (The exactly skew part
+    :math:`(B - B^\\top)/2` is used.)  An eigendecomposition of the
+    Hermitian :math:`iB` would do in exact arithmetic, but its rounding
+    errors :math:`\\epsilon\\|B\\|` in the eigenvalues become phase errors of
+    :math:`e^{\\pm i\\omega}` that break the conjugate pairs, and the real part
+    of the result stops being orthogonal once :math:`\\|B\\| \\gtrsim 10^{14}`.
+    The accepted asymmetry is relative, so :math:`cB` passes or fails as
+    :math:`B` does.  Cost: one real Schur decomposition, :math:`O(n^3)`.  This
+    is the exponential parametrization of Lezcano-Casado and Martinez-Rubio
+    (2019).
 
     Taught in lesson 04.
 
@@ -415,18 +494,16 @@ def expm_skew(B: np.ndarray, *, tol: float = 1e-10) -> np.ndarray:
     """
     B = as_square_matrix(B, "B")
     tol = check_tol(tol, "tol")
-    asym = float(np.linalg.norm(B + B.T))
-    if asym > tol * max(1.0, float(np.linalg.norm(B))):
+    B_hat, e = scaled(B)  # the test is scale-free; scaled, it neither overflows nor underflows
+    asym = norm2(B_hat + B_hat.T)
+    if asym > tol * norm2(B_hat):
         raise ValueError(
-            f"B must be skew-symmetric (B.T == -B); ||B + B.T||_F = {asym:.3g} is larger "
-            f"than tol = {tol:g} (relative); use (B - B.T) / 2 for its skew part"
+            f"B must be skew-symmetric (B.T == -B); ||B + B.T||_F = {float(ldexp(asym, e)):.3g} is "
+            f"larger than tol = {tol:g} times ||B||_F; use (B - B.T) / 2 for its skew part"
         )
-    S = 0.5 * (B - B.T)
-    # iS is Hermitian, so its eigenvectors V are unitary and its eigenvalues real.
-    lam, V = np.linalg.eigh(1j * S)
-    # S = -i (iS), so exp(S) = V exp(-i lam) V^*; every factor is unitary.
-    Q = (V * np.exp(-1j * lam)) @ V.conj().T
-    return np.ascontiguousarray(Q.real)
+    if not np.isfinite(spectral_norm(B)):
+        raise ValueError("B is too large: its eigenvalues +-i omega are beyond float64, and so is exp(B)")
+    return _skew_function(0.5 * (B - B.T), lambda omega: (np.cos(omega), np.sin(omega)))
 
 
 def nearest_orthogonal(W: np.ndarray) -> np.ndarray:
@@ -461,7 +538,10 @@ def nearest_orthogonal(W: np.ndarray) -> np.ndarray:
     orthogonal matrix" is wrong; lesson 04 measures both distances.  When
     :math:`W` is rank-deficient the nearest matrix is not unique and this
     returns one of them.  Cost: one SVD, about :math:`O(mn^2)` flops with a
-    larger constant than QR.
+    larger constant than QR.  :math:`W` and :math:`cW` (:math:`c > 0`) have
+    the same polar factor, so :math:`W` is first scaled by a power of two to
+    a largest entry in :math:`[1/2, 1)`: the result is the same, bit for bit,
+    for every representable scale of :math:`W`.
 
     Taught in lesson 04.
 
@@ -477,7 +557,7 @@ def nearest_orthogonal(W: np.ndarray) -> np.ndarray:
     array([[1., 0.],
            [0., 1.]])
     """
-    W = as_matrix(W, "W")
+    W, _ = scaled(as_matrix(W, "W"))  # the polar factor of cW is that of W: scale to keep LAPACK central
     U, _, Vt = np.linalg.svd(W, full_matrices=False)
     return U @ Vt
 
@@ -514,6 +594,9 @@ def qr_orthogonalize(W: np.ndarray) -> np.ndarray:
     but it is *not* the nearest orthogonal matrix; see
     :func:`nearest_orthogonal`.  Uses LAPACK's Householder QR
     (:func:`numpy.linalg.qr`); lesson 06 builds the same factor from scratch.
+    As for :func:`nearest_orthogonal`, :math:`W` is first scaled by a power
+    of two, so every representable scale of :math:`W` gives the same
+    :math:`Q`, bit for bit.
 
     Taught in lesson 04.
 
@@ -536,5 +619,6 @@ def qr_orthogonalize(W: np.ndarray) -> np.ndarray:
             f"W must have at least as many rows as columns to orthonormalize its columns, "
             f"got shape {W.shape}; pass W.T to orthonormalize its rows"
         )
+    W, _ = scaled(W)  # the Q of cW (c > 0) is the Q of W: scale by a power of two, exactly
     Q, R = np.linalg.qr(W, mode="reduced")
     return Q * _sign_correction(R)
