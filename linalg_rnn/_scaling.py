@@ -53,12 +53,16 @@ def ldexp(x: np.ndarray | complex | float, e: int) -> np.ndarray:
     --------
     >>> ldexp(np.array([0.75]), 3), ldexp(np.array([1.0]), 2000), ldexp(np.array([1j]), -1)
     (array([6.]), array([inf]), array([0.+0.5j]))
+    >>> ldexp(np.array([1 + 1j]), 2000)
+    array([inf+infj])
     """
     e = int(np.clip(e, -_EXPONENT_LIMIT, _EXPONENT_LIMIT))
     with np.errstate(over="ignore", under="ignore"):
         if np.iscomplexobj(x):
             x = np.asarray(x)
-            return np.ldexp(x.real, e) + 1j * np.ldexp(x.imag, e)
+            out = np.empty_like(x)  # set the parts: 1j * inf would be nan + inf j
+            out.real, out.imag = np.ldexp(x.real, e), np.ldexp(x.imag, e)
+            return out
         return np.ldexp(x, e)
 
 

@@ -80,13 +80,10 @@ def orthogonality_error(Q: np.ndarray) -> float:
     Bau, *Numerical Linear Algebra*, Lecture 9 and 16).  Cost: about :math:`2mn^2`
     flops for the product, plus an SVD of an :math:`n \\times n` matrix.
 
-    At the edges of float64: for a huge :math:`Q` the error is about
-    :math:`\\|Q\\|_2^2`, and when that is beyond float64 (so :math:`Q^TQ`
-    overflows) the result is ``inf`` -- the float that IEEE arithmetic gives a
-    number too large to represent, and one no tolerance accepts -- never NaN.
-    A largest float would name a specific wrong value.  For a tiny :math:`Q`
-    the error is 1 (:math:`Q^TQ` underflows to 0, exactly as the true
-    :math:`1 - \\|Q\\|_2^2` rounds).
+    When :math:`\\|Q\\|_2^2 - 1` is beyond float64 (:math:`Q^\\top Q` overflows)
+    the result is ``inf``, as IEEE arithmetic rounds any number too large to
+    represent, and no tolerance accepts it; never NaN (the largest float
+    would claim a value).  A tiny :math:`Q` gives 1, as the exact value rounds.
 
     Taught in lesson 04.
 
@@ -313,17 +310,13 @@ def householder_reflector(x: np.ndarray) -> np.ndarray:
 
 
 def _skew_function(S: np.ndarray, rotation: Callable[[float], tuple[float, float]]) -> np.ndarray:
-    """exp or the Cayley transform of a skew-symmetric ``S``, block by block of its real Schur form.
+    """exp or Cayley of a skew ``S`` as :math:`Z R Z^\\top`, from its real Schur form :math:`Z T Z^\\top`.
 
-    A skew-symmetric matrix is normal, so its real Schur form is block
-    diagonal: :math:`S = Z T Z^T` with :math:`Z` orthogonal, 2 x 2 blocks
-    :math:`\\begin{bmatrix} 0 & \\omega \\\\ -\\omega & 0 \\end{bmatrix}` for its
-    eigenvalues :math:`\\pm i\\omega`, and zeros.  exp and Cayley turn each
-    block into a rotation, whose cosine and sine ``rotation(omega)`` gives,
-    and each zero into 1, so the
-    result :math:`Z R Z^T` is a product of orthogonal matrices: orthogonal to
-    rounding at any size of ``S``.  (The Schur form of :math:`2^{-e}S` has
-    the same :math:`Z`, so ``S`` is scaled first and :math:`\\omega` back.)
+    :math:`T` is block diagonal (S is normal): each 2 x 2 block with
+    eigenvalues :math:`\\pm i\\omega` becomes the rotation whose cosine and
+    sine are ``rotation(omega)``, each 1 x 1 block (eigenvalue 0) becomes 1.
+    The Schur form of :math:`2^{-e}S` has the same :math:`Z`: scale, then
+    scale :math:`\\omega` back.
     """
     S, e = scaled(S)
     T, Z = scipy.linalg.schur(S, output="real")
@@ -340,16 +333,14 @@ def _skew_function(S: np.ndarray, rotation: Callable[[float], tuple[float, float
 
 
 def _cayley_rotation(omega: float) -> tuple[float, float]:
-    """The Cayley transform of the block [[0, w], [-w, 0]], as its cosine and sine.
+    """Cosine and sine of the Cayley transform of [[0, w], [-w, 0]]: (1 - w)(1 + w)/(1 + w^2), -2w/(1 + w^2).
 
-    The rotation has c = (1 - w^2)/(1 + w^2) and s = -2w/(1 + w^2), written
-    in t = 1/w when |w| > 1 so that nothing overflows, and never through the
-    angle -2 arctan(w), whose rounded pi would spoil tiny entries.
+    No angle (a rounded pi would spoil tiny entries), no cancellation near w = 1, no overflow of w^2.
     """
-    if abs(omega) <= 1:
-        return (1 - omega**2) / (1 + omega**2), -2 * omega / (1 + omega**2)
-    t = 1 / omega
-    return (t**2 - 1) / (t**2 + 1), -2 * t / (t**2 + 1)
+    if abs(omega) <= 2.0**500:
+        return (1 - omega) * (1 + omega) / (1 + omega**2), -2 * omega / (1 + omega**2)
+    t = 1 / omega  # |t| < 2^-500: t^2 is below rounding next to 1
+    return -1.0, -2 * t
 
 
 def cayley(A: np.ndarray) -> np.ndarray:
@@ -384,20 +375,15 @@ def cayley(A: np.ndarray) -> np.ndarray:
     (Helfrich, Willmott and Ye, 2018) uses it.  Cost: one LU solve,
     about :math:`\\tfrac{8}{3}n^3` flops.
 
-    An exactly skew-symmetric ``A`` (``A.T == -A``, as :math:`X - X^\\top`
-    gives) takes another road, because the solve is not safe at every
-    scale: for odd :math:`n`, :math:`I + A` has singular values 1 and
-    :math:`\\sqrt{1 + \\omega^2}`, the solve's rounding errors grow with
-    :math:`\\|A\\|`, and they are not skew, so at :math:`\\|A\\| \\approx 10^{15}`
-    the computed :math:`Q` is not orthogonal at all.  Instead, in the real
-    Schur form of ``A`` each block with eigenvalues :math:`\\pm i\\omega`
-    becomes the rotation with cosine :math:`(1 - \\omega^2)/(1 + \\omega^2)`
-    and sine :math:`-2\\omega/(1 + \\omega^2)`, the rotation by
-    :math:`-2\\arctan\\omega`: the Cayley transform is the exponential with
-    the angle :math:`\\omega` squeezed into :math:`(-\\pi, \\pi)`, which is
-    why :math:`-1` is never an eigenvalue.
-    The result is then orthogonal to rounding for every representable
-    ``A``.  Cost: a real Schur decomposition, about :math:`25n^3` flops.
+    An exactly skew ``A`` (``A.T == -A``) takes another road: the solve's
+    rounding errors, of size :math:`\\epsilon\\|A\\|` and not skew, make
+    :math:`Q` lose orthogonality (order 1 near :math:`\\|A\\| = 10^{15}` for odd
+    :math:`n`).  In the real Schur form of ``A`` each block with eigenvalues
+    :math:`\\pm i\\omega` becomes the rotation with cosine
+    :math:`(1 - \\omega^2)/(1 + \\omega^2)` and sine :math:`-2\\omega/(1 + \\omega^2)`,
+    by the angle :math:`-2\\arctan\\omega \\in (-\\pi, \\pi)` -- so :math:`-1` is
+    never an eigenvalue -- and :math:`Q` is orthogonal to rounding for every
+    representable ``A`` (about :math:`25n^3` flops).
 
     Taught in lesson 04.
 
@@ -458,21 +444,18 @@ def expm_skew(B: np.ndarray, *, tol: float = 1e-10) -> np.ndarray:
     :math:`(e^B)^\\top e^B = e^{B^\\top} e^{B} = e^{-B} e^{B} = I`, because :math:`B`
     and :math:`-B` commute.  To keep that property in floating point the
     exponential is taken block by block of the real Schur form
-    :math:`B = Z T Z^\\top`: :math:`T` is block diagonal with 2 x 2 blocks
-    :math:`\\begin{bmatrix} 0 & \\omega \\\\ -\\omega & 0 \\end{bmatrix}` (and
-    zeros), whose exponentials are the rotations by :math:`\\omega`, so
-    :math:`e^B = Z\\,R(\\omega)\\,Z^\\top` is a product of orthogonal factors
-    with determinant +1: orthogonal to rounding error for any size of
-    :math:`B`, up to the largest float.  (The exactly skew part
-    :math:`(B - B^\\top)/2` is used.)  An eigendecomposition of the
-    Hermitian :math:`iB` would do in exact arithmetic, but its rounding
-    errors :math:`\\epsilon\\|B\\|` in the eigenvalues become phase errors of
-    :math:`e^{\\pm i\\omega}` that break the conjugate pairs, and the real part
-    of the result stops being orthogonal once :math:`\\|B\\| \\gtrsim 10^{14}`.
-    The accepted asymmetry is relative, so :math:`cB` passes or fails as
-    :math:`B` does.  Cost: one real Schur decomposition, :math:`O(n^3)`.  This
-    is the exponential parametrization of Lezcano-Casado and Martinez-Rubio
-    (2019).
+    :math:`B = Z T Z^\\top` (of the exactly skew part :math:`(B - B^\\top)/2`):
+    :math:`T` has 2 x 2 blocks
+    :math:`\\begin{bmatrix} 0 & \\omega \\\\ -\\omega & 0 \\end{bmatrix}` and
+    zeros, whose exponentials are rotations by :math:`\\omega` and ones, so
+    :math:`e^B = Z R Z^\\top` is a product of orthogonal factors with
+    determinant +1, orthogonal to rounding for any :math:`B` up to the
+    largest float.  (Through the Hermitian :math:`iB = V\\Lambda V^*`, errors
+    :math:`\\epsilon\\|B\\|` in :math:`\\Lambda` become phase errors that break the
+    conjugate pairs: order-1 loss near :math:`\\|B\\| = 10^{15}`.)  The accepted
+    asymmetry is relative, so :math:`cB` passes or fails as :math:`B` does.
+    Cost: one real Schur decomposition, :math:`O(n^3)`.  This is the
+    exponential parametrization of Lezcano-Casado and Martinez-Rubio (2019).
 
     Taught in lesson 04.
 

@@ -86,7 +86,9 @@ def _eigenvalues_numerically(M: sympy.Matrix) -> Counter:
     An imaginary part below float precision (relative to the eigenvalue) or
     below the arithmetic's rounding is zero: the matrix is real.
     """
-    entries = [abs(sympy.N(x)) for x in M if x != 0]
+    if M.shape[0] == 1:  # mpmath.eig needs n >= 2; a 1 x 1 matrix is its eigenvalue
+        return Counter({sympy.Float(sympy.N(M[0, 0], 30), 15): 1})
+    entries = [abs(sympy.N(x)) for x in M if not x.is_zero]
     if not entries:
         return Counter({sympy.Float(0, 15): M.shape[0]})
     span = float(sympy.log(max(entries) / min(entries), 10))

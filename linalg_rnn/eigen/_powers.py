@@ -229,7 +229,7 @@ def fibonacci(n: int, method: str = "matrix") -> int | float:
     method = check_choice(method, "method", ["matrix", "eig", "binet"])
     if method == "matrix":
         # F_n has n log2(phi) = 0.69 n bits; a few such integers live at once
-        check_memory(1.5 * n, "n", n, "the exact integers of F^n")
+        check_memory(3 * n // 2, "n", n, "the exact integers of F^n")
         result = (1, 0, 0, 1)  # F^0 = I
         power = (1, 1, 1, 0)  # F^(2^j), starting at j = 0
         m = n
