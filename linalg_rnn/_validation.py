@@ -129,6 +129,8 @@ def _to_array(value: Any, name: str) -> np.ndarray:
     value = from_torch(value)
     if isinstance(value, (str, bytes)):
         raise TypeError(f"{name} must be array_like of real numbers, got a string {value!r}")
+    if isinstance(value, (list, tuple)):  # a list of tensors (rows, or numbers): read each
+        value = [from_torch(item) for item in value]
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError) as exc:  # ragged lists and the like

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import qr as _qr
 from ._scaling import ldexp, scaled
-from ._validation import as_vector, check_choice, check_int, check_memory, check_seed
+from ._validation import as_vector, check_choice, check_int, check_memory, check_seed, from_torch
 from .orthogonal import orthogonality_error, qr_orthogonalize, random_orthogonal
 
 __all__ = ["StabilityStudy", "matrix_with_singular_values", "orthogonality_vs_condition"]
@@ -227,7 +227,8 @@ def orthogonality_vs_condition(
     n = check_int(n, "n", minimum=2)
     if m < n:
         raise ValueError(f"m must be >= n (tall or square test matrices), got m = {m}, n = {n}")
-    kappas = as_vector(list(kappas) if not isinstance(kappas, np.ndarray) else kappas, "kappas")
+    kappas = from_torch(kappas)
+    kappas = as_vector(kappas if isinstance(kappas, np.ndarray) else list(kappas), "kappas")
     if np.any(kappas < 1):
         raise ValueError(f"every kappa must be >= 1 (a condition number), got {kappas.min():g}")
     methods = list(methods)

@@ -194,3 +194,13 @@ def test_seeds_are_checked_by_the_shared_rule():
     a = matrix_with_singular_values([1.0, 2.0], 4, seed=rng)
     b = matrix_with_singular_values([1.0, 2.0], 4, seed=rng)  # the Generator advances
     assert not np.array_equal(a, b)
+
+
+def test_tensors_that_require_grad_are_read_as_their_values():
+    torch = pytest.importorskip("torch")
+    s = torch.tensor([3.0, 1.0], requires_grad=True)
+    np.testing.assert_array_equal(matrix_with_singular_values(s, 4, seed=0),
+                                  matrix_with_singular_values([3.0, 1.0], 4, seed=0))
+    kappas = torch.tensor([1.0, 100.0], requires_grad=True)
+    study = orthogonality_vs_condition(["householder"], kappas, 10, 4, seed=torch.tensor(1))
+    np.testing.assert_array_equal(study.kappas, [1.0, 100.0])

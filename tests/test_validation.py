@@ -215,3 +215,9 @@ def test_as_exact_square_matrix_keeps_integers_exact_and_reads_tensors():
     assert v.as_exact_square_matrix(torch.ones(2, 2, requires_grad=True)).shape == (2, 2)
     with pytest.raises(TypeError, match="complex"):
         v.as_exact_square_matrix([[1, np.complex128(1j)], [0, 1]])
+
+
+def test_a_list_of_tensors_is_read_row_by_row():
+    torch = pytest.importorskip("torch")
+    rows = [torch.tensor([1.0, 2.0], requires_grad=True), torch.tensor([3.0, 4.0])]
+    np.testing.assert_array_equal(v.as_matrix(rows), [[1.0, 2.0], [3.0, 4.0]])
