@@ -6,6 +6,7 @@ Run it with any Python >= 3.10; it sets itself up on first use::
     python3 make.py course      # every lesson in order, headless; figures go to course_output/
     python3 make.py test        # the whole test suite (doctests and every lesson included)
     python3 make.py docs        # the Sphinx site, warnings as errors -> docs/_build/html
+    python3 make.py notebooks   # every lesson as a Jupyter notebook (not executed) -> notebooks/
     python3 make.py lint        # ruff
     python3 make.py setup       # only create the environment
 
@@ -85,8 +86,8 @@ def main(argv: list[str]) -> None:
         print(__doc__)
         return
     command, rest = argv[0], argv[1:]
-    if command not in {"setup", "course", "test", "docs", "lint"}:
-        sys.exit(f"make.py: unknown command {command!r}; choose setup, course, test, docs or lint")
+    if command not in {"setup", "course", "test", "docs", "notebooks", "lint"}:
+        sys.exit(f"make.py: unknown command {command!r}; choose setup, course, test, docs, notebooks or lint")
     python = setup()
     env = _headless_env()
     if command == "course":
@@ -97,8 +98,11 @@ def main(argv: list[str]) -> None:
         out = ROOT / "docs" / "_build" / "html"
         _run([python, "-m", "sphinx", "-W", "--keep-going", "-b", "html", "docs", out, *rest], env=env)
         print(f"make.py: the site is in {out} (open index.html)")
+    elif command == "notebooks":
+        # jupytext turns each lesson into a notebook; pass --out DIR, --only NN, --force.
+        _run([python, ROOT / "docs" / "notebooks.py", *rest], env=env)
     elif command == "lint":
-        _run([python, "-m", "ruff", "check", "linalg_rnn", "lessons", "tests", "benchmarks", *rest])
+        _run([python, "-m", "ruff", "check", "linalg_rnn", "lessons", "tests", "benchmarks", "docs", *rest])
 
 
 if __name__ == "__main__":

@@ -6,11 +6,13 @@ docstrings.  Build with ``python3 make.py docs`` (warnings are errors).
 """
 
 import os
+import re
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "docs" / "_ext"))  # this site's own extensions
 os.environ.setdefault("MPLBACKEND", "Agg")
 # The site shows the lessons at their default size; CI may ask for quick ones.
 os.environ.setdefault("LINALG_RNN_MODE", "default")
@@ -25,18 +27,24 @@ version = release
 
 extensions = [
     "sphinx.ext.autodoc",
-    "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
     "sphinxcontrib.bibtex",
+    "sphinx_design",
+    # MathJax 3 copied from a PyPI package into _static/: math renders offline.
+    "offline_math",
+    # Worked solutions (lessons/solutions/), run at build time, folded under the exercises.
+    "solutions",
 ]
 
 templates_path = []
-exclude_patterns = ["_build", "**/*.ipynb", "**/*.py", "**/*.zip", "auto_lessons/*.md5"]
+exclude_patterns = ["_build", "_ext", "**/*.ipynb", "**/*.py", "**/*.zip", "auto_lessons/*.md5"]
 html_theme = "furo"
 html_title = "linalg_rnn — a runnable textbook"
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["linalg_rnn.css"]
+html_js_files = ["linalg_rnn.js"]
 
 # -- autodoc / numpydoc -------------------------------------------------------
 autodoc_default_options = {"members": True, "member-order": "bysource"}
@@ -56,6 +64,8 @@ sphinx_gallery_conf = {
     "gallery_dirs": "auto_lessons",
     # Every numbered lesson is executed, not only files named plot_*.
     "filename_pattern": r"/\d\d_",
+    # lessons/solutions/ has no GALLERY_HEADER, so the gallery skips it: the
+    # solutions are shown folded on each lesson page (docs/_ext/solutions.py).
     "ignore_pattern": r"__init__\.py|/_",
     # The default sorts by code length; a course must go by lesson number.
     "within_subsection_order": "FileNameSortKey",
@@ -73,3 +83,17 @@ sphinx_gallery_conf = {
 
 nitpicky = False
 suppress_warnings = ["config.cache"]
+
+
+def _link_notation(app, docname, source):
+    """On every lesson page, point from the prerequisites to the notation page."""
+    if not re.match(r"auto_lessons/\d\d_", docname):
+        return
+    found = re.search(r"^\*\*Prerequisites:\*\*.*?(?=\n[ \t]*\n)", source[0], re.S | re.M)
+    if found:
+        link = "\n\n**Notation:** every symbol is listed on the :doc:`notation page </notation>`."
+        source[0] = source[0][: found.end()] + link + source[0][found.end():]
+
+
+def setup(app):
+    app.connect("source-read", _link_notation)

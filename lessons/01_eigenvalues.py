@@ -4,7 +4,7 @@ Eigenvalues: the directions a matrix only stretches
 
 A recurrent network multiplies its hidden state by the same matrix
 :math:`W` at every time step, and backpropagation multiplies the gradient by
-:math:`W^T` at every step on the way back.  Whether those repeated products
+:math:`W^\\top` at every step on the way back.  Whether those repeated products
 blow up, die out or stay put is decided by a handful of numbers attached to
 :math:`W`: its eigenvalues.  This lesson meets them.
 
@@ -90,7 +90,7 @@ print("numpy (floating):  ", np.sort(np.linalg.eigvals(A)))
 # .. math:: Q = \begin{pmatrix} 1/\sqrt{2} & -1/\sqrt{2} \\
 #                               -1/\sqrt{2} & -1/\sqrt{2} \end{pmatrix}.
 #
-# Its columns are orthonormal, so :math:`Q^T Q = I`.  Giving sympy the exact
+# Its columns are orthonormal, so :math:`Q^\top Q = I`.  Giving sympy the exact
 # number :math:`1/\sqrt{2}` (``1 / sympy.sqrt(2)``) instead of a rounded float
 # keeps everything exact: :math:`\det(Q - \lambda I) = \lambda^2 - 1`, so
 # :math:`\lambda = \pm 1`.  Both eigenvalues have magnitude exactly 1, the
@@ -100,7 +100,7 @@ print("numpy (floating):  ", np.sort(np.linalg.eigvals(A)))
 
 r = 1 / sympy.sqrt(2)
 Q_exact = sympy.Matrix([[r, -r], [-r, -r]])
-print("Q^T Q =", (Q_exact.T * Q_exact).tolist(), "(exactly the identity)")
+print("Q.T @ Q =", (Q_exact.T * Q_exact).tolist(), "(exactly the identity)")
 print("det(Q - lambda I) =", characteristic_polynomial(Q_exact))
 print("eigenvalues_exact:", eigenvalues_exact(Q_exact))
 Q = np.array(Q_exact.evalf(), dtype=float)
@@ -170,8 +170,8 @@ fig.tight_layout()
 # ======================== ============================== ===============================
 #
 # The numbers, for :math:`\lambda = 1.1, 1.0, 0.9, -1.1`, show how little it
-# takes: 10% away from 1 means a factor of about 100 after 50 steps, and
-# :math:`10^4` after 100.
+# takes: 10% away from 1 means a factor of more than 100 after 50 steps, up
+# or down, and more than :math:`10^4` after 100.
 
 steps = {"quick": 100, "default": 200, "full": 400}[mode]
 lams = {"|lambda| > 1 (1.1)": 1.1, "|lambda| = 1 (1.0)": 1.0,
@@ -188,13 +188,19 @@ for name, lam in lams.items():
 # Now a real recurrence.  Build :math:`W = V \operatorname{diag}(\lambda, 0.5) V^{-1}`
 # with a fixed random :math:`V`, so that :math:`\lambda` is the dominant
 # eigenvalue, and run the linear RNN :math:`h_t = W h_{t-1}`.  The state is
-# :math:`h_t = W^t h_0`.  For a loss :math:`L(h_T)`, the chain rule sends the
-# gradient back one step at a time,
-# :math:`\partial L/\partial h_{t-1} = W^T\, \partial L/\partial h_t`, so the
-# gradient reaching :math:`h_0` is :math:`(W^T)^T g` with
-# :math:`g = \partial L/\partial h_T`.  :math:`W^T` has the same eigenvalues
-# as :math:`W`, so the gradient follows the same regime as the state:
-# after many steps both scale like :math:`|\lambda|^t`.
+# :math:`h_t = W^t h_0`.  For a loss :math:`L(h_T)` at the last step
+# :math:`T` (the *horizon*), the chain rule sends the gradient back one step
+# at a time, :math:`\partial L/\partial h_{t-1} = W^\top\, \partial L/\partial h_t`,
+# so the gradient :math:`\ell` steps back is
+#
+# .. math:: \frac{\partial L}{\partial h_{T-\ell}} = (W^\top)^{\ell}\, g,
+#           \qquad g = \frac{\partial L}{\partial h_T},
+#
+# a power of :math:`W^\top` whose exponent is the *lag* :math:`\ell`.
+# (:math:`{}^\top` is the transpose throughout the book; :math:`T` is always
+# the horizon.)  :math:`W^\top` has the same eigenvalues as :math:`W`, so the
+# gradient follows the same regime as the state: after many steps both scale
+# like :math:`|\lambda|^t` (state) and :math:`|\lambda|^\ell` (gradient).
 
 rng = np.random.default_rng(0)
 V = rng.standard_normal((2, 2))
@@ -235,8 +241,8 @@ ax1.set_xlabel("t")
 ax1.set_ylabel(r"$\lambda^t$")
 ax1.set_title("The scalar power: grow, keep, decay, oscillate")
 ax1.legend(fontsize=8)
-ax2.set_xlabel("lag t (steps back from T)")
-ax2.set_ylabel(r"$\|\partial L/\partial h_{T-t}\|$")
+ax2.set_xlabel(r"lag $\ell$ (steps back from the horizon $T$)")
+ax2.set_ylabel(r"$\|\partial L/\partial h_{T-\ell}\|$")
 ax2.set_title("Gradient norm through a linear RNN")
 ax2.legend(fontsize=8)
 fig.tight_layout()
@@ -276,7 +282,7 @@ for sigma in (0.5, 0.9, 1.0, 1.1, 2.0):
 #   :math:`|\lambda| > 1` explodes, :math:`|\lambda| < 1` vanishes,
 #   :math:`|\lambda| = 1` is the only stable case, and a negative
 #   :math:`\lambda` adds a sign flip every step.
-# * Gradients flow back through :math:`W^T`, which has the same eigenvalues,
+# * Gradients flow back through :math:`W^\top`, which has the same eigenvalues,
 #   so they inherit the same fate.
 #
 # Lesson 02 shows that repeated multiplication also *finds* the dominant

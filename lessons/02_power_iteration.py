@@ -14,8 +14,8 @@ iteration and Rayleigh quotient iteration.
 
 **What you will learn**
 
-* that :math:`M^k` has eigenvalues :math:`\\lambda_i^k` (and the same
-  eigenvectors);
+* that :math:`M^k` has eigenvalues :math:`\\lambda_i^k`, keeps every
+  eigenvector of :math:`M`, and can gain more;
 * that :math:`M^k x` aligns with :math:`v_1` for almost every start
   :math:`x`, with angle error shrinking like :math:`|\\lambda_2/\\lambda_1|^k`,
   and that the eigenvalue estimate of a symmetric matrix converges twice
@@ -35,11 +35,15 @@ iteration and Rayleigh quotient iteration.
 #
 # If :math:`Mv_i = \lambda_i v_i` then
 # :math:`M^k v_i = M^{k-1}(\lambda_i v_i) = \lambda_i M^{k-1} v_i = \dots = \lambda_i^k v_i`:
-# the eigenvectors stay, the eigenvalues are raised to the :math:`k`-th power.
-# We check it on a symmetric matrix built with a known spectrum,
-# :math:`M = Q \operatorname{diag}(\lambda) Q^T` with a random orthogonal
-# :math:`Q`, comparing the eigenvalues NumPy finds for :math:`M^k` with
-# :math:`\lambda_i^k`.
+# every eigenvector of :math:`M` is one of :math:`M^k`, with its eigenvalue
+# raised to the :math:`k`-th power.  The converse can fail: when two different
+# eigenvalues have the same power, :math:`\lambda_i^k = \lambda_j^k` (such as
+# :math:`\pm 1` and :math:`k = 2`), every combination of :math:`v_i` and
+# :math:`v_j` is an eigenvector of :math:`M^k` but not of :math:`M`; we meet
+# that case below.  We check the rule on a symmetric matrix built with a known
+# spectrum, :math:`M = Q \operatorname{diag}(\lambda) Q^\top` with a random
+# orthogonal :math:`Q` (:func:`linalg_rnn.orthogonal.random_orthogonal`),
+# comparing the eigenvalues NumPy finds for :math:`M^k` with :math:`\lambda_i^k`.
 
 import warnings
 from fractions import Fraction
@@ -55,6 +59,7 @@ from linalg_rnn.eigen import (
     rayleigh_quotient,
     rayleigh_quotient_iteration,
 )
+from linalg_rnn.orthogonal import random_orthogonal
 
 mode = lesson_mode()
 n = {"quick": 8, "default": 40, "full": 200}[mode]
@@ -62,8 +67,8 @@ print(f"mode = {mode}, n = {n}")
 
 
 def with_spectrum(lams, seed=0):
-    """Q diag(lams) Q^T for a random orthogonal Q (the Q factor of a Gaussian matrix)."""
-    Q, _ = np.linalg.qr(np.random.default_rng(seed).standard_normal((len(lams), len(lams))))
+    """The symmetric Q diag(lams) Q.T for a random orthogonal Q, and Q (its columns: the eigenvectors)."""
+    Q = random_orthogonal(len(lams), seed=seed)
     return (Q * lams) @ Q.T, Q
 
 
@@ -151,7 +156,7 @@ fig.tight_layout()
 #
 # :func:`linalg_rnn.eigen.power_iteration` runs this loop (Trefethen & Bau,
 # Algorithm 27.1) and estimates the eigenvalue with the Rayleigh quotient
-# :math:`r(x) = x^T M x / x^T x`
+# :math:`r(x) = x^\top M x / x^\top x`
 # (:func:`linalg_rnn.eigen.rayleigh_quotient`).  For a *symmetric* matrix,
 # :math:`r` is flat at an eigenvector (its gradient vanishes there), so an
 # eigenvector error :math:`\epsilon` costs only :math:`O(\epsilon^2)` in the
@@ -214,12 +219,22 @@ fig.tight_layout()
 #
 # **Equal magnitudes, opposite signs.**  With :math:`\lambda_1 = 1` and
 # :math:`\lambda_2 = -1`, :math:`M^k x = c_1 v_1 + (-1)^k c_2 v_2 + \dots`
-# alternates between two directions forever.  (:math:`M^2` has the double
-# eigenvalue 1, so every second iterate does settle.)
+# alternates between two directions forever.  :math:`M^2` has the double
+# eigenvalue 1, so every combination of :math:`v_1` and :math:`v_2` is an
+# eigenvector of :math:`M^2` (though not of :math:`M`: the extra eigenvectors
+# announced at the top), and every second iterate does settle.
 #
 # **A complex dominant pair.**  A real matrix with eigenvalues
-# :math:`\rho e^{\pm i\phi}` rotates the plane they span by :math:`\phi`
-# every step: no real direction is ever kept.
+# :math:`\rho e^{\pm i\phi}` has no real eigenvector in the plane they span,
+# so no real direction there is ever kept.  How the iterate moves depends on
+# the 2-by-2 block that acts on the plane.  When the block is *normal* --
+# :math:`\rho` times a rotation by :math:`\phi` in an orthonormal basis of the
+# plane, as in our first example -- each step turns every vector of the plane
+# by exactly :math:`\phi`, and the Rayleigh quotient of every such vector is
+# :math:`\rho\cos\phi`, the real part of the eigenvalues.  A non-normal block
+# with the same eigenvalues, :math:`S(\rho\, G(\phi))S^{-1}` with a
+# non-orthogonal :math:`S`, moves the iterate round an ellipse instead: the
+# angle it turns changes from step to step, and so does the Rayleigh quotient.
 
 
 def run_quietly(*args, **kwargs):
@@ -249,23 +264,50 @@ c1, c2 = two_more_steps(M_pm, res_pm.eigenvector)
 print(f"    converged = {res_pm.converged}; Rayleigh quotient stuck at {res_pm.eigenvalue:.4f}, "
       f"residual {res_pm.history['residual'][-1]:.3f}")
 print(f"    |cos| to the next iterate {c1:.4f}, to the one after {c2:.12f}: a 2-cycle")
+w = (Q_pm[:, 0] + Q_pm[:, 1]) / np.sqrt(2)  # a combination of v_1 and v_2
+print(f"    w = (v1 + v2)/sqrt(2): ||M^2 w - w|| = {np.linalg.norm(M_pm @ (M_pm @ w) - w):.1e} "
+      f"(an eigenvector of M^2), ||M w - r(w) w|| = "
+      f"{np.linalg.norm(M_pm @ w - rayleigh_quotient(M_pm, w) * w):.3f} (not one of M)")
+
+
+def turns_and_quotients(M, x, steps=40):
+    """Angles (rad) between successive normalized iterates from x, and their Rayleigh quotients."""
+    angles, quotients = [], []
+    for _ in range(steps):
+        y = M @ x
+        y /= np.linalg.norm(y)
+        angles.append(np.arccos(min(abs(x @ y), 1.0)))
+        quotients.append(rayleigh_quotient(M, y))
+        x = y
+    return np.array(angles), np.array(quotients)
+
 
 phi = 0.5
 block = 0.95 * np.array([[np.cos(phi), -np.sin(phi)], [np.sin(phi), np.cos(phi)]])
-M_c = np.zeros((n, n))
-M_c[:2, :2] = block
-M_c[2:, 2:] = with_spectrum(0.5 * np.linspace(0.9, -0.9, n - 2), seed=7)[0]
-print("complex pair 0.95 exp(+-0.5 i):", np.round(np.linalg.eigvals(block), 4))
-res_c = run_quietly(M_c, seed=0, max_iter=max_iter)
-c1, _ = two_more_steps(M_c, res_c.eigenvector)
-print(f"    converged = {res_c.converged}; Rayleigh quotient stuck at {res_c.eigenvalue:.4f} "
-      f"(the real part), residual {res_c.history['residual'][-1]:.3f}")
-print(f"    each step turns the iterate by {np.arccos(min(c1, 1.0)):.4f} rad (the angle phi = {phi})")
+S = np.array([[1.0, 1.0], [0.0, 1.0]])  # not orthogonal: the same eigenvalues, a non-normal block
+rest = with_spectrum(0.5 * np.linspace(0.9, -0.9, n - 2), seed=7)[0]
+complex_runs = {}
+for name, B2 in (("normal block", block), ("non-normal block", S @ block @ np.linalg.inv(S))):
+    M_c = np.zeros((n, n))
+    M_c[:2, :2] = B2
+    M_c[2:, 2:] = rest
+    print(f"complex pair, {name}: eigenvalues {np.round(np.linalg.eigvals(B2), 4)}")
+    res_c = run_quietly(M_c, seed=0, max_iter=max_iter)
+    angles, quotients = turns_and_quotients(M_c, res_c.eigenvector)
+    complex_runs[name] = res_c
+    print(f"    converged = {res_c.converged}, residual {res_c.history['residual'][-1]:.3f}; "
+          f"over {angles.size} more steps the iterate turns by {angles.min():.4f} to "
+          f"{angles.max():.4f} rad per step, Rayleigh quotient {quotients.min():.4f} to "
+          f"{quotients.max():.4f}")
+print(f"    phi = {phi}, rho cos(phi) = {0.95 * np.cos(phi):.4f}")
 
 # %%
-# In both cases the Rayleigh quotient settles, at a wrong value, while the
-# residual :math:`\|Mx - r(x)x\|` does not shrink: the residual, not the
-# estimate, is the honest convergence test.
+# With :math:`\pm 1`, and with the normal block, the Rayleigh quotient settles
+# at a wrong value (for the normal block at :math:`\rho\cos\phi`, and each
+# step turns by exactly :math:`\phi`); with the non-normal block it never
+# settles, and the angle per step varies.  In every case the residual
+# :math:`\|Mx - r(x)x\|` does not shrink: the residual, not the estimate, is
+# the honest convergence test.
 #
 # %%
 # **A start orthogonal to** :math:`v_1`.  If :math:`c_1 = 0` exactly, the
@@ -273,7 +315,7 @@ print(f"    each step turns the iterate by {np.arccos(min(c1, 1.0)):.4f} rad (th
 # :math:`v_1`.  To see it we need a matrix whose eigenvectors are exact
 # rational numbers.  Take the rotation by the 3-4-5 triangle,
 # :math:`Q = \frac{1}{5}\begin{pmatrix} 3 & -4 \\ 4 & 3 \end{pmatrix}`,
-# and :math:`M = Q \operatorname{diag}(3, 1) Q^T`; the start
+# and :math:`M = Q \operatorname{diag}(3, 1) Q^\top`; the start
 # :math:`x_0 = v_2 = (-4/5, 3/5)` has :math:`c_1 = 0`.  With
 # :class:`fractions.Fraction` entries (in a sympy matrix), every product is
 # exact, and :math:`M^k x_0 = 1^k x_0 = x_0` for every :math:`k`.
@@ -294,8 +336,8 @@ print(f"exact:  M^{k_exact} x0 = {xk.T.tolist()[0]},  v1 . (M^{k_exact} x0) = {(
 # :math:`M` and :math:`x_0` are off by about :math:`10^{-16}`, and the first
 # product already carries a :math:`v_1` component of that size.  Each step
 # triples it relative to the rest (:math:`\lambda_1/\lambda_2 = 3`), so after
-# about :math:`\log(10^{16})/\log 3 \approx 34` steps rounding error has
-# become the whole answer.  Note that :func:`~linalg_rnn.eigen.power_iteration`
+# about :math:`\log(10^{16})/\log 3 \approx 33.5` steps (printed below)
+# rounding error has become the whole answer.  Note that :func:`~linalg_rnn.eigen.power_iteration`
 # itself stops at once: :math:`x_0` *is* an eigenvector (of
 # :math:`\lambda = 1`) to working precision, and that is all its stopping test
 # can check.  Power iteration finds *an* eigenvector; it is the dominant one
@@ -315,17 +357,22 @@ component = np.array([abs(v1_float @ x) for x in xs])
 for k in (0, 1, 5, 10, 20, 30, 40, 60):
     print(f"    float: k = {k:2d}  |v1 . x_k| = {component[k]:.3e},  "
           f"Rayleigh quotient {rayleigh_quotient(M_float, xs[k]):.6f}")
+print(f"steps for a factor 3 per step to turn 1e-16 into 1: "
+      f"log(1e16)/log(3) = {np.log(1e16) / np.log(3):.1f}")
 
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-for ax, res, title in (
-    (axes[0], res_pm, r"$\lambda_1 = 1,\ \lambda_2 = -1$"),
-    (axes[1], res_c, r"complex pair $0.95e^{\pm 0.5i}$"),
+for ax, res, title, which in (
+    (axes[0], res_pm, r"$\lambda_1 = 1,\ \lambda_2 = -1$", ""),
+    (axes[1], complex_runs["normal block"], r"complex pair $0.95e^{\pm 0.5i}$", ", normal block"),
 ):
-    ax.plot(res.history["eigenvalue"], label=r"Rayleigh quotient $r(x_k)$")
-    ax.plot(res.history["residual"], label=r"residual $\|Mx_k - r(x_k)x_k\|$")
-    ax.set_ylim(-1.1, 1.6)
+    ax.plot(res.history["eigenvalue"], label=r"Rayleigh quotient $r(x_k)$" + which)
+    ax.plot(res.history["residual"], label=r"residual $\|Mx_k - r(x_k)x_k\|$" + which)
+    ax.set_ylim(-1.1, 2.3)
     ax.set_title(title + ": no convergence")
-    ax.legend(fontsize=8)
+axes[1].plot(complex_runs["non-normal block"].history["eigenvalue"], lw=0.8, color="tab:green",
+             label=r"$r(x_k)$, non-normal block")
+for ax in axes[:2]:
+    ax.legend(fontsize=7, loc="upper right")
 kk = np.arange(component.size)
 axes[2].semilogy(kk, np.maximum(component, 1e-20), ".-", label=r"float: $|v_1 \cdot x_k|$")
 axes[2].semilogy(kk, np.minimum(1e-16 * 3.0**kk, 1), "k--", lw=1, label=r"$10^{-16}\cdot 3^k$")
@@ -405,13 +452,16 @@ fig.tight_layout()
 # Summary
 # -------
 #
-# * :math:`M^k` has eigenvalues :math:`\lambda_i^k` and the same eigenvectors.
+# * :math:`M^k` has eigenvalues :math:`\lambda_i^k` and keeps every eigenvector
+#   of :math:`M`; it has more when two different :math:`\lambda_i^k` coincide.
 # * For almost every start, :math:`M^k x` turns toward :math:`v_1` with angle
 #   error :math:`O(|\lambda_2/\lambda_1|^k)`; the Rayleigh quotient of a
 #   symmetric matrix converges at the squared rate.
 # * It fails without a single dominant eigenvalue (:math:`\lambda_1 = -\lambda_2`,
-#   a complex pair), and from a start with no :math:`v_1` component, which
-#   only exact arithmetic can keep: in floating point, rounding supplies one.
+#   a complex pair, which a normal block turns by a fixed angle and a
+#   non-normal one by a varying angle), and from a start with no
+#   :math:`v_1` component, which only exact arithmetic can keep: in floating
+#   point, rounding supplies one.
 # * Inverse iteration finds the eigenvalue nearest a shift; Rayleigh quotient
 #   iteration updates the shift and converges cubically for symmetric
 #   matrices (three steps to machine precision on Example 27.1).

@@ -40,13 +40,13 @@ time.
 # :math:`F` again and again walks along the sequence; every entry of every
 # power is a Fibonacci number.
 
-import time
 from fractions import Fraction
 
 import matplotlib.pyplot as plt
 import numpy as np
+import sympy
 
-from linalg_rnn.course import lesson_mode
+from linalg_rnn.course import lesson_mode, race
 from linalg_rnn.eigen import (
     eigenvalues_exact,
     fibonacci,
@@ -85,9 +85,11 @@ for n in range(6):
 # and its closed form ``method="binet"``).  The price is floating point,
 # as we will see.
 #
-# Python integers grow with :math:`F_n` (about :math:`0.69n` bits), so for big
-# :math:`n` even an addition is not free; the timings still show the
-# :math:`n` against :math:`\log n` difference.
+# Python integers grow with :math:`F_n` (about :math:`n\log_2\varphi` bits,
+# printed below), so for big :math:`n` even an addition is not free; the
+# timings still show the :math:`n` against :math:`\log n` difference.  They
+# come from :func:`linalg_rnn.course.race`, which runs the three methods in
+# turns and keeps the best of three rounds for each.
 
 
 def fib_by_multiplication(n):
@@ -102,28 +104,24 @@ sizes = {"quick": [10, 100, 1000, 10_000], "default": [10, 100, 1000, 10_000, 10
          "full": [10, 100, 1000, 10_000, 100_000, 1_000_000]}[mode]
 
 
-def seconds(fn, n):
-    """Best of three wall-clock times of fn(n)."""
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        fn(n)
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 timings = {"repeated multiplication": [], "repeated squaring": [], "eigenvalues (Binet)": []}
 print(f"{'n':>8} {'agree':>6} {'products':>9} {'squarings+products':>19} "
       f"{'t mult (s)':>11} {'t square (s)':>13} {'t Binet (s)':>12}")
 for n in sizes:
     agree = fib_by_multiplication(n) == fibonacci(n)
-    timings["repeated multiplication"].append(seconds(fib_by_multiplication, n))
-    timings["repeated squaring"].append(seconds(fibonacci, n))
-    timings["eigenvalues (Binet)"].append(seconds(lambda m: fibonacci(m, method="binet"), n))
+    best = race({
+        "repeated multiplication": lambda n=n: fib_by_multiplication(n),
+        "repeated squaring": lambda n=n: fibonacci(n),
+        "eigenvalues (Binet)": lambda n=n: fibonacci(n, method="binet"),
+    }, repeats=3)
+    for name in timings:
+        timings[name].append(best[name])
     squarings = n.bit_length() + bin(n).count("1")
     print(f"{n:8d} {agree!s:>6} {n:9d} {squarings:19d} "
           + " ".join(f"{timings[k][-1]:{w}.2e}" for k, w in zip(timings, (11, 13, 12), strict=True)))
 print(f"F_100 = {fibonacci(100)}")
+print(f"bits of F_n per unit of n at n = {sizes[-1]}: {fibonacci(sizes[-1]).bit_length() / sizes[-1]:.4f} "
+      f"(log2 phi = {np.log2((1 + np.sqrt(5)) / 2):.4f})")
 
 fig, ax = plt.subplots(figsize=(6.5, 4.2))
 for name, ts in timings.items():
@@ -172,7 +170,7 @@ for n in (1, 5, 10, 20, 40):
 # :math:`F_{n+1}/F_n` tends to :math:`\varphi` with error
 # :math:`O(|\psi/\varphi|^n) = O(\varphi^{-2n})`, the rate of power iteration
 # from lesson 02: :math:`(F_{n+1}, F_n)` *is* the power iterate
-# :math:`F^n (1, 0)^T`.  And :func:`linalg_rnn.eigen.power_iteration` on
+# :math:`F^n (1, 0)^\top`.  And :func:`linalg_rnn.eigen.power_iteration` on
 # :math:`F` returns :math:`\varphi`.
 
 phi = (1 + np.sqrt(5)) / 2
@@ -189,17 +187,30 @@ print(f"power_iteration(F): {res.eigenvalue:.15f} after {res.iterations} product
 # Where float64 Binet breaks
 # --------------------------
 #
-# Binet's formula is exact in exact arithmetic, but :math:`\varphi` is stored
-# with a relative error of about :math:`\epsilon/2 \approx 1.1\times10^{-16}`,
-# and raising it to the power :math:`n` multiplies that error by :math:`n`.
-# The computed :math:`F_n` is therefore off by roughly
-# :math:`n\,\epsilon\,F_n`, which grows exponentially because :math:`F_n`
-# does.  Rounding to the nearest integer hides the error while it is below
-# :math:`1/2`.  We search for the first :math:`n` where it no longer does,
-# comparing with the exact integers of ``method="matrix"``.  Compare the
-# number of bits of that :math:`F_n` with the 53 of a float64 mantissa: the
-# factor :math:`n` in the error makes Binet fail before :math:`F_n` itself
-# stops being representable.
+# Binet's formula is exact in exact arithmetic, but the stored
+# :math:`\mathrm{fl}(\varphi)` is not :math:`\varphi`.  Its relative error
+# :math:`\delta_\varphi = \mathrm{fl}(\varphi)/\varphi - 1` is a definite
+# number, which we compute exactly with sympy below; it is smaller than the
+# bound :math:`u = \varepsilon/2 = 2^{-53} \approx 1.1\times10^{-16}` that
+# holds for every correctly rounded number (:math:`\varepsilon = 2^{-52}` is
+# NumPy's machine epsilon, ``np.finfo(float).eps``; :math:`u` is the unit
+# roundoff, Trefethen & Bau's :math:`\varepsilon_{\mathrm{machine}}`).
+# Raising :math:`\mathrm{fl}(\varphi)` to the power :math:`n` multiplies that
+# error by :math:`n`: :math:`(\varphi(1 + \delta_\varphi))^n \approx
+# \varphi^n (1 + n\delta_\varphi)`.  The other roundings (of :math:`\sqrt 5`,
+# of the power, of the division) each cost one :math:`u` or less and do not
+# grow with :math:`n`, so the computed :math:`F_n` is off by
+#
+# .. math:: n\,\delta_\varphi\,F_n ,
+#
+# which grows exponentially because :math:`F_n` does.  Rounding to the
+# nearest integer hides the error while it is below :math:`1/2`.  We search
+# for the first :math:`n` where it no longer does, comparing with the exact
+# integers of ``method="matrix"``, and compare the measured error with the
+# prediction :math:`n\delta_\varphi F_n`.  Compare also the number of bits of
+# that :math:`F_n` with the 53 of a float64 mantissa: the factor :math:`n` in
+# the error makes Binet fail before :math:`F_n` itself stops being
+# representable.
 
 first_bad = {m: next(n for n in range(2000) if fibonacci(n, method=m) != fibonacci(n))
              for m in ("binet", "eig")}
@@ -209,10 +220,21 @@ for m, n in first_bad.items():
 n_bad = first_bad["binet"]
 print(f"F_{n_bad} needs {fibonacci(n_bad).bit_length()} bits; float64 has 53")
 
-n_max = {"quick": 300, "default": 1474, "full": 1474}[mode]  # phi^1475 overflows float64
-ns = np.arange(1, n_max + 1)
+eps = np.finfo(float).eps
+# delta_phi = fl(phi)/phi - 1, exactly: the stored float is a rational number, phi is sympy's golden ratio
+delta_phi = float(sympy.N(sympy.Rational(Fraction(phi)) / sympy.GoldenRatio - 1, 30))
+print(f"delta_phi = fl(phi)/phi - 1 = {delta_phi:.3e} = {delta_phi / eps:.3f} eps "
+      f"(eps = 2^-52 = {eps:.3e}; the bound u = eps/2 = {eps / 2:.3e})")
 sqrt5 = np.sqrt(5.0)
 psi = (1 - sqrt5) / 2
+print(f"{'n':>3} {'F_n':>16} {'Binet error (unrounded)':>24} {'n delta_phi F_n':>16}")
+for n in range(n_bad - 4, n_bad + 2):
+    exact = fibonacci(n)
+    error = Fraction((phi**n - psi**n) / sqrt5) - exact  # the float minus the integer, exactly
+    print(f"{n:3d} {exact:16d} {float(error):24.3f} {n * delta_phi * exact:16.3f}")
+
+n_max = {"quick": 300, "default": 1474, "full": 1474}[mode]  # phi^1475 overflows float64
+ns = np.arange(1, n_max + 1)
 abs_err, rel_err = [], []
 for n in ns:
     raw = (phi**n - psi**n) / sqrt5  # Binet before rounding
@@ -222,7 +244,8 @@ for n in ns:
     rel_err.append(float(err / exact))
 abs_err, rel_err = np.array(abs_err), np.array(rel_err)
 print(f"first n with unrounded error >= 1/2: {ns[np.argmax(abs_err >= 0.5)]}")
-print(f"relative error at n = {n_max}: {rel_err[-1]:.2e}  (n * eps = {n_max * np.finfo(float).eps:.2e})")
+print(f"relative error at n = {n_max}: {rel_err[-1]:.2e}  (n * delta_phi = {n_max * delta_phi:.2e}, "
+      f"n * eps = {n_max * eps:.2e})")
 
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
 ax1.semilogy(ns[:120], np.maximum(abs_err[:120], 1e-20), ".", ms=3)
@@ -234,10 +257,11 @@ ax1.set_ylabel(r"$|\mathrm{Binet}_{64}(n) - F_n|$")
 ax1.set_title("absolute error of float64 Binet")
 ax1.legend(fontsize=8)
 ax2.loglog(ns, np.maximum(rel_err, 1e-20), ".", ms=3, label="relative error")
-ax2.loglog(ns, ns * np.finfo(float).eps, "k--", lw=1, label=r"$n\,\epsilon$ (rough bound)")
+ax2.loglog(ns, ns * delta_phi, "k--", lw=1, label=r"$n\,\delta_\varphi$ (prediction)")
+ax2.loglog(ns, ns * eps, ":", color="0.5", lw=1, label=r"$n\,\varepsilon$, $\varepsilon = 2^{-52}$")
 ax2.set_ylim(1e-18, 1e-11)
 ax2.set_xlabel("n")
-ax2.set_title("relative error grows like n times machine epsilon")
+ax2.set_title(r"relative error grows like $n\,\delta_\varphi$")
 ax2.legend(fontsize=8)
 fig.tight_layout()
 
@@ -277,11 +301,11 @@ for rho in (0.9, 1.0, 1.1):
             path.append(np.linalg.norm(P, 2))
         norms[(rho, kind)] = np.array(path)
 print(f"{'rho':>4} {'W':>20} {'spectral radius':>16} {'max_t ||W^t||':>14} "
-      f"{'||W^T||':>10} {'||W^T||^(1/T)':>14}   (T = {T})")
+      f"{f'||W^{T}||':>10} {f'||W^{T}||^(1/{T})':>16}")
 for (rho, kind), path in norms.items():
     W = rho * (Q_orth if "orth" in kind else G)
     print(f"{rho:4.1f} {kind:>20} {spectral_radius(W):16.4f} {path.max():14.3g} "
-          f"{path[-1]:10.3g} {path[-1] ** (1 / T):14.4f}")
+          f"{path[-1]:10.3g} {path[-1] ** (1 / T):16.4f}")
 
 fig, ax = plt.subplots(figsize=(7, 4.5))
 colors = {0.9: "tab:blue", 1.0: "tab:green", 1.1: "tab:red"}
@@ -308,34 +332,66 @@ fig.tight_layout()
 #
 # Backpropagation through time multiplies by this product (transposed), so
 # the gradient from step :math:`t` reaching step 1 is a matrix power of
-# :math:`W` with a diagonal factor in between.  :math:`0 < \tanh' \le 1`, so
-# the diagonal factors can only shrink things: with :math:`\rho(W) \le 1` the
-# gradient vanishes (for an orthogonal :math:`W`, only the nonlinearity
-# shrinks it), while with a large :math:`W` it grows until saturation
-# (:math:`\tanh' \approx 0`) fights back.  We compute
-# :math:`\|\partial h_t/\partial h_1\|_2` for a random input sequence and
-# compare it with :math:`\|W^{t-1}\|_2`.
+# :math:`W` with a diagonal factor in between.  Since
+# :math:`0 < \tanh' \le 1`, every diagonal factor has norm at most 1, and
+#
+# .. math:: \Big\|\frac{\partial h_t}{\partial h_1}\Big\|_2 \le
+#           \prod_{i=2}^{t} \max_j \sigma'(a_{i,j}) \; \|W\|_2^{\,t-1} .
+#
+# That bound guarantees exactly this much, and no more:
+#
+# * :math:`\|W\|_2 < 1` makes the product vanish, at least as fast as
+#   :math:`\|W\|_2^{t-1}`; the tanh factors only add decay.  (It is the norm
+#   that counts: a non-normal :math:`W` can have :math:`\rho(W) < 1 < \|W\|_2`,
+#   like the Gaussian matrices above, whose powers grew for a while.)
+# * :math:`\|W\|_2 = 1`, an orthogonal :math:`W`, guarantees neither: the
+#   product decays exactly as fast as the :math:`\sigma'` factors make it.
+#   That is fast when the pre-activations :math:`a_t` are large and slow when
+#   they stay near 0, where :math:`\sigma'(a) = 1 - \tanh^2 a \approx 1 - a^2`;
+#   lesson 09 measures a norm still near 1 after a hundred steps with tiny
+#   inputs.
+# * :math:`\|W\|_2 > 1` lets the product grow only while
+#   :math:`\|\operatorname{diag}(\sigma'(a_i))W\|_2 > 1`, that is while the
+#   units stay near tanh's linear region.  But a large :math:`W` also
+#   amplifies the state, which pushes the pre-activations out to where
+#   :math:`\sigma'(a) \approx 4e^{-2|a|}` is tiny, and then the product stops
+#   growing.  Saturation, not the spectral radius, decides.
+#
+# We compute :math:`\|\partial h_t/\partial h_1\|_2` for a random input
+# sequence, starting from :math:`h_0 = 0`, for :math:`W = \rho Q` (so
+# :math:`\|W\|_2 = \rho(W) = \rho`), compare it with :math:`\|W^{t-1}\|_2`,
+# and print the mean :math:`\sigma'` and the growth rate per step over the
+# first ten steps and over the rest of the run.
 
 U = rng.standard_normal(n_hidden) * 0.5
 inputs = rng.standard_normal(T)
-jac_norms = {}
-print(f"{'W':>17} {'rho(W)':>7} " + " ".join(f"{'t=' + str(t):>10}" for t in (10, 50, T))
+jac_norms, mean_sigma_prime = {}, {}
+print(f"{'W':>17} {'rho(W)':>7} " + " ".join(f"{'t=' + str(t):>10}" for t in (11, 50, T))
       + "   (||dh_t/dh_1||_2, then ||W^(t-1)||_2)")
 for rho in (0.9, 1.0, 1.5):
     W = rho * Q_orth
     h = np.zeros(n_hidden)
     J = np.eye(n_hidden)  # dh_1/dh_1
-    path, path_w = [1.0], [1.0]
+    path, path_w, sigma_prime = [1.0], [1.0], []
     for t in range(2, T + 1):
         a = W @ h + U * inputs[t - 1]
         h = np.tanh(a)
-        J = (1 - h**2)[:, None] * (W @ J)  # diag(tanh'(a_t)) W times the product so far
+        sigma_prime.append(1 - h**2)  # tanh'(a_t), one entry per unit
+        J = sigma_prime[-1][:, None] * (W @ J)  # diag(tanh'(a_t)) W times the product so far
         path.append(np.linalg.norm(J, 2))
         path_w.append(rho ** (t - 1))  # ||W^(t-1)||_2 for rho times an orthogonal matrix
     jac_norms[rho] = (np.array(path), np.array(path_w))
+    mean_sigma_prime[rho] = np.mean(sigma_prime)
     print(f"{f'{rho} x orthogonal':>17} {spectral_radius(W):7.2f} "
-          + " ".join(f"{path[t - 1]:10.2e}" for t in (10, 50, T)))
-    print(f"{'':>17} {'':>7} " + " ".join(f"{path_w[t - 1]:10.2e}" for t in (10, 50, T)))
+          + " ".join(f"{path[t - 1]:10.2e}" for t in (11, 50, T)))
+    print(f"{'':>17} {'':>7} " + " ".join(f"{path_w[t - 1]:10.2e}" for t in (11, 50, T)))
+print(f"{'W':>17} {'mean sigma_prime':>17} {'rate, t = 1..11':>16} {f'rate, t = 50..{T}':>17} "
+      f"{'largest norm (at t)':>20}")
+for rho, (path, _) in jac_norms.items():
+    early = (path[10] / path[0]) ** (1 / 10)  # path[t - 1] is ||dh_t/dh_1||
+    late = (path[T - 1] / path[49]) ** (1 / (T - 50))
+    print(f"{f'{rho} x orthogonal':>17} {mean_sigma_prime[rho]:17.3f} {early:16.3f} {late:17.3f} "
+          f"{path.max():12.3g} (t={int(np.argmax(path)) + 1})")
 
 fig, ax = plt.subplots(figsize=(7, 4.5))
 for rho, color in zip((0.9, 1.0, 1.5), ("tab:blue", "tab:green", "tab:red"), strict=True):
@@ -350,13 +406,19 @@ ax.legend(fontsize=8)
 fig.tight_layout()
 
 # %%
-# The diagonal factors pull every curve below its matrix power.  With
-# :math:`W = Q` orthogonal the bare power keeps norm 1, but the Jacobian still
-# decays, because :math:`\tanh'(a) < 1` whenever :math:`a \ne 0`; with
-# :math:`W = 1.5\,Q` the product does not explode like :math:`1.5^t`, because
-# saturated units (:math:`\tanh' \approx 0`) cut the chain.  Part III studies
-# these products in detail, and part II builds the orthogonal matrices that
-# keep the linear part of the product at norm 1.
+# The diagonal factors pull every curve below its matrix power, as the
+# bound says.  With :math:`W = 0.9\,Q` the product vanishes faster than
+# :math:`0.9^t`.  With :math:`W = Q` the bare power keeps norm 1, and the
+# Jacobian decays at a rate set only by the :math:`\sigma'` factors: these
+# inputs are large enough to keep the mean :math:`\sigma'` well below 1 (the
+# printed value), so it vanishes too -- a consequence of the inputs, not of
+# :math:`\rho(W) = 1`.  With :math:`W = 1.5\,Q` the product does grow over the
+# first steps, while the state started at :math:`h_0 = 0` is still small; then
+# the state saturates (the lowest mean :math:`\sigma'` of the three), the rate
+# per step drops to about 1, and the product wanders up and down instead of
+# exploding like :math:`1.5^t`.  Part III
+# studies these products in detail, and part II builds the orthogonal matrices
+# that keep the linear part of the product at norm 1.
 #
 # Summary
 # -------
@@ -365,14 +427,18 @@ fig.tight_layout()
 #   eigenvalues, in the eigenvector basis.
 # * Fibonacci three ways: :math:`n` products, :math:`O(\log n)` squarings
 #   (exact), or Binet's :math:`O(1)` formula, which in float64 is first wrong
-#   at the :math:`n` printed above, because its error :math:`\approx n\epsilon F_n`
-#   passes :math:`1/2`.
+#   at the :math:`n` printed above, because its error
+#   :math:`\approx n\,\delta_\varphi F_n` passes :math:`1/2`; the relative
+#   error :math:`\delta_\varphi` of the stored :math:`\varphi` is a definite
+#   number, well below the bound :math:`u = 2^{-53}`.
 # * The golden ratio is the dominant eigenvalue of :math:`F`, so it sets the
 #   growth: :math:`F_{n+1} \approx \varphi F_n`.
 # * :math:`\|W^t\|` vanishes, holds or explodes as :math:`\rho(W) <, =, > 1`,
 #   after a possible transient when :math:`W` is not normal.
 # * In an RNN, :math:`\partial h_t/\partial h_1` multiplies such powers with
-#   :math:`\operatorname{diag}(\sigma')` factors, which only shrink.
+#   :math:`\operatorname{diag}(\sigma')` factors, which only shrink: it must
+#   vanish when :math:`\|W\|_2 < 1`; with :math:`\|W\|_2 \ge 1` it does
+#   whatever the saturation of the units lets it do.
 #
 # Exercises
 # ---------

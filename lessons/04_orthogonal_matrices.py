@@ -12,7 +12,7 @@ how to pull a matrix that has drifted away back onto them.
 
 **What you will learn**
 
-* the definition :math:`Q^TQ = I` and its consequences: :math:`\\|Qx\\| = \\|x\\|`,
+* the definition :math:`Q^\\top Q = I` and its consequences: :math:`\\|Qx\\| = \\|x\\|`,
   :math:`\\det Q = \\pm 1`, every :math:`|\\lambda| = 1`;
 * rotations (eigenvalues :math:`e^{\\pm i\\theta}` on the unit circle) and
   Householder reflections;
@@ -20,8 +20,11 @@ how to pull a matrix that has drifted away back onto them.
   (Haar);
 * the Cayley transform and the exponential of a skew-symmetric matrix, two
   ways to *parametrize* orthogonal matrices;
-* that the nearest orthogonal matrix is the polar factor :math:`UV^T`, and
-  that the QR factor is **not** the nearest one, contrary to a common claim.
+* that the nearest orthogonal matrix is the polar factor :math:`UV^\\top`, and
+  that the QR factor is **not** the nearest one, contrary to a common claim;
+* what a bare ``torch.linalg.qr`` projection does to a nearly orthogonal
+  :math:`W_{hh}` without the sign correction, and why the projection runs
+  under ``torch.no_grad()``.
 
 **Prerequisites:** lesson 01 (eigenvalues) and lesson 03 (matrix powers).
 """
@@ -31,17 +34,17 @@ how to pull a matrix that has drifted away back onto them.
 # ---------------------------------------
 #
 # A square real matrix :math:`Q` is *orthogonal* when its columns are
-# orthonormal, :math:`Q^TQ = I`.  Three facts follow at once:
+# orthonormal, :math:`Q^\top Q = I`.  Three facts follow at once:
 #
-# * lengths are kept: :math:`\|Qx\|^2 = x^TQ^TQx = x^Tx = \|x\|^2`;
-# * :math:`\det(Q)^2 = \det(Q^TQ) = 1`, so :math:`\det Q = \pm 1`;
+# * lengths are kept: :math:`\|Qx\|^2 = x^\top Q^\top Qx = x^\top x = \|x\|^2`;
+# * :math:`\det(Q)^2 = \det(Q^\top Q) = 1`, so :math:`\det Q = \pm 1`;
 # * if :math:`Qx = \lambda x` then :math:`\|x\| = \|Qx\| = |\lambda|\,\|x\|`,
 #   so every eigenvalue lies on the unit circle.
 #
 # The swap matrix :math:`P = \begin{pmatrix} 0 & 1 \\ 1 & 0\end{pmatrix}` is the
 # smallest example: it sends :math:`(3, 4)` to :math:`(4, 3)`, both of length
 # 5.  We measure how far a matrix is from orthogonal by
-# :math:`\|Q^TQ - I\|_2` (:func:`linalg_rnn.orthogonal.orthogonality_error`).
+# :math:`\|Q^\top Q - I\|_2` (:func:`linalg_rnn.orthogonal.orthogonality_error`).
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -66,13 +69,13 @@ print(f"mode = {mode}")
 P = np.array([[0.0, 1.0], [1.0, 0.0]])
 x = np.array([3.0, 4.0])
 print(f"P @ {x} = {P @ x},  norms {np.linalg.norm(x):g} -> {np.linalg.norm(P @ x):g}")
-print(f"||P^T P - I|| = {orthogonality_error(P):g},  det P = {np.linalg.det(P):+.0f},")
+print(f"||P.T P - I|| = {orthogonality_error(P):g},  det P = {np.linalg.det(P):+.0f},")
 print(f"eigenvalues of P: {np.sort(np.linalg.eigvals(P))}")
 
 n = {"quick": 6, "default": 8, "full": 12}[mode]
 Q = random_orthogonal(n, seed=0)
 z = np.random.default_rng(1).standard_normal(n)
-print(f"\nA random {n}x{n} orthogonal Q: ||Q^T Q - I||_2 = {orthogonality_error(Q):.1e}")
+print(f"\nA random {n}x{n} orthogonal Q: ||Q.T Q - I||_2 = {orthogonality_error(Q):.1e}")
 print(f"  ||z|| = {np.linalg.norm(z):.12f},  ||Q z|| = {np.linalg.norm(Q @ z):.12f}")
 print(f"  det Q = {np.linalg.det(Q):+.12f}")
 print(f"  |eigenvalues| = {np.round(np.abs(np.linalg.eigvals(Q)), 12)}")
@@ -153,7 +156,7 @@ fig.tight_layout()
 # Reflections
 # -----------
 #
-# The Householder reflection :math:`H = I - 2vv^T/(v^Tv)` mirrors space
+# The Householder reflection :math:`H = I - 2vv^\top/(v^\top v)` mirrors space
 # across the hyperplane orthogonal to :math:`v`.  It is symmetric and its own
 # inverse (:math:`H^2 = I`), with eigenvalue :math:`-1` along :math:`v` and
 # :math:`+1` on the hyperplane, so :math:`\det H = -1`.
@@ -238,13 +241,13 @@ fig.tight_layout()
 # Training updates a weight matrix by adding a gradient step, and a sum of
 # orthogonal matrices is not orthogonal: the swap matrix :math:`P` plus any
 # small step already fails the test.  One cure is to train a *skew-symmetric*
-# :math:`A` (:math:`A^T = -A`, any real numbers above the diagonal) and map it
+# :math:`A` (:math:`A^\top = -A`, any real numbers above the diagonal) and map it
 # to an orthogonal matrix:
 #
 # * the Cayley transform :math:`(I + A)^{-1}(I - A)`
 #   (:func:`linalg_rnn.orthogonal.cayley`);
 # * the matrix exponential :math:`e^A` (:func:`linalg_rnn.orthogonal.expm_skew`),
-#   orthogonal because :math:`(e^A)^Te^A = e^{-A}e^{A} = I`, with
+#   orthogonal because :math:`(e^A)^\top e^A = e^{-A}e^{A} = I`, with
 #   :math:`\det e^A = e^{\mathrm{tr} A} = 1`.
 #
 # A skew-symmetric matrix has eigenvalues :math:`\pm i\omega` on the
@@ -254,13 +257,13 @@ fig.tight_layout()
 
 step = 0.1 * np.random.default_rng(6).standard_normal((2, 2))
 print(
-    f"||(P + step)^T (P + step) - I|| = {orthogonality_error(P + step):.3f}  (a plain update leaves the set)"
+    f"||(P + step).T (P + step) - I|| = {orthogonality_error(P + step):.3f}  (a plain update leaves the set)"
 )
 
 M = np.random.default_rng(7).standard_normal((n, n))
 A = M - M.T
 for name, Qa in (("cayley(A)", cayley(A)), ("expm_skew(A)", expm_skew(A))):
-    print(f"{name:>12}: ||Q^T Q - I||_2 = {orthogonality_error(Qa):.1e},  det = {np.linalg.det(Qa):+.6f}")
+    print(f"{name:>12}: ||Q.T Q - I||_2 = {orthogonality_error(Qa):.1e},  det = {np.linalg.det(Qa):+.6f}")
 gap = np.abs(expm_skew(A) - scipy.linalg.expm(A)).max()
 print(f"expm_skew(A) vs scipy.linalg.expm(A): max difference {gap:.1e}")
 omega = np.sort(np.abs(np.linalg.eigvals(A).imag))[::2]
@@ -279,7 +282,7 @@ except ValueError as err:
 # During training :math:`W` drifts away from orthogonality, and one may
 # *project* it back now and then.  Two projections are in use:
 #
-# * the **polar factor** :math:`UV^T` from the SVD :math:`W = U\Sigma V^T`
+# * the **polar factor** :math:`UV^\top` from the SVD :math:`W = U\Sigma V^\top`
 #   (:func:`linalg_rnn.orthogonal.nearest_orthogonal`): it replaces every
 #   singular value by 1, and it is the orthogonal matrix *nearest* to
 #   :math:`W` in the Frobenius norm, at distance
@@ -316,12 +319,13 @@ n_rnn = {"quick": 16, "default": 32, "full": 64}[mode]
 Q0 = random_orthogonal(n_rnn, seed=8)
 E = np.random.default_rng(9).standard_normal((n_rnn, n_rnn))
 E /= np.linalg.norm(E)
-rows = []
+rows, d_bare = [], []
 for delta in deltas:
     Wd = Q0 + delta * np.sqrt(n_rnn) * E
     d_polar = np.linalg.norm(Wd - nearest_orthogonal(Wd))
     d_qr = np.linalg.norm(Wd - qr_orthogonalize(Wd))
     rows.append((delta, d_polar, d_qr))
+    d_bare.append(np.linalg.norm(Wd - np.linalg.qr(Wd)[0]))  # LAPACK's signs, uncorrected: see below
 rows = np.array(rows)
 print(f"{'delta':>8} {'||W - polar||_F':>16} {'||W - QR||_F':>14} {'QR / polar':>11}")
 for delta, dp, dq in rows:
@@ -347,12 +351,13 @@ print(
 )
 
 fig, ax = plt.subplots(figsize=(6.5, 4))
+ax.loglog(rows[:, 0], d_bare, "^:", color="0.5", label="QR factor, no sign correction (next section)")
 ax.loglog(rows[:, 0], rows[:, 2], "s-", label="QR factor (sign-corrected)")
-ax.loglog(rows[:, 0], rows[:, 1], "o-", label="polar factor $UV^T$ (nearest)")
+ax.loglog(rows[:, 0], rows[:, 1], "o-", label=r"polar factor $UV^\top$ (nearest)")
 ax.set_xlabel(r"drift $\delta$ (relative size of the perturbation)")
 ax.set_ylabel(r"distance $\|W - Q\|_F$")
 ax.set_title(f"Projecting a drifted {n_rnn}x{n_rnn} matrix back")
-ax.legend()
+ax.legend(fontsize=8)
 fig.tight_layout()
 
 # %%
@@ -367,10 +372,83 @@ print(f"polar(W Pi) == polar(W) Pi: {np.allclose(nearest_orthogonal(Wd @ Pi), ne
 print(f"   QR(W Pi) ==    QR(W) Pi: {np.allclose(qr_orthogonalize(Wd @ Pi), qr_orthogonalize(Wd) @ Pi)}")
 
 # %%
+# Projecting a torch parameter: the sign correction and ``torch.no_grad()``
+# -------------------------------------------------------------------------
+#
+# A project README among the course's sources projects :math:`W_{hh}` back
+# with two lines, ``Q, R = torch.linalg.qr(W_hh); W_hh = Q``, run under
+# ``torch.no_grad()``, and adds a sign correction "to keep the determinant
+# stable".  Both lines deserve a closer look.  We take the drifted matrix of
+# the last section with :math:`\delta = 0.01` and put it into a
+# ``torch.nn.RNN`` as its recurrent weight, a parameter the optimizer updates.
+#
+# **The sign correction keeps** :math:`Q` **next to** :math:`W`.  LAPACK's
+# Householder QR, which ``torch.linalg.qr`` calls on the CPU, chooses the sign
+# of each :math:`r_{jj}` by the sign of the entry it reflects, so about half
+# of them come out negative, whatever :math:`W` is.  Since
+# :math:`Q = WR^{-1}`, every negative :math:`r_{jj}` flips a column of
+# :math:`Q`.  For a nearly orthogonal :math:`W`, :math:`R` is nearly
+# :math:`D = \mathrm{diag}(\pm 1)`, so the bare :math:`Q` is nearly
+# :math:`WD`: :math:`W` with some columns negated, at distance about
+# :math:`2\sqrt{k}` when :math:`k` columns flip.  As a training step, that
+# negates the outgoing recurrent weights of :math:`k` hidden units each time
+# the projection runs.  Multiplying by :math:`\mathrm{diag}(\mathrm{sign}\,
+# r_{jj})` undoes the flips and leaves :math:`Q` within the drift of :math:`W`.
+# It has nothing to do with keeping a determinant stable: :math:`\det Q` is
+# :math:`\pm 1` with or without it (the flips change its sign only when an
+# odd number of columns flip).
+#
+# **Why** ``torch.no_grad()``.  The projection repairs the weights; it is not
+# part of the model whose loss autograd differentiates.  A parameter is a
+# *leaf* of autograd's graph, and autograd refuses to let anyone overwrite a
+# leaf that requires a gradient while it records.  Rebinding the name
+# instead (``W_hh = Q``) does not change the module's parameter at all -- the
+# tensor the optimizer updates stays as it was, and a module refuses a plain
+# tensor in its place -- while the new tensor drags the QR factorization's
+# backward graph along.  Under ``torch.no_grad()``
+# nothing is recorded, the in-place copy ``W_hh.copy_(Q)`` is allowed, and
+# the optimizer keeps updating the same parameter, now orthogonal.
+
+import torch  # noqa: E402  (only this section needs it)
+
+rnn = torch.nn.RNN(1, n_rnn, dtype=torch.float64)
+W_drift = Q0 + 0.01 * np.sqrt(n_rnn) * E  # delta = 0.01, as in the table above
+with torch.no_grad():
+    rnn.weight_hh_l0.copy_(torch.from_numpy(W_drift))
+W_hh = rnn.weight_hh_l0
+for attempt, assign in (
+    ("rnn.weight_hh_l0 = Q", lambda Q: setattr(rnn, "weight_hh_l0", Q)),
+    ("W_hh.copy_(Q), autograd recording", lambda Q: W_hh.copy_(Q)),
+):
+    try:
+        assign(torch.linalg.qr(W_hh)[0])
+    except (TypeError, RuntimeError) as err:
+        print(f"{attempt:>34} -> {type(err).__name__}: {err}")
+print(f"{'Q = torch.linalg.qr(W_hh)[0]':>34} -> a graph node: grad_fn "
+      f"{type(torch.linalg.qr(W_hh)[0].grad_fn).__name__}")
+with torch.no_grad():
+    Q, R = torch.linalg.qr(W_hh)  # the README's line
+    signs = torch.sign(torch.diagonal(R))
+    Q_fixed = Q * signs  # Q diag(sign r_jj): the sign correction
+flips = int((signs < 0).sum())
+print(f"negative r_jj: {flips} of {n_rnn} columns flipped by the bare QR")
+d_polar = np.linalg.norm(W_drift - nearest_orthogonal(W_drift))
+print(f"||W - Q||_F: bare QR {torch.linalg.norm(W_hh - Q):.4f} (2 sqrt(flips) = {2 * np.sqrt(flips):.4f}), "
+      f"sign-corrected {torch.linalg.norm(W_hh - Q_fixed):.4f}, polar {d_polar:.4f}")
+print(f"det W = {np.linalg.det(W_drift):+.4f}, det Q: bare {torch.det(Q):+.4f}, "
+      f"sign-corrected {torch.det(Q_fixed):+.4f}")
+print(f"sign-corrected Q == qr_orthogonalize(W): {np.allclose(Q_fixed.numpy(), qr_orthogonalize(W_drift))}")
+with torch.no_grad():
+    W_hh.copy_(Q_fixed)  # the projection, in place: the same parameter object, now orthogonal
+print(f"after the projection under no_grad: same parameter {rnn.weight_hh_l0 is W_hh}, "
+      f"||W.T W - I||_2 = {orthogonality_error(rnn.weight_hh_l0.detach().numpy()):.1e}, "
+      f"requires_grad {rnn.weight_hh_l0.requires_grad}")
+
+# %%
 # Summary
 # -------
 #
-# * :math:`Q^TQ = I` means lengths are kept, :math:`\det Q = \pm 1` and every
+# * :math:`Q^\top Q = I` means lengths are kept, :math:`\det Q = \pm 1` and every
 #   eigenvalue is on the unit circle, so powers of :math:`Q` neither explode
 #   nor vanish.
 # * Rotations have eigenvalues :math:`e^{\pm i\theta}`; reflections are
@@ -379,9 +457,12 @@ print(f"   QR(W Pi) ==    QR(W) Pi: {np.allclose(qr_orthogonalize(Wd @ Pi), qr_o
 #   :math:`Q\,\mathrm{diag}(\mathrm{sign}\, r_{jj})`.
 # * Cayley and the exponential turn any skew-symmetric matrix into an
 #   orthogonal one; this is how orthogonal RNN parametrizations work.
-# * The nearest orthogonal matrix is the polar factor :math:`UV^T`; the QR
+# * The nearest orthogonal matrix is the polar factor :math:`UV^\top`; the QR
 #   factor is orthogonal but farther away (and order-dependent), so a "QR
 #   projection" is a cheap approximation, not the nearest point.
+# * A QR projection needs the sign correction, or it flips about half the
+#   columns of a nearly orthogonal :math:`W_{hh}`; in torch it runs under
+#   ``torch.no_grad()`` and copies into the parameter in place.
 #
 # Lesson 05 builds the QR factorization itself, starting with Gram--Schmidt.
 #

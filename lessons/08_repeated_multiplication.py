@@ -11,10 +11,13 @@ vanishes; here we watch it happen for the initializations people actually use.
 
 **What you will learn**
 
-* how the common initializations (normal, uniform, orthogonal, identity,
-  scaled orthogonal) place the eigenvalues of :math:`W_{hh}`;
+* how the common initializations (the schemes ``normal``, ``uniform``,
+  ``orthogonal``, ``identity`` and ``scaled_orthogonal`` of
+  :func:`linalg_rnn.dynamics.init_recurrent`; the trainer of part IV calls
+  its orthogonal and identity inits by the same names) place the eigenvalues
+  of :math:`W_{hh}`;
 * that :math:`\\|W^t\\|_2` grows, shrinks or stays put according to those
-  eigenvalues -- over 64 steps and over 1000;
+  eigenvalues -- over 64 steps and over many more;
 * why a ``tanh`` and real inputs take away the guarantee that an orthogonal
   :math:`W` keeps the norm.
 
@@ -31,10 +34,10 @@ powers) and lesson 04 (orthogonal matrices and the unit circle).
 # products one multiplication at a time, like the RNN does, and records the
 # spectral norm :math:`\|W^t\|_2` and the eigenvalues of :math:`W^t`.
 #
-# We draw one :math:`64 \times 64` matrix per scheme with
+# We draw one :math:`n \times n` matrix per scheme (:math:`n` is printed below) with
 # :func:`linalg_rnn.dynamics.init_recurrent`.  The two random schemes use the
 # usual :math:`1/\sqrt{n}` scale; ``uniform`` at gain 1 is what
-# ``torch.nn.RNN`` uses by default.  The scaled orthogonal matrices are
+# ``torch.nn.RNN`` uses by default.  The ``scaled_orthogonal`` matrices are
 # :math:`0.9\,Q` and :math:`1.1\,Q` for the same :math:`Q` as ``orthogonal``.
 
 import matplotlib.pyplot as plt

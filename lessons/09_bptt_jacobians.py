@@ -15,8 +15,9 @@ different recurrent matrices and activations.
 * the formula :math:`\\partial h_T/\\partial h_t = \\prod_{i=T}^{t+1}
   \\operatorname{diag}(\\sigma'(a_i))\\, W_{hh}` and how to check it against
   autograd;
-* that the norm of this product vanishes geometrically when the spectral
-  radius of :math:`W_{hh}` is small and explodes when it is large;
+* that the norm of this product must vanish when :math:`\\|W_{hh}\\|_2 < 1`,
+  and that beyond that it is saturation, not the spectral radius, that
+  decides whether it vanishes, holds or grows;
 * that an orthogonal :math:`W_{hh}` keeps it at exactly 1 only for a linear
   activation, and how tanh saturation breaks that guarantee.
 
@@ -148,9 +149,16 @@ fig.tight_layout()
 # Now the tanh network with inputs, for the initializations of lesson 08.  The
 # measured rate per step (the geometric mean of the Jacobian norm ratio) is
 # printed next to :math:`\rho(W_{hh})` and :math:`\|W_{hh}\|_2`.  Because
-# :math:`\sigma' \le 1`, every factor has :math:`\|D_i W_{hh}\|_2 \le
-# \|W_{hh}\|_2`, so the rate can never exceed :math:`\|W_{hh}\|_2`: tanh
-# adds decay, never growth.
+# :math:`\sigma' \le 1`, every factor has
+#
+# .. math:: \|D_i W_{hh}\|_2 \le \max_j \sigma'(a_{i,j})\, \|W_{hh}\|_2 ,
+#
+# so the rate can never exceed :math:`\|W_{hh}\|_2`: tanh adds decay, never
+# growth.  That is the whole guarantee.  It makes the product vanish when
+# :math:`\|W_{hh}\|_2 < 1`; when :math:`\|W_{hh}\|_2 \ge 1` it promises
+# nothing, and the :math:`\sigma'` factors -- how saturated the units are --
+# decide.  The spectral radius does not: below, ``normal`` has
+# :math:`\rho(W_{hh}) > 1` and vanishes anyway.
 
 inits = {
     "uniform (torch default)": init_recurrent(n, "uniform", seed=3),
@@ -159,6 +167,7 @@ inits = {
     "1.5 x orthogonal": init_recurrent(n, "scaled_orthogonal", gain=1.5, seed=3),
 }
 fig, ax = plt.subplots(figsize=(6.5, 4))
+rates = {}
 for name, W in inits.items():
     res = bptt_jacobian_norms(W, X, W_xh=W_xh, b=b, activation="tanh")
     ok = res.norms > 0
@@ -169,22 +178,31 @@ for name, W in inits.items():
         f"tanh, {name:>24}: rate per step {rate:.3f}, rho(W) = {rho:.3f}, ||W||_2 = "
         f"{np.linalg.norm(W, 2):.3f}, mean sigma' = {res.sigma_prime.mean():.3f}"
     )
+    rates[name] = (rate, rho)
 ax.set_xlabel("lag T - t")
 ax.set_ylabel(r"$\|\partial h_T / \partial h_t\|_2$")
 ax.set_title("tanh RNN with inputs")
 ax.legend(fontsize=8)
 fig.tight_layout()
+print("vanished (rate < 1) although rho(W) >= 1:",
+      [name for name, (rate, rho) in rates.items() if rate < 1 <= rho])
+print("rate at least 1:", [name for name, (rate, rho) in rates.items() if rate >= 1],
+      "-- with 1.5 x orthogonal the linear part alone would have rate 1.5")
 
 # %%
-# The ``1.5 x orthogonal`` line shows the two sides of tanh.  The linear
-# part alone would explode like :math:`1.5^\ell`; with tanh, a large
-# :math:`W_{hh}` drives the states away from zero until enough units sit in
-# the flat part of tanh (small :math:`\sigma'`) to cancel the growth, and the
-# measured rate per step printed above comes out far below 1.5 -- close to 1
-# in this run.  Saturation caps the explosion; it does not guarantee the
-# opposite either.  Exploding gradients in a tanh RNN need a large
-# :math:`W_{hh}` *and* units that stay in the linear region (small inputs,
-# states near zero), which is what lesson 10's example sets up.
+# The ``1.5 x orthogonal`` line shows how saturation works.  The linear part
+# alone would explode like :math:`1.5^\ell`.  But the same large
+# :math:`W_{hh}` amplifies the *state* too, and drives the pre-activations
+# away from zero until enough units sit in the flat part of tanh, where
+# :math:`\sigma'(a) = 1 - \tanh^2 a \approx 4e^{-2|a|}` is small (the lowest
+# mean :math:`\sigma'` of the four).  The growth is then cancelled: the
+# measured rate per step comes out far below 1.5, close to 1.  Saturation
+# caps the explosion; it does not guarantee the opposite either.  So a tanh
+# RNN's gradient explodes only when :math:`W_{hh}` is large *and* the units
+# stay in tanh's linear region (small inputs, states near zero) -- exercise 2
+# tries that.  A ReLU unit has no flat part while it is active
+# (:math:`\sigma' = 1` exactly, whatever its size), which is why lesson 10's
+# exploding example is a ReLU network.
 
 # %%
 # Saturation breaks the orthogonal guarantee
@@ -218,6 +236,15 @@ ax.legend()
 fig.tight_layout()
 
 # %%
+# The same :math:`W_{hh}`, with :math:`\rho(W_{hh}) = \|W_{hh}\|_2 = 1`,
+# gives a Jacobian norm still near 1 after :math:`T` steps with the smallest
+# inputs and one that has vanished with the largest (the printed lines): the
+# matrix alone does not decide.  "With :math:`\rho(W) \le 1` the gradient
+# vanishes" is too strong; what holds is the bound above -- it must vanish
+# when :math:`\|W_{hh}\|_2 < 1`, and otherwise the :math:`\sigma'` factors
+# decide.
+
+# %%
 # Summary
 # -------
 #
@@ -226,7 +253,10 @@ fig.tight_layout()
 #   to rounding (well below :math:`10^{-10}` in float64).
 # * With a linear activation the norm is governed by :math:`W_{hh}` alone:
 #   :math:`g^{\ell}` for :math:`W_{hh} = gQ` -- vanishing, flat or exploding.
-# * With tanh, :math:`\sigma' \le 1` adds decay on top.  Torch's default
+# * With tanh, :math:`\sigma' \le 1` adds decay on top: the product must
+#   vanish when :math:`\|W_{hh}\|_2 < 1`.  Beyond that, saturation decides:
+#   ``normal`` (:math:`\rho > 1`) vanished, ``1.5 x orthogonal`` ran at a rate
+#   near 1 instead of 1.5.  Torch's default
 #   uniform initialization already vanishes quickly; an orthogonal
 #   :math:`W_{hh}` keeps the norm near 1 only while the units stay out of
 #   saturation.

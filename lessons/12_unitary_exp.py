@@ -6,20 +6,25 @@ Lessons 08 and 09 showed that an orthogonal :math:`W_{hh}` keeps the linear
 part of the BPTT product at norm 1.  But training changes :math:`W_{hh}`, and
 an ordinary gradient step does not know about orthogonality: one step can
 leave the orthogonal (or, over the complex numbers, unitary) matrices
-entirely.  The fix behind unitary RNNs is to never update :math:`W` itself:
-write :math:`W = \\exp(B)` with :math:`B` skew-symmetric and update
-:math:`B`.  Every :math:`B` gives an orthogonal :math:`W`, so no step can
-leave.
+entirely.  One fix, behind expRNN and the course's slides, is never to
+update :math:`W` itself: write :math:`W = \\exp(B)` with :math:`B`
+skew-symmetric and update :math:`B`.  Every :math:`B` gives an orthogonal
+:math:`W`, so no step can leave.  Another moves :math:`W` along the group
+by multiplying it with an orthogonal factor.  Staying on the group is the
+easy part; converging is not, as the slides' own rule shows.
 
 **What you will learn**
 
-* how far one additive update takes a matrix away from the unitary set;
+* how far an additive update takes a matrix off the orthogonal group: to
+  first order in the step, or only to second order along a tangent direction;
 * why :math:`\\exp(B)` is orthogonal for every skew-symmetric :math:`B`, and
-  where the proof needs :math:`B` and :math:`B^T` to commute;
-* the update :math:`B \\leftarrow B - \\alpha(GW^T - WG^T)` and a check that
+  where the proof needs :math:`B` and :math:`B^\\top` to commute;
+* the update :math:`B \\leftarrow B - \\alpha(GW^\\top - WG^\\top)` and a check that
   it keeps :math:`W` orthogonal to :math:`10^{-12}` over 1000 updates;
-* the Cayley map as a cheaper alternative, and how this idea became uRNN
-  and expRNN.
+* the Cayley map as a cheaper alternative;
+* why the slides' rule (accumulate the step into :math:`B`) fails to converge
+  for every learning rate, and what uRNN, full-capacity uRNN and expRNN
+  actually do -- which is not what the slides say.
 
 **Prerequisites:** lesson 04 (orthogonal matrices, ``expm_skew`` and
 ``cayley``), lesson 09 (BPTT Jacobians).
@@ -33,10 +38,10 @@ leave.
 # coordinates: it is orthogonal (and unitary), with eigenvalues :math:`\pm 1`.
 # Apply the update :math:`W \leftarrow W + \text{lr} \cdot \sigma(W)` with the
 # logistic :math:`\sigma` and learning rate 10, and measure the distance from
-# orthogonality :math:`\|W^T W - I\|_2` with
+# orthogonality :math:`\|W^\top W - I\|_2` with
 # :func:`linalg_rnn.orthogonal.orthogonality_error`.
 
-import time
+import itertools
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -44,7 +49,7 @@ import scipy.linalg
 import torch
 from threadpoolctl import threadpool_limits
 
-from linalg_rnn.course import lesson_mode
+from linalg_rnn.course import lesson_mode, race
 from linalg_rnn.dynamics import init_recurrent
 from linalg_rnn.orthogonal import cayley, expm_skew, is_orthogonal, orthogonality_error
 
@@ -69,39 +74,73 @@ print(f"after:  W = {W.round(3).tolist()}, error {orthogonality_error(W):.1f}, "
 
 # %%
 # The update was artificial (a sigmoid of the weights is not a gradient), but
-# the point holds for any additive step :math:`W \leftarrow W - \alpha G`: the
-# orthogonal matrices form a curved surface, and a straight step leaves it,
-# by an amount of order :math:`\alpha \|G\|`.  The spectral radius then drifts
-# off 1 and lesson 08's explosion or decay is back.
+# any additive step :math:`W \leftarrow W - \alpha G` from an orthogonal
+# :math:`W` leaves the orthogonal matrices, which form a curved surface.  How
+# far depends on the direction of :math:`G`.  Expanding,
+#
+# .. math::
+#
+#     (W - \alpha G)^\top (W - \alpha G) - I
+#     = -\alpha\,(W^\top G + G^\top W) + \alpha^2\, G^\top G .
+#
+# The first-order term is twice the symmetric part of :math:`W^\top G`.  It
+# vanishes exactly when :math:`W^\top G` is skew-symmetric, that is when
+# :math:`G = WS` with :math:`S^\top = -S`: the *tangent* directions of the
+# group at :math:`W`.  A straight step along a tangent direction leaves the
+# set only at second order, by :math:`\alpha^2\|G\|_2^2`
+# (:math:`G^\top G = S^\top S`); a step with a *normal* component
+# (:math:`G = W\Sigma`, :math:`\Sigma` symmetric) leaves it at first order, by
+# :math:`2\alpha\|\Sigma\|_2` to leading order.  A gradient has both components
+# in general, so it leaves at :math:`O(\alpha\|G\|)`.  We measure both for a
+# random orthogonal :math:`W` and directions of norm 1: the ratio
+# error/:math:`\alpha^2` is constant for the tangent step, error/:math:`\alpha`
+# for the normal one.
+
+n = {"quick": 8, "default": 16, "full": 32}[mode]
+W0 = init_recurrent(n, "orthogonal", seed=2)
+M0 = np.random.default_rng(3).standard_normal((n, n))
+tangent = W0 @ (M0 - M0.T)  # W S with S skew-symmetric
+normal = W0 @ (M0 + M0.T)  # W Sigma with Sigma symmetric
+tangent /= np.linalg.norm(tangent, 2)
+normal /= np.linalg.norm(normal, 2)
+print(f"{'alpha':>7} {'tangent step: error':>20} {'error / alpha^2':>16} "
+      f"{'normal step: error':>19} {'error / alpha':>14}")
+for step in (1e-1, 1e-2, 1e-3):
+    e_t = orthogonality_error(W0 - step * tangent)
+    e_n = orthogonality_error(W0 - step * normal)
+    print(f"{step:7.0e} {e_t:20.3e} {e_t / step**2:16.4f} {e_n:19.3e} {e_n / step:14.4f}")
+
+# %%
+# Either way the matrix is off the group after the step, its spectral radius
+# drifts off 1, and lesson 08's explosion or decay is back.
 #
 # Why exp(B) is orthogonal
 # ------------------------
 #
-# For a skew-symmetric :math:`B` (:math:`B^T = -B`),
+# For a skew-symmetric :math:`B` (:math:`B^\top = -B`),
 #
 # .. math::
 #
-#     W W^T = e^{B} \left(e^{B}\right)^T = e^{B} e^{B^T}
-#           = e^{B + B^T} = e^{0} = I .
+#     W W^\top = e^{B} \left(e^{B}\right)^\top = e^{B} e^{B^\top}
+#           = e^{B + B^\top} = e^{0} = I .
 #
-# The step :math:`e^{B} e^{B^T} = e^{B + B^T}` is *not* true for general
+# The step :math:`e^{B} e^{B^\top} = e^{B + B^\top}` is *not* true for general
 # matrices: :math:`e^{X} e^{Y} = e^{X+Y}` needs :math:`XY = YX`.  Here
-# :math:`B^T = -B` commutes with :math:`B`, so it holds.  We check both sides
+# :math:`B^\top = -B` commutes with :math:`B`, so it holds.  We check both sides
 # numerically with SciPy's general ``expm``: for a skew :math:`B` the identity
 # holds to rounding, for a general :math:`B` it fails.
 
 rng = np.random.default_rng(0)
-n = {"quick": 8, "default": 16, "full": 32}[mode]
 M = rng.standard_normal((n, n))
-for name, B in [("skew B = (M - M^T)/2", (M - M.T) / 2), ("general B = M", M)]:
+for name, B in [("skew B = (M - M.T)/2", (M - M.T) / 2), ("general B = M", M)]:
     lhs = scipy.linalg.expm(B) @ scipy.linalg.expm(B.T)
     rhs = scipy.linalg.expm(B + B.T)
     commutator = np.linalg.norm(B @ B.T - B.T @ B)
     print(
-        f"{name:>22}: ||B B^T - B^T B|| = {commutator:8.2e}, "
-        f"||exp(B)exp(B^T) - exp(B+B^T)|| / ||exp(B+B^T)|| = "
+        f"{name:>22}: ||B B.T - B.T B|| = {commutator:8.2e}, "
+        f"||exp(B)exp(B.T) - exp(B+B.T)|| / ||exp(B+B.T)|| = "
         f"{np.linalg.norm(lhs - rhs, 2) / np.linalg.norm(rhs, 2):.2e}, "
-        f"||W W^T - I|| = {np.linalg.norm(lhs - np.eye(n), 2):.2e}"
+        f"||W W.T - I|| = {np.linalg.norm(lhs - np.eye(n), 2):.2e}"
     )
 
 # %%
@@ -109,12 +148,12 @@ for name, B in [("skew B = (M - M^T)/2", (M - M.T) / 2), ("general B = M", M)]:
 # -----------------------
 #
 # Let :math:`G = \partial L/\partial W` be the ordinary gradient.  The matrix
-# :math:`A = G W^T - W G^T` is skew-symmetric (its transpose is
-# :math:`W G^T - G W^T = -A`), so
+# :math:`A = G W^\top - W G^\top` is skew-symmetric (its transpose is
+# :math:`W G^\top - G W^\top = -A`), so
 #
 # .. math::
 #
-#     B \leftarrow B - \alpha\,(G W^T - W G^T), \qquad W = \exp(B)
+#     B \leftarrow B - \alpha\,(G W^\top - W G^\top), \qquad W = \exp(B)
 #
 # keeps :math:`B` skew and :math:`W` orthogonal, whatever :math:`G` and
 # :math:`\alpha` are.  (The slides write :math:`+\alpha`; with :math:`G` the
@@ -166,7 +205,7 @@ for name in history:
     axes[1].semilogy(losses[name], label=name)
 axes[0].axhline(1e-12, color="C3", ls="--", lw=0.8, label="1e-12")
 axes[0].set_xlabel("update")
-axes[0].set_ylabel(r"$\|W^T W - I\|_2$")
+axes[0].set_ylabel(r"$\|W^\top W - I\|_2$")
 axes[0].set_title("distance from the orthogonal group")
 axes[0].legend(fontsize=8)
 axes[1].set_xlabel("update")
@@ -227,32 +266,24 @@ fig.tight_layout()
 #
 # We time :func:`linalg_rnn.orthogonal.cayley`,
 # :func:`linalg_rnn.orthogonal.expm_skew` and SciPy's general ``expm`` on
-# skew matrices of a few sizes (best of several runs, with the BLAS library
-# held to one thread so that the numbers compare operation counts rather than
-# how busy the machine is; your numbers will differ).
+# skew matrices of a few sizes with :func:`linalg_rnn.course.race` (the three
+# take turns, and each keeps its best of several rounds), with the BLAS
+# library held to one thread so that the numbers compare operation counts
+# rather than how busy the machine is; your numbers will differ.
 
 sizes = {"quick": [16, 64], "default": [16, 64, 128], "full": [16, 64, 256, 512]}[mode]
 repeats = {"quick": 3, "default": 5, "full": 10}[mode]
 
 
-def best_time(fn, arg):
-    """The fastest of ``repeats`` calls, in milliseconds."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn(arg)
-        times.append(time.perf_counter() - start)
-    return 1e3 * min(times)
-
-
-timings = {"cayley": [], "expm_skew": [], "scipy expm": []}
+functions = {"cayley": cayley, "expm_skew": expm_skew, "scipy expm": scipy.linalg.expm}
+timings = {name: [] for name in functions}  # milliseconds per call
 one_thread = threadpool_limits(limits=1)  # undone below, after the timings
 for size in sizes:
     M = rng.standard_normal((size, size))
     A = (M - M.T) / (2 * np.sqrt(size))
-    timings["cayley"].append(best_time(cayley, A))
-    timings["expm_skew"].append(best_time(expm_skew, A))
-    timings["scipy expm"].append(best_time(scipy.linalg.expm, A))
+    best = race({name: lambda f=f, A=A: f(A) for name, f in functions.items()}, repeats=repeats)
+    for name in functions:
+        timings[name].append(1e3 * best[name])
     errors = [orthogonality_error(f(A)) for f in (cayley, expm_skew, scipy.linalg.expm)]
     print(
         f"n = {size:4d}: cayley {timings['cayley'][-1]:7.2f} ms (error {errors[0]:.1e}), "
@@ -287,25 +318,46 @@ ax.legend()
 fig.tight_layout()
 
 # %%
-# From this update to uRNN and expRNN
-# -----------------------------------
+# What uRNN, full-capacity uRNN and expRNN actually do
+# ----------------------------------------------------
 #
-# Arjovsky, Shah & Bengio (2016) built the *unitary evolution RNN* (uRNN):
-# :math:`W_{hh}` is a product of cheap unitary factors (diagonal phase
-# matrices, reflections, a permutation, Fourier transforms), each
-# parametrized so that any parameter value gives a unitary matrix -- the same
-# "parametrize, don't project" idea as :math:`W = e^B`, with the eigenvalues
-# of :math:`W_{hh}` on the unit circle by construction.  The price is that
-# those factors reach only a small part of the unitary group.
+# The slides tell this history wrongly, so here it is from the papers.
+#
+# Arjovsky, Shah & Bengio (arXiv 2015, ICML 2016) built the *unitary
+# evolution RNN* (uRNN).  Its activation is not a sigmoid, as the slides say,
+# but *modReLU*, a ReLU applied to the modulus of each complex hidden unit
+# (with a learned bias) that keeps its phase.  And its :math:`W_{hh}` is
+# unitary *by construction*: a product of cheap unitary factors (diagonal
+# phase matrices, reflections, a permutation, the Fourier transform and its
+# inverse), each parametrized so that every parameter value gives a unitary
+# matrix.  No update, whatever the learning rate, can take it off the group,
+# and the activation has nothing to do with that; the slides' swap-matrix
+# experiment, an additive update of :math:`W` itself, is not how uRNN trains.
+# The price of the factors is capacity: with :math:`O(n)` parameters they
+# reach only a small part of the unitary group, as Wisdom et al. pointed out.
+#
+# Wisdom, Powers, Hershey, Le Roux & Atlas (NeurIPS 2016), *full-capacity
+# uRNN*, optimize the whole :math:`W` on the unitary group: with
+# :math:`A = GW^* - WG^*` (our :math:`A`, with the conjugate transpose) they
+# update :math:`W \leftarrow (I + \tfrac{\alpha}{2}A)^{-1}(I - \tfrac{\alpha}{2}A)\,W`.
+# That is exactly the step along the group, :math:`W \leftarrow e^{-\alpha A}W`,
+# with the Cayley map :math:`\operatorname{cay}(\tfrac{\alpha}{2}A)` in place
+# of the exponential (the two agree to second order in :math:`\alpha`).
 #
 # Lezcano-Casado & Martínez-Rubio (2019) took the exponential route in full:
 # *expRNN* stores an unconstrained matrix, makes it skew, and sets
 # :math:`W = \exp(B)`; the optimizer works on :math:`B` with ordinary
 # gradients, computed *through* the exponential by backpropagation, so every
 # step is an exact gradient step in :math:`B` and :math:`W` stays
-# orthogonal.  Here is that idea on the same fitting problem, with PyTorch's
-# ``matrix_exp`` and autograd.  (``torch.nn.utils.parametrizations.orthogonal``
-# packages exactly this, with the Cayley map as an option; part IV uses it.)
+# orthogonal.  (``torch.nn.utils.parametrizations.orthogonal`` packages
+# exactly this, with the Cayley map as an option; part IV uses it.)
+#
+# The slides' rule is none of these: it adds :math:`-\alpha A`, a step built
+# from the gradient with respect to :math:`W`, to :math:`B`, which is not the
+# gradient with respect to :math:`B`.  We run all four on the same fitting
+# problem: expRNN with PyTorch's ``matrix_exp`` and autograd, the slides'
+# rule, the step along the group, and Wisdom et al.'s Cayley step
+# (:func:`linalg_rnn.orthogonal.cayley`).
 
 long_updates = {"quick": 1200, "default": 3000, "full": 8000}[mode]
 checkpoints = np.linspace(long_updates // 8, long_updates, 8).astype(int) - 1
@@ -314,10 +366,10 @@ X = torch.zeros(n, n, dtype=torch.float64, requires_grad=True)
 R_t = torch.from_numpy(R)
 opt = torch.optim.SGD([X], lr=alpha)
 long_losses = {"expRNN-style (autograd through exp)": [], "slides' rule: B += step": [],
-               "W <- exp(-alpha A) W": []}
+               "W <- exp(-alpha A) W": [], "Wisdom et al.: W <- cay(alpha A/2) W": []}
 long_errors = {name: [] for name in long_losses}
 B = np.zeros((n, n))
-W_slides, W_mult = np.eye(n), np.eye(n)
+W_slides, W_mult, W_cay = np.eye(n), np.eye(n), np.eye(n)
 B_best, best = B, np.inf  # the slides' B where its loss was lowest
 for _ in range(long_updates):
     W_t = torch.linalg.matrix_exp(X - X.T)  # skew argument: W orthogonal for every X
@@ -330,7 +382,9 @@ for _ in range(long_updates):
     W_slides = expm_skew(B)
     G = W_mult - R
     W_mult = expm_skew(-alpha * (G @ W_mult.T - W_mult @ G.T)) @ W_mult  # step along the group
-    for name, Wk in zip(long_losses, (W_t.detach().numpy(), W_slides, W_mult), strict=True):
+    G = W_cay - R
+    W_cay = cayley(alpha / 2 * (G @ W_cay.T - W_cay @ G.T)) @ W_cay  # the same step, Cayley retraction
+    for name, Wk in zip(long_losses, (W_t.detach().numpy(), W_slides, W_mult, W_cay), strict=True):
         long_losses[name].append(0.5 * np.linalg.norm(Wk - R) ** 2)
         long_errors[name].append(orthogonality_error(Wk))
     if long_losses["slides' rule: B += step"][-1] < best:
@@ -338,64 +392,147 @@ for _ in range(long_updates):
 print(f"loss after update {', '.join(str(c + 1) for c in checkpoints)}:")
 for name in long_losses:
     values = ", ".join(f"{long_losses[name][c]:.1e}" for c in checkpoints)
-    print(f"{name:>36}: {values}; worst orthogonality error {max(long_errors[name]):.1e}")
+    print(f"{name:>38}: {values}; worst orthogonality error {max(long_errors[name]):.1e}")
 
 fig, ax = plt.subplots(figsize=(6.5, 4))
 for name, ls in long_losses.items():
     ax.semilogy(np.maximum(ls, 1e-32), label=name)
 ax.set_xlabel("update")
 ax.set_ylabel(r"$\frac{1}{2}\|W - R\|_F^2$")
-ax.set_title("Three ways to stay orthogonal: do they converge?")
+ax.set_title("Four ways to stay orthogonal: do they converge?")
 ax.legend(fontsize=8)
 fig.tight_layout()
 
 # %%
-# All three keep :math:`W` orthogonal at every step -- that part of the
-# slides' argument is right.  (The step along the group multiplies thousands
-# of orthogonal factors, so its rounding errors add up, slowly; the other two
-# recompute :math:`W` from scratch each time and stay at a few
-# :math:`10^{-15}`.)  But orthogonal is not the same as convergent: the
-# expRNN-style descent and the step along the group reach the target and stay
-# there, while the slides' rule gets close and then drifts away again.
+# All four keep :math:`W` orthogonal at every step -- that part of the
+# slides' argument is right.  (The two steps along the group multiply
+# thousands of orthogonal factors, so their rounding errors add up, slowly;
+# the other two recompute :math:`W` from scratch each time.)  But orthogonal
+# is not the same as convergent: the expRNN-style descent and the two steps
+# along the group reach the target and stay there, while the slides' rule
+# gets close and then drifts away again (the printed losses).
 #
 # Why the slides' rule drifts
 # ---------------------------
 #
 # Near a point :math:`B^*` with :math:`e^{B^*} = R`, write
-# :math:`B = B^* + \delta`.  To first order :math:`G W^T` is skew, so
-# :math:`A \approx 2\,G W^T`, and
+# :math:`B = B^* + \delta`.  To first order :math:`G W^\top` is skew, so
+# :math:`A \approx 2\,G W^\top`, and
 #
 # .. math::
 #
-#     G W^T \approx \int_0^1 e^{sB^*} \delta\, e^{-sB^*} \, ds .
+#     G W^\top \approx \int_0^1 e^{sB^*} \delta\, e^{-sB^*} \, ds .
 #
 # If :math:`B^*` has eigenvalues :math:`i\varphi_j` (the rotation angles of
 # :math:`R`), this integral multiplies the component of :math:`\delta` that
-# couples angles :math:`j` and :math:`k` by :math:`(e^{i\theta} - 1)/(i\theta)`
-# with :math:`\theta = \varphi_j - \varphi_k`.  One update therefore
-# multiplies that component by
+# couples eigenvalues :math:`i\varphi_j` and :math:`i\varphi_k` by
+# :math:`f(\theta) = (e^{i\theta} - 1)/(i\theta)` with
+# :math:`\theta = \varphi_j - \varphi_k`.  One update therefore multiplies
+# that component by
 #
 # .. math::
 #
-#     m(\theta) = 1 - 2\alpha\, \frac{e^{i\theta} - 1}{i\theta},
-#     \qquad \operatorname{Re}\frac{e^{i\theta} - 1}{i\theta}
-#     = \frac{\sin\theta}{\theta},
+#     m(\theta) = 1 - 2\alpha f(\theta), \qquad
+#     |m(\theta)|^2 = 1 - 4\alpha\,\frac{\sin\theta}{\theta}
+#                    + 4\alpha^2 |f(\theta)|^2 ,
 #
-# which is larger than 1 in modulus when :math:`\sin\theta/\theta` is
-# negative or too small -- for angle differences near or beyond
-# :math:`\pi`.  A random rotation has angles spread over
-# :math:`(-\pi, \pi]`, so some differences exceed :math:`\pi` and the fixed
-# point repels.  (:math:`\theta` near :math:`2\pi` is also where the
-# derivative of the matrix exponential becomes singular.)  The step along the
-# group has no such factor: there the update is exactly
-# :math:`e^{-\alpha A}`, a descent step for every :math:`\theta`.  The
-# prediction can be checked: the loss is quadratic in :math:`\delta`, so it
-# should grow by :math:`\max_\theta |m(\theta)|^2` per update.
+# since :math:`\operatorname{Re} f(\theta) = \sin\theta/\theta`.  Where
+# :math:`\sin\theta/\theta > 0` (:math:`|\theta| < \pi`) a small enough
+# :math:`\alpha` makes :math:`|m| < 1`.  Where :math:`\sin\theta/\theta \le 0`
+# (:math:`\pi \le |\theta| \le 2\pi`), :math:`|m| > 1` for **every**
+# :math:`\alpha > 0`: no learning rate, however small, makes the fixed point
+# attract.  (:math:`\theta = 2\pi` is also where the derivative of the matrix
+# exponential becomes singular.)
+#
+# Which :math:`\theta` occur?  :math:`B^*` is real, so its eigenvalues come in
+# pairs :math:`\pm i\varphi_j`, one pair per rotation plane of :math:`R`.
+# Between two planes :math:`j \ne k` the couplings therefore have
+# :math:`\theta = \pm(\varphi_j - \varphi_k)` *and*
+# :math:`\theta = \pm(\varphi_j + \varphi_k)`.  (Within one plane there is
+# none: a real skew :math:`\delta` has :math:`x^\top \delta x = 0` for every
+# complex :math:`x`, which is exactly the component between :math:`i\varphi_j`
+# and :math:`-i\varphi_j`.)  With the principal logarithm, angles in
+# :math:`[0, \pi]`, the sums are the dangerous ones: whenever two planes'
+# angles add up to :math:`\pi` or more -- for instance whenever two angles
+# exceed :math:`\pi/2` -- the fixed point repels for every :math:`\alpha`.  A
+# random rotation has its angles spread over :math:`[0, \pi]`, so it almost
+# always has such a pair.
+#
+# Aiming for another logarithm does not help.  The rule has a fixed point at
+# every real logarithm of :math:`R` (angles :math:`\varphi_j + 2\pi m_j`), but
+# moving an angle past :math:`\pi` only makes its sums and differences with the
+# other angles land in :math:`[\pi, 2\pi]` again.  We check every logarithm
+# whose angles stay below :math:`3\pi` (each angle :math:`\varphi_j`,
+# :math:`2\pi - \varphi_j` or :math:`2\pi + \varphi_j`; a random sample of
+# them when there are too many).  The step along the group has no such
+# factor: there the update is exactly :math:`e^{-\alpha A}`, a descent step for
+# every :math:`\theta`.
+#
+# The predictions can be checked twice.  The linearized update is a linear
+# map on skew matrices; its spectral radius, computed by finite differences
+# around :math:`B^*`, must equal :math:`\max|m(\theta)|`.  And the loss is
+# quadratic in :math:`\delta`, so near :math:`B^*` it should grow by
+# :math:`\max_\theta |m(\theta)|^2` per update.
 
-phi = np.linalg.eigvals(B_best).imag  # the angles of the B the rule came closest with
-theta = (phi[:, None] - phi[None, :]).ravel()
-theta = theta[np.abs(theta) > 1e-9]
-m = 1 - 2 * alpha * (np.exp(1j * theta) - 1) / (1j * theta)
+
+def couplings(angles):
+    """The theta of every coupling between two rotation planes: phi_j - phi_k and phi_j + phi_k, j < k."""
+    angles = np.asarray(angles, dtype=float)
+    j, k = np.triu_indices(angles.shape[-1], 1)
+    return np.concatenate([angles[..., j] - angles[..., k], angles[..., j] + angles[..., k]], axis=-1)
+
+
+def growth(theta):
+    """|m(theta)|^2 = |1 - 2 alpha (e^{i theta} - 1)/(i theta)|^2, elementwise."""
+    return np.abs(1 - 2 * alpha * (np.exp(1j * theta) - 1) / (1j * theta)) ** 2
+
+
+def slides_update(B):
+    """One step of the slides' rule on the fitting problem."""
+    W_ = expm_skew(B)
+    G_ = W_ - R
+    return B - alpha * (G_ @ W_.T - W_ @ G_.T)
+
+
+B_star = np.real(scipy.linalg.logm(R))
+B_star = (B_star - B_star.T) / 2  # the principal logarithm of R, skew-symmetric
+ev = np.linalg.eigvals(B_star).imag
+phi = np.sort(ev[ev > 1e-9])  # one angle per rotation plane, in (0, pi); n is even, so n/2 planes
+print(f"exp(B*) = R to {np.abs(expm_skew(B_star) - R).max():.1e}; "
+      f"rotation angles / pi: {np.round(phi / np.pi, 3)}")
+print(f"angles above pi/2: {int(np.sum(phi > np.pi / 2))} of {phi.size}; largest sum of two angles: "
+      f"{np.sort(phi)[-2:].sum() / np.pi:.3f} pi")
+theta = couplings(phi)
+print(f"predicted growth per update, max |m|^2 = {growth(theta).max():.6f}; couplings with "
+      f"sin(theta)/theta <= 0 (repelling for every alpha > 0): {int(np.sum(np.sin(theta) / theta <= 0))} "
+      f"of {theta.size}")
+
+upper = np.triu_indices(n, 1)
+jacobian = np.empty((upper[0].size, upper[0].size))
+for c, (i, j) in enumerate(zip(*upper, strict=True)):
+    E = np.zeros((n, n))
+    E[i, j], E[j, i] = 1.0, -1.0  # a basis vector of the skew-symmetric matrices
+    h = 1e-6
+    jacobian[:, c] = ((slides_update(B_star + h * E) - slides_update(B_star - h * E)) / (2 * h))[upper]
+radius = np.abs(np.linalg.eigvals(jacobian)).max()
+print(f"spectral radius of the linearized update (finite differences): {radius:.6f}, "
+      f"squared {radius**2:.6f}")
+
+choices = np.stack([phi, 2 * np.pi - phi, 2 * np.pi + phi])  # three candidate angles per plane
+if 3 ** phi.size <= 60_000:
+    logs = np.array(list(itertools.product(*choices.T)))
+    which = f"all {len(logs)}"
+else:
+    pick = np.random.default_rng(4).integers(0, 3, size=(20_000, phi.size))
+    logs = choices[pick, np.arange(phi.size)]
+    which = f"{len(logs)} random ones of the {3 ** phi.size}"
+theta_logs = couplings(logs)
+repel_all = np.any(np.sin(theta_logs) / theta_logs <= 0, axis=1)
+print(f"other logarithms ({which} with angles below 3 pi): repelling for every alpha > 0: "
+      f"{int(repel_all.sum())}; smallest max |m|^2 at alpha = {alpha}: "
+      f"{growth(theta_logs).max(axis=1).min():.4f}")
+print(f"the slides' closest B vs B*: ||B_best - B*||_F = {np.linalg.norm(B_best - B_star):.1e}")
+
 slides = np.array(long_losses["slides' rule: B += step"])
 lowest = int(np.argmin(slides))
 rising = np.arange(lowest, long_updates)
@@ -405,31 +542,35 @@ if rising.size > 10:
     measured_text = f"{measured:.4f}"
 else:
     measured_text = "not measurable in this run (too few rising updates)"
-print(f"spread of the angles of B: {np.ptp(phi):.3f} (pi = {np.pi:.3f})")
-print(f"predicted loss growth per update near the optimum: {np.abs(m).max() ** 2:.4f}; "
-      f"measured: {measured_text}")
+print(f"loss growth per update near the optimum: predicted {growth(theta).max():.4f}, "
+      f"measured {measured_text}")
 
 # %%
 # Summary
 # -------
 #
 # * One additive update (:math:`W + 10\sigma(W)`) took the swap matrix off the
-#   unitary set; any straight step leaves a curved set.
+#   unitary set; any straight step leaves the curved set, at first order in
+#   the step size, or at second order along a tangent direction.
 # * :math:`\exp(B)` is orthogonal for every skew-symmetric :math:`B` because
-#   :math:`B` and :math:`B^T = -B` commute; for a general :math:`B` the
-#   identity :math:`e^B e^{B^T} = e^{B + B^T}` fails, as measured.
-# * Updating :math:`B \leftarrow B - \alpha(GW^T - WG^T)` kept :math:`W`
+#   :math:`B` and :math:`B^\top = -B` commute; for a general :math:`B` the
+#   identity :math:`e^B e^{B^\top} = e^{B + B^\top}` fails, as measured.
+# * Updating :math:`B \leftarrow B - \alpha(GW^\top - WG^\top)` kept :math:`W`
 #   orthogonal to a few :math:`10^{-15}` (far inside :math:`10^{-12}`) for
 #   1000 updates, with a clean or a random gradient; the additive walk
 #   drifted off.
 # * Staying orthogonal does not make an update rule converge: adding the
-#   step to :math:`B`, as the slides do, drifted away from the optimum in our
-#   longer runs, while stepping along the group or differentiating through
-#   the exponential (expRNN) converged and stayed.
+#   step to :math:`B`, as the slides do, drifted away from the optimum, and
+#   near it the optimum repels for every learning rate once two rotation
+#   angles add up to :math:`\pi` or more, for every choice of logarithm we
+#   checked.  Stepping along the group (with the exponential, or with the
+#   Cayley map as Wisdom et al.'s full-capacity uRNN does) or differentiating
+#   through the exponential (expRNN) converged and stayed.
 # * The Cayley map does the same job with one linear solve and misses only
 #   the matrices with eigenvalue :math:`-1`.
-# * uRNN and expRNN turn this into architectures: parametrize
-#   :math:`W_{hh}` so that it is unitary for every parameter value.
+# * uRNN (modReLU, a product of unitary factors) and expRNN parametrize
+#   :math:`W_{hh}` so that it is unitary for every parameter value;
+#   full-capacity uRNN moves :math:`W_{hh}` along the group.
 #
 # Exercises
 # ---------

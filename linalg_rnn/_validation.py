@@ -9,8 +9,9 @@ argument and says what was wrong, in one line, before any work is done.
   entry, even inside an object array, is refused; an integer too large for
   float64 is named, not left to raise ``OverflowError``.
 * Scalars: :func:`check_int`, :func:`check_real` (with :func:`check_tol` and
-  :func:`check_positive_float`), :func:`check_choice`, :func:`check_seed`
-  (every ``seed=`` becomes a ``numpy.random.Generator`` here).
+  :func:`check_positive_float`), :func:`check_bool`, :func:`check_path`,
+  :func:`check_choice`, :func:`check_seed` (every ``seed=`` of the
+  numerical modules becomes a ``numpy.random.Generator`` here).
 * Sizes: :func:`check_memory` refuses an argument that asks for more memory
   than the machine has, instead of letting NumPy fail inside ``numpy.empty``.
 * :func:`check_rnn` assembles the arguments of
@@ -37,9 +38,11 @@ __all__ = [
     "as_matrix",
     "as_square_matrix",
     "as_vector",
+    "check_bool",
     "check_choice",
     "check_int",
     "check_memory",
+    "check_path",
     "check_positive_float",
     "check_real",
     "check_rnn",
@@ -300,15 +303,19 @@ def check_int(value: Any, name: str, *, minimum: int = 0, maximum: int | None = 
     Traceback (most recent call last):
         ...
     TypeError: k must be an integer, got float 2.5
+    >>> check_int(2**64, "seed", maximum=2**63 - 1)
+    Traceback (most recent call last):
+        ...
+    ValueError: seed must be an integer in [0, 9223372036854775807], got 18446744073709551616
     """
     value = _scalar(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {_short(value)}")
     value = int(value)
+    if maximum is not None and not minimum <= value <= maximum:
+        raise ValueError(f"{name} must be an integer in [{minimum}, {maximum}], got {_short(value)}")
     if value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {_short(value)}")
-    if maximum is not None and value > maximum:
-        raise ValueError(f"{name} must be an integer <= {maximum}, got {_short(value)}")
     return value
 
 
@@ -326,10 +333,10 @@ def check_real(value: Any, name: str, *, minimum: float | None = None, strict: b
     Traceback (most recent call last):
         ...
     ValueError: shift must be a finite real number, got nan
-    >>> check_real(10**400, "shift")
+    >>> check_real(10**400, "shift")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
         ...
-    ValueError: shift = an integer of 401 digits is beyond float64's range (largest magnitude about 1.8e308)
+    ValueError: shift must be a finite real number, got an integer of 401 digits, beyond float64's range ...
     >>> check_real(0, "gain", minimum=0, strict=True)
     Traceback (most recent call last):
         ...
@@ -342,14 +349,58 @@ def check_real(value: Any, name: str, *, minimum: float | None = None, strict: b
         x = float(value)
     except OverflowError:
         x = math.inf
-    if math.isinf(x) and abs(value) != math.inf:  # a finite Fraction or int too large for float64
-        raise ValueError(f"{name} = {_short(value)} is {_TOO_LARGE}")
     bound = "" if minimum is None else f"{'>' if strict else '>='} {minimum:g}"
+    wanted = f"{name} must be a finite {'number ' + bound if bound else 'real number'}"
+    if math.isinf(x) and abs(value) != math.inf:  # a finite Fraction or int too large for float64
+        raise ValueError(f"{wanted}, got {_short(value)}, {_TOO_LARGE}")
     if not math.isfinite(x):
-        raise ValueError(f"{name} must be a finite {'number ' + bound if bound else 'real number'}, got {x}")
+        raise ValueError(f"{wanted}, got {x}")
     if minimum is not None and (x < minimum or (strict and x == minimum)):
         raise ValueError(f"{name} must be a finite number {bound}, got {x}")
     return x
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """``value`` if it is a bool (or NumPy's ``bool_``), refusing ``"yes"``, ``0``, ``None``.
+
+    A flag read from a TOML or JSON file arrives as whatever the file says;
+    ``figures = "no"`` is a non-empty string, which Python would call true.
+
+    Examples
+    --------
+    >>> check_bool(False, "figures")
+    False
+    >>> check_bool("no", "figures")
+    Traceback (most recent call last):
+        ...
+    TypeError: figures must be true or false (a bool), got str 'no'
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be true or false (a bool), got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def check_path(value: Any, name: str) -> str:
+    """A non-empty path given as a string (or ``os.PathLike``), returned as a string.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> check_path(Path("data") / "mnist", "data_dir")
+    'data/mnist'
+    >>> check_path(5, "data_dir")
+    Traceback (most recent call last):
+        ...
+    TypeError: data_dir must be a path (a string), got int 5
+    """
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (a string), got {type(value).__name__} {value!r}")
+    path = os.fspath(value)
+    if not isinstance(path, str):
+        raise TypeError(f"{name} must be a path (a string), got bytes {path!r}")
+    if not path:
+        raise ValueError(f"{name} is an empty path; give a folder")
+    return path
 
 
 def check_tol(value: Any, name: str = "tol") -> float:
@@ -378,6 +429,10 @@ def check_positive_float(value: Any, name: str) -> float:
     Traceback (most recent call last):
         ...
     ValueError: max_norm must be a finite number > 0, got 0.0
+    >>> check_positive_float(float("nan"), "lr")
+    Traceback (most recent call last):
+        ...
+    ValueError: lr must be a finite number > 0, got nan
     """
     return check_real(value, name, minimum=0, strict=True)
 
@@ -499,8 +554,7 @@ def check_rnn(
     """
     W_hh = as_square_matrix(W_hh, "W_hh")
     n = W_hh.shape[0]
-    if not isinstance(keep_jacobians, (bool, np.bool_)):
-        raise TypeError(f"keep_jacobians must be True or False, got {_short(keep_jacobians)}")
+    keep_jacobians = check_bool(keep_jacobians, "keep_jacobians")
     if steps is not None:
         steps = check_int(steps, "steps", minimum=1)
     if inputs is None:

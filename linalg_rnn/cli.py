@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     lessons.add_argument("--quick", action="store_true", help="smallest settings (as the tests use)")
     lessons.add_argument("--full", action="store_true", help="heavier settings")
     lessons.add_argument("--out", default="course_output", help="folder for output and figures")
-    lessons.add_argument("--only", nargs="+", metavar="NN", help="run only these lessons (by number)")
+    lessons.add_argument("--only", nargs="+", metavar="NN",
+                         help="run only these lessons, by number (1 or 01 is lesson 01)")
 
     cli_train.add_train_parser(sub)
     return parser
@@ -48,13 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _lessons(args: argparse.Namespace) -> int:
     if args.quick and args.full:
-        print("linalg-rnn: error: choose at most one of --quick and --full", file=sys.stderr)
+        print("linalg-rnn lessons: error: choose at most one of --quick and --full", file=sys.stderr)
         return 2
     mode = "quick" if args.quick else "full" if args.full else "default"
     try:
         runs = course.run_course(args.out, mode=mode, only=args.only)
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"linalg-rnn: error: {exc}", file=sys.stderr)
+    except (ValueError, OSError) as exc:  # every one of them names the flag or the path, in one line
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"linalg-rnn lessons: error: {message}", file=sys.stderr)
         return 2
     print("\n=== summary ===")
     for run in runs:

@@ -173,11 +173,86 @@ class LessonRun:
         return self.returncode == 0
 
 
+def _check_mode(mode: str | None) -> str:
+    mode = mode or lesson_mode()
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+    return mode
+
+
+def _output_dir(out_dir: Path | str) -> Path:
+    """The output folder, checked (one line naming it) and created."""
+    from .rnn.checkpoint import check_output_dir  # the one folder check; torch loads only here
+
+    out = check_output_dir(out_dir, what="output folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise type(exc)(f"cannot create the output folder {out}: {exc.strerror}") from None
+    return out
+
+
+def select_lessons(only: list[str | int] | None = None) -> list[Path]:
+    """The lessons to run: all of them, or those numbered in ``only`` (``1`` and ``"01"`` alike).
+
+    Parameters
+    ----------
+    only : list of str or int, optional
+        Lesson numbers; each is matched against the number of a lesson, never
+        a prefix of it (``1`` is lesson 01, not 10 to 13).
+
+    Returns
+    -------
+    list of Path
+        In course order, each once.
+
+    Raises
+    ------
+    ValueError
+        If an entry is not a number, or no lesson has that number (all such
+        entries are named, before anything runs).
+
+    Examples
+    --------
+    >>> [p.name[:2] for p in select_lessons(["1", 3, "03"])]
+    ['01', '03']
+    >>> select_lessons(["1", "99"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    ValueError: no lesson matches 99: the lessons are numbered 01 to ...
+    """
+    paths = lesson_paths()
+    if not only:
+        return paths
+    by_number = {int(p.name[:2]): p for p in paths}
+    chosen, unknown = set(), []
+    for entry in only:
+        text = str(entry).strip()
+        if isinstance(entry, bool) or not (text.isascii() and text.isdigit()):
+            raise ValueError(f"--only takes lesson numbers such as 1 or 01, got {entry!r}")
+        if int(text) in by_number:
+            chosen.add(by_number[int(text)])
+        else:
+            unknown.append(text)
+    if unknown:
+        raise ValueError(f"no lesson matches {', '.join(unknown)}: the lessons are numbered "
+                         f"{min(by_number):02d} to {max(by_number):02d}")
+    return sorted(chosen)
+
+
 def run_lesson(lesson: Path, out_dir: Path, *, mode: str | None = None) -> LessonRun:
     """Run one lesson headless in a fresh Python, writing its output and figures to ``out_dir``.
 
     The printed output goes to ``out_dir/<lesson>.txt`` as well as to the
     terminal; figures go to ``out_dir/<lesson>_figNN.png``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``mode``.
+    OSError
+        One line naming the path when ``lesson`` is not a file or ``out_dir``
+        cannot be a writable folder (checked before the lesson runs).
 
     Examples
     --------
@@ -186,12 +261,11 @@ def run_lesson(lesson: Path, out_dir: Path, *, mode: str | None = None) -> Lesso
     ...     run_lesson(lesson_paths()[0], Path(tmp), mode="quick").ok
     True
     """
-    mode = mode or lesson_mode()
-    if mode not in MODES:
-        raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+    mode = _check_mode(mode)
     lesson = Path(lesson).resolve()
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if not lesson.is_file():
+        raise FileNotFoundError(f"no lesson file {lesson}")
+    out_dir = _output_dir(out_dir)
     env = dict(os.environ, MPLBACKEND="Agg", **{MODE_VARIABLE: mode})
     start = time.perf_counter()
     log_path = out_dir / f"{lesson.stem}.txt"
@@ -221,21 +295,29 @@ def run_course(
     mode: str | None = None,
     only: list[str] | None = None,
 ) -> list[LessonRun]:
-    """Run every lesson in order (or those whose names start with an entry of ``only``).
+    """Run every lesson in order (or those numbered in ``only``, see :func:`select_lessons`).
 
-    A failing lesson is reported and the course goes on with the next one.
+    ``only``, ``mode`` and ``out_dir`` are all checked before the first
+    lesson runs. A failing lesson is reported and the course goes on with the
+    next one.
+
+    Raises
+    ------
+    ValueError
+        For an unknown lesson number or mode (one line).
+    OSError
+        If ``out_dir`` is a file, lies under one, or is not writable (one line
+        naming it).
 
     Examples
     --------
     >>> runs = run_course("course_output", mode="quick", only=["01"])  # doctest: +SKIP
     """
-    paths = lesson_paths()
-    if only:
-        paths = [p for p in paths if any(p.name.startswith(o) for o in only)]
-        if not paths:
-            raise ValueError(f"no lesson matches {only}; lessons are {[p.stem for p in lesson_paths()]}")
+    paths = select_lessons(only)
+    mode = _check_mode(mode)
+    out = _output_dir(out_dir)
     runs = []
     for path in paths:
         print(f"\n=== {path.name} ===", flush=True)
-        runs.append(run_lesson(path, Path(out_dir), mode=mode))
+        runs.append(run_lesson(path, out, mode=mode))
     return runs

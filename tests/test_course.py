@@ -73,3 +73,10 @@ def test_cli_bad_flags_exit_non_zero_with_one_line(argv):
     message = proc.stderr.strip().splitlines()
     assert message and "error" in message[-1]
     assert "Traceback" not in proc.stderr
+
+
+def test_select_lessons_matches_numbers_not_prefixes():
+    assert [p.name[:2] for p in course.select_lessons(["1"])] == ["01"]
+    assert [p.name[:2] for p in course.select_lessons([13, "01", "1"])] == ["01", "13"]
+    with pytest.raises(ValueError, match="no lesson matches 99"):
+        course.select_lessons(["1", "99"])

@@ -97,3 +97,20 @@ def test_the_package_reexports_every_teaching_function_but_keeps_qr_the_module()
             assert getattr(linalg_rnn, name) is getattr(module, name)
     assert isinstance(linalg_rnn.qr, types.ModuleType)
     assert callable(linalg_rnn.qr.qr)
+
+
+def test_the_notation_page_is_in_the_contents_and_the_theory_notes_point_to_it():
+    index = (DOCS / "index.rst").read_text(encoding="utf-8")
+    assert re.search(r"^\s+notation$", index.split(".. toctree::")[1], re.M)
+    assert ":doc:`notation page <notation>`" in index
+    for page in (DOCS / "theory").glob("*.rst"):
+        text = page.read_text(encoding="utf-8")
+        assert "/notation>`" in text, f"{page.name} does not link the notation page"
+
+
+def test_the_gallery_leaves_the_solutions_folder_to_the_solutions_extension():
+    folder = ROOT / "lessons" / "solutions"
+    # sphinx-gallery makes a subfolder a gallery section only when it has a header file ...
+    assert not any((folder / name).exists() for name in ("GALLERY_HEADER.rst", "README.txt", "README.rst"))
+    # ... and rejects two example files of the same name anywhere under lessons/.
+    assert not {p.name for p in course.lesson_paths()} & {p.name for p in folder.glob("*.py")}

@@ -633,9 +633,9 @@ def test_every_function_reads_a_tensor_that_requires_grad_as_its_values():
 @pytest.mark.parametrize(
     "call, match",
     [
-        (lambda: init_recurrent(3, "normal", gain=10**400), "gain = an integer of 401 digits is beyond"),
-        (lambda: clip_grad_norm([1.0], 10**400), "max_norm = an integer of 401 digits is beyond float64"),
-        (lambda: clip_grad_value([1.0], 10**400), "limit = an integer of 401 digits is beyond float64"),
+        (lambda: init_recurrent(3, "normal", gain=10**400), "gain must be a finite number > 0, got an int"),
+        (lambda: clip_grad_norm([1.0], 10**400), "max_norm must be .* > 0, got an integer of"),
+        (lambda: clip_grad_value([1.0], 10**400), "limit must be a finite number > 0, got an integer of 401"),
         (lambda: repeated_products([[10**400]], 2), "W holds an integer of 401 digits, beyond float64"),
         (lambda: clip_grad_norm([10**400, 1], 1.0), "grads holds an integer of 401 digits, beyond float64"),
         (lambda: bptt_jacobian_norms(np.eye(1), [[10**400]]), "inputs holds an integer of 401 digits"),

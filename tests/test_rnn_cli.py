@@ -130,3 +130,12 @@ def test_python_dash_m_entry_point_reports_a_bad_flag_in_one_line(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip() == "linalg-rnn train: error: proj_every must be an integer >= 1, got -1"
     assert not (tmp_path / "r").exists()
+
+
+def test_help_states_the_run_directory_contract(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "refused if --out holds no run" in text
+    assert "--force start a fresh run even if --out holds other files or an earlier run" in text
+    assert "(nothing is deleted)" in text

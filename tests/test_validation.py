@@ -171,7 +171,7 @@ def test_check_real_honours_the_minimum_strict_or_not():
 
 
 def test_check_int_maximum_and_a_huge_integer_stay_one_short_line():
-    with pytest.raises(ValueError, match=r"k must be an integer <= 10, got an integer of 401 digits"):
+    with pytest.raises(ValueError, match=r"k must be an integer in \[0, 10\], got an integer of 401 digits"):
         v.check_int(10**400, "k", maximum=10)
 
 
@@ -221,3 +221,37 @@ def test_a_list_of_tensors_is_read_row_by_row():
     torch = pytest.importorskip("torch")
     rows = [torch.tensor([1.0, 2.0], requires_grad=True), torch.tensor([3.0, 4.0])]
     np.testing.assert_array_equal(v.as_matrix(rows), [[1.0, 2.0], [3.0, 4.0]])
+
+@pytest.mark.parametrize("bad", ["yes", "no", 1, 0, None, 1.0])
+def test_check_bool_refuses_everything_but_a_bool(bad):
+    with pytest.raises(TypeError, match="figures must be true or false"):
+        v.check_bool(bad, "figures")
+
+
+def test_check_bool_accepts_python_and_numpy_bools():
+    assert v.check_bool(np.bool_(True), "permute") is True
+    assert v.check_bool(False, "permute") is False
+
+
+def test_check_int_honours_an_inclusive_maximum():
+    assert v.check_int(2**63 - 1, "seed", maximum=2**63 - 1) == 2**63 - 1
+    with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 9223372036854775807\]"):
+        v.check_int(2**63, "seed", maximum=2**63 - 1)
+    with pytest.raises(ValueError, match=r"in \[0, "):
+        v.check_int(-1, "seed", maximum=10)
+
+
+def test_check_path_takes_strings_and_path_objects_and_refuses_the_rest(tmp_path):
+    assert v.check_path(tmp_path, "data_dir") == str(tmp_path)
+    assert v.check_path("mnist", "data_dir") == "mnist"
+    for bad in (5, None, ["a"], b"bytes"):
+        with pytest.raises(TypeError, match="data_dir must be a path"):
+            v.check_path(bad, "data_dir")
+    with pytest.raises(ValueError, match="data_dir is an empty path"):
+        v.check_path("", "data_dir")
+
+
+@pytest.mark.parametrize("bad", [-1.0, np.nan, np.inf, -np.inf, 10**400])
+def test_check_positive_float_says_greater_than_zero_for_every_bad_value(bad):
+    with pytest.raises(ValueError, match="lr must be a finite number > 0"):
+        v.check_positive_float(bad, "lr")

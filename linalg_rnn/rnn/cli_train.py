@@ -1,13 +1,30 @@
 """``linalg-rnn train``: one training run from the command line (wraps :func:`~linalg_rnn.rnn.trainer.train`).
 
-Settings come from three layers, later ones winning: the saved
-``config.json`` of the run being resumed (with ``--resume``), a TOML or JSON
-file (``--config FILE``), and the flags. Everything is checked before any
-work; a bad setting prints one line and exits with status 2.
+Settings come from three layers, later ones winning: the config of the run
+being resumed (with ``--resume``: its checkpoint's, which is the source of
+truth, or ``config.json`` before the first checkpoint), a TOML or JSON file
+(``--config FILE``), and the flags. Everything is checked before any work; a
+bad setting prints one line and exits with status 2.
+
+The run directory (``--out``) must be new or empty; a folder holding an
+earlier run needs ``--resume`` (continue it) or ``--force`` (start over),
+and a folder holding files linalg-rnn did not write needs ``--force``, which
+moves the files a run writes into ``replaced-<time>/`` there and says so.
+One run at a time holds a folder; ``--resume`` on a folder with no run is
+refused. What happened is printed as ``linalg-rnn train: note: ...`` lines
+(see :mod:`~linalg_rnn.rnn.rundir`).
+
+What is trusted: ``--config`` files, ``config.json`` and ``metrics.jsonl`` are
+read as data; ``checkpoint.pt`` is read with ``torch.load(weights_only=True)``,
+so resuming a run directory from someone else cannot run code (its numbers
+are taken as they are).
 
 Exit status: 0 when the run finished (a diverged run has finished: its
-divergence is a result), 2 for a bad setting, 130/143 when SIGINT/SIGTERM
-stopped it after writing a checkpoint (rerun with ``--resume``).
+divergence is a result; so has a resumed run that had nothing left to do), 1
+when a write failed during the run (disk full, ...; the last checkpoint is
+intact: fix it and ``--resume``), 2 for a bad setting or a refused run
+directory (nothing was done), 130/143 when SIGINT/SIGTERM stopped it after
+writing a checkpoint (rerun with ``--resume``).
 """
 
 from __future__ import annotations
@@ -15,9 +32,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .config import DEVICES, TrainConfig, resolve_device
+from .rundir import RunDirNote, RunDirWriteError, saved_config
 from .strategies import STRATEGY_NAMES
 from .tasks import TASK_NAMES
 
@@ -75,8 +96,14 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, help="optimizer steps (default 200)")
     p.add_argument("--seed", type=int, help="random seed (default 0)")
     p.add_argument("--device", help=f"{'|'.join(DEVICES)} (default auto: cuda, then mps, then cpu)")
-    p.add_argument("--out", help="run directory (default runs/<task>-<strategy>-seed<k>)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    p.add_argument("--out", help="run directory, new or empty (default runs/<task>-<strategy>-seed<k>)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its checkpoint, whose config is used (flags may "
+                        "change only --steps, upwards, --device, --checkpoint-every, --no-figures); "
+                        "refused if --out holds no run")
+    p.add_argument("--force", action="store_true",
+                   help="start a fresh run even if --out holds other files or an earlier run: files a run "
+                        "writes are first moved into --out/replaced-<time>/ (nothing is deleted)")
     p.add_argument("--config", metavar="FILE", help="TOML or JSON file of settings (flags win)")
     p.add_argument("--delay", type=int, help="recall: the lag d (default seq_len // 2)")
     p.add_argument("--permute", action="store_true", default=None, help="digits/mnist: permuted pixels")
@@ -179,11 +206,9 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path]:
     >>> config.task, config.seq_len, config.strategy, out.parent.name
     ('recall', 20, 'clip', 'runs')
     """
-    values: dict = {}
-    if args.resume and args.out and (Path(args.out) / "config.json").exists():
-        values.update(json.loads((Path(args.out) / "config.json").read_text(encoding="utf-8")))
-    if args.config:
-        values.update(load_config_file(args.config))
+    if args.out == "":
+        raise ValueError("--out is empty; name a folder for the run")
+    values = load_config_file(args.config) if args.config else {}
     for name in _FIELDS:
         if getattr(args, name) is not None:
             values[name] = getattr(args, name)
@@ -191,9 +216,31 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path]:
         values["permute"] = True
     if args.no_figures:
         values["figures"] = False
+    out = Path(args.out) if args.out is not None else None
+    if args.resume:  # the run's own config first, then the file and the flags
+        if out is None:
+            out = _default_out(TrainConfig.from_dict(values).resolved())
+        values = {**(saved_config(out) or {}), **values}
     config = TrainConfig.from_dict(values).resolved()
     resolve_device(config.device)
-    return config, Path(args.out) if args.out else _default_out(config)
+    return config, out if out is not None else _default_out(config)
+
+
+@contextmanager
+def _notes_to_stderr() -> Iterator[None]:
+    """Print :class:`~linalg_rnn.rnn.rundir.RunDirNote` warnings as one ``note:`` line each."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", RunDirNote)
+        show = warnings.showwarning
+
+        def show_note(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, RunDirNote):
+                print(f"linalg-rnn train: note: {message}", file=sys.stderr)
+            else:
+                show(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show_note
+        yield
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -207,7 +254,8 @@ def run_train(args: argparse.Namespace) -> int:
     Returns
     -------
     int
-        The exit status (0 finished, 2 bad setting, 130/143 interrupted).
+        The exit status (0 finished, 1 a write failed mid-run, 2 bad setting or refused
+        run directory, 130/143 interrupted).
 
     Examples
     --------
@@ -222,11 +270,13 @@ def run_train(args: argparse.Namespace) -> int:
 
     try:
         config, out = config_from_args(args)
-        result = train(config, out, resume=args.resume, progress=False if args.no_progress else None)
-    except (ValueError, TypeError, FileNotFoundError, FileExistsError) as exc:
+        with _notes_to_stderr():
+            result = train(config, out, resume=args.resume, force=args.force,
+                           progress=False if args.no_progress else None)
+    except (ValueError, TypeError, OSError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"linalg-rnn train: error: {message}", file=sys.stderr)
-        return 2
+        return 1 if isinstance(exc, RunDirWriteError) else 2
     if result.interrupted:
         print(f"interrupted by {result.interrupted} at step {result.steps_done}; checkpoint written "
               f"to {out}; rerun with --resume to continue")

@@ -3,28 +3,43 @@
 :class:`TrainConfig` is what ``linalg-rnn train`` builds from its flags (or a
 TOML/JSON file) and what :func:`~linalg_rnn.rnn.trainer.train` runs. Every
 check happens in :meth:`TrainConfig.resolved`, before any data or model is
-made, and fails with a one-line ``ValueError`` that says what to change.
+made, and fails with a one-line ``ValueError`` or ``TypeError`` that says what
+to change:
+
+1. every field has its type (a config file's ``permute = "yes"`` is refused,
+   not read as true), by the shared checks of :mod:`linalg_rnn._validation`;
+2. the task's own rules -- its lengths and options -- by asking the task
+   (:func:`~linalg_rnn.rnn.tasks.task_spec`), so no task is described here;
+3. each strategy option belongs to its strategy, and gets its default;
+4. the run fits in the device's memory (:meth:`TrainConfig.memory_estimate`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-import numbers
+import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-from .._validation import check_choice
+from .._validation import check_bool, check_choice, check_int, check_positive_float
 from .models import MODEL_KINDS
 from .strategies import INIT_SCHEMES, parse_strategy
-from .tasks import TASK_NAMES
+from .tasks import TASK_OPTIONS, TASKS, TaskSpec, task_spec
 
-__all__ = ["DEVICES", "OPTIMIZERS", "TrainConfig", "resolve_device"]
+__all__ = ["DEVICES", "OPTIMIZERS", "SEED_MAX", "TrainConfig", "device_memory", "resolve_device"]
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
+#: The largest seed: torch seeds take [0, 2**64 - 1] and the trainer seeds its
+#: generators with seed + 1 and seed + 2; 2**63 - 1 also fits a signed 64-bit field.
+SEED_MAX = 2**63 - 1
+#: Bytes per number in the memory estimate (the trainer works in float32).
+_BYTES_PER_FLOAT = 4
+#: Optimizer state kept per parameter (Adam: two moments; RMSprop: one; plain SGD: none).
+_OPTIMIZER_SLOTS = {"adam": 2, "rmsprop": 1, "sgd": 0}
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -70,18 +85,93 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-def _check_int(value: Any, name: str, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+def device_memory(device: str = "auto") -> tuple[str, int] | None:
+    """The memory a run on ``device`` can use, in bytes, and what it is; ``None`` if unknown here.
+
+    Parameters
+    ----------
+    device : {"auto", "cpu", "cuda", "mps"}
+        The config's device; ``auto`` picks as :func:`resolve_device` does.
+
+    Returns
+    -------
+    tuple of (str, int), or None
+        ``("this machine's RAM", bytes)`` for the CPU and Apple GPUs (which
+        share the RAM), ``("GPU 0 (name)", bytes)`` for CUDA; ``None`` when
+        the device is not here (``cuda`` asked for on a machine without one)
+        or the platform does not say.
+
+    Notes
+    -----
+    The RAM is ``os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")``,
+    the total, not what is free now; a CUDA GPU's is its total memory, read
+    by ``torch.cuda.get_device_properties``, which initializes CUDA in this
+    process.
+
+    Examples
+    --------
+    >>> label, size = device_memory("cpu")
+    >>> label, size > 0
+    ("this machine's RAM", True)
+    """
+    if device in ("auto", "cuda") and torch.cuda.is_available():
+        props = torch.cuda.get_device_properties(torch.cuda.current_device())
+        return f"GPU {torch.cuda.current_device()} ({props.name})", int(props.total_memory)
+    if device == "cuda":
+        return None
+    try:
+        return "this machine's RAM", os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows) or no such name
+        return None
 
 
-def _check_positive(value: Any, name: str) -> None:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+def _at_least(minimum: int) -> Callable[[Any, str], int]:
+    return lambda value, name: check_int(value, name, minimum=minimum)
 
 
-_FIXED_LENGTH = {"digits": 64, "mnist": 784}
+def _one_of(choices: Iterable[str]) -> Callable[[Any, str], str]:
+    return lambda value, name: check_choice(value, name, choices)
+
+
+def _seed(value: Any, name: str) -> int:
+    return check_int(value, name, minimum=0, maximum=SEED_MAX)
+
+
+def _strategy(value: Any, name: str) -> str:
+    return str(parse_strategy(value))  # the canonical order: "clip+tbptt", never "tbptt+clip"
+
+
+#: The type rule of every field: ``rule(value, name)`` returns the value
+#: normalized or raises one line naming the field. A field whose default is
+#: ``None`` may be ``None`` ("not set"). The task options' rules are the
+#: tasks' own (:data:`~linalg_rnn.rnn.tasks.TASK_OPTIONS`).
+_FIELD_RULES: dict[str, Callable[[Any, str], Any]] = {
+    "task": _one_of(TASKS),  # the registry itself, so a task listed later is known
+    "seq_len": _at_least(1),
+    "strategy": _strategy,
+    "hidden": _at_least(1),
+    "batch": _at_least(1),
+    "lr": check_positive_float,
+    "optimizer": _one_of(OPTIMIZERS),
+    "steps": _at_least(1),
+    "seed": _seed,
+    "device": _one_of(DEVICES),
+    "clip_norm": check_positive_float,
+    "clip_value": check_positive_float,
+    "tbptt_window": _at_least(1),
+    "proj_every": _at_least(1),
+    "init_scheme": _one_of(INIT_SCHEMES),
+    **{name: option.check for name, option in TASK_OPTIONS.items()},
+    "model": _one_of(("auto",) + MODEL_KINDS),
+    "init_gain": check_positive_float,
+    "log_every": _at_least(1),
+    "eval_every": _at_least(1),
+    "spectral_every": _at_least(1),
+    "checkpoint_every": _at_least(1),
+    "lag_grads_every": _at_least(0),
+    "val_batch": _at_least(1),
+    "figures": check_bool,
+}
 
 
 @dataclass
@@ -91,9 +181,10 @@ class TrainConfig:
     Parameters
     ----------
     task : {"copy", "adding", "recall", "digits", "mnist"}
-        See :mod:`linalg_rnn.rnn.tasks`.
+        See :mod:`linalg_rnn.rnn.tasks`; any name in its ``TASKS``.
     seq_len : int, optional
-        ``T`` of the task (default 50; image tasks have their own length).
+        ``T`` of the task (default: the task's ``default_seq_len``, 50 for the
+        synthetic tasks; image tasks have their pixel count).
     strategy : str
         Strategy names joined by ``+`` (:func:`~linalg_rnn.rnn.strategies.parse_strategy`).
     hidden, batch : int
@@ -105,7 +196,8 @@ class TrainConfig:
     steps : int
         Optimizer steps (one batch each).
     seed : int
-        Seeds the model init, the data and the validation batch.
+        Seeds the model init, the data and the validation batch; in
+        ``[0, SEED_MAX]`` (:data:`SEED_MAX` is ``2**63 - 1``).
     device : {"auto", "cpu", "cuda", "mps"}
         Where to train.
     clip_norm : float, optional
@@ -118,12 +210,11 @@ class TrainConfig:
         ``qr_projection``/``polar_projection`` only: project every ``N`` steps (default 5).
     init_scheme : str, optional
         ``orthogonal_init`` only: ``qr``/``haar``, ``identity``, ``henaff``, ``cayley`` (default ``qr``).
-    delay : int, optional
-        Recall task only: the lag ``d`` (default ``seq_len // 2``).
-    permute : bool
-        Image tasks only: a fixed random pixel order.
-    data_dir : str, optional
-        MNIST only: the folder with the IDX files.
+    delay, permute, data_dir
+        Task options (:data:`~linalg_rnn.rnn.tasks.TASK_OPTIONS`), each for the
+        tasks that read it: the recall lag ``d`` (default ``seq_len // 2``); a
+        fixed random pixel order (image tasks); the folder with the MNIST IDX
+        files (a string).
     model : {"auto", "fused", "loop"}
         ``auto`` follows the strategy (fused ``nn.RNN`` unless parametrized);
         ``loop`` forces the explicit-loop RNN.
@@ -141,6 +232,12 @@ class TrainConfig:
         Validation batch size (synthetic tasks).
     figures : bool
         Write ``curves.png`` into the run directory.
+
+    Notes
+    -----
+    A new field is two lines: the field, and its type rule in ``_FIELD_RULES``
+    (a test fails for a field without one); an option of a strategy adds its
+    "belongs to" line and default in :meth:`resolved`.
 
     Examples
     --------
@@ -207,12 +304,90 @@ class TrainConfig:
         """The fields as a plain dict (what ``config.json`` holds)."""
         return {k: v for k, v in dataclasses.asdict(self).items() if not k.startswith("_")}
 
+    def task_options(self) -> dict[str, Any]:
+        """The task options (:data:`~linalg_rnn.rnn.tasks.TASK_OPTIONS`) as keywords for ``make_task``."""
+        return {name: getattr(self, name) for name in TASK_OPTIONS}
+
+    def task_spec(self) -> TaskSpec:
+        """The task's answer for this config: its class, ``T``, length and options (builds nothing).
+
+        Examples
+        --------
+        >>> spec = TrainConfig(task="recall", seq_len=20).task_spec()
+        >>> spec.length, spec.options
+        (20, {'delay': 10})
+        """
+        return task_spec(self.task, self.seq_len, **self.task_options())
+
     def sequence_length(self) -> int:
-        """Timesteps the model sees: ``seq_len`` (copy: ``seq_len + 20``; images: fixed)."""
-        if self.task in _FIXED_LENGTH:
-            return _FIXED_LENGTH[self.task]
-        T = 50 if self.seq_len is None else self.seq_len
-        return T + 20 if self.task == "copy" else T
+        """Timesteps the model sees, as the task says (copy: ``seq_len + 20``; images: fixed).
+
+        Examples
+        --------
+        >>> TrainConfig(task="copy", seq_len=10).sequence_length()
+        30
+        >>> TrainConfig(task="digits").sequence_length()
+        64
+        """
+        check_choice(self.task, "task", TASKS)
+        task = TASKS[self.task]
+        return task.sequence_length(task.check_seq_len(self.seq_len))
+
+    def memory_estimate(self) -> dict[str, int]:
+        """A lower bound of the memory a run holds at once, in bytes, by part.
+
+        Returns
+        -------
+        dict
+            ``parameters`` (weights, their gradients, the optimizer's state per
+            weight; for a parametrization also its base and the :math:`W_{hh}`
+            it computes, two :math:`H \\times H` matrices), ``batch`` (one
+            training batch's inputs, targets and outputs for all :math:`T`
+            steps), ``activations`` (what backpropagation through time keeps
+            per step of a window -- :math:`h_t`, or for an LSTM :math:`h_t`,
+            :math:`c_t` and the four gates -- and the outputs), ``validation``
+            (the validation batch and its forward pass), and
+            ``total``.
+
+        Notes
+        -----
+        Counted in float32 (4 bytes) from the task's ``input_size`` :math:`I`
+        and ``output_size`` :math:`O`, the hidden size :math:`H`, batch
+        :math:`B`, validation batch :math:`V`, sequence length :math:`T` and
+        tbptt window :math:`k` (:math:`T` without tbptt). A tanh RNN has
+        :math:`H(I + H + 2) + O(H + 1)` weights, an LSTM four times the
+        recurrent part. It is a lower bound: autograd's temporaries, torch's
+        own workspace, the image tasks' data set and held-out split (their
+        validation batch is the split, not ``val_batch``) are not counted, so
+        a config refused for it cannot fit. Taught in lesson 13.
+
+        Examples
+        --------
+        >>> est = TrainConfig(task="adding", seq_len=100, hidden=1000, batch=32).memory_estimate()
+        >>> H, I, O = 1000, 2, 1                 # the adding task reads 2 numbers, predicts 1
+        >>> weights = H * (I + H + 2) + O * (H + 1)
+        >>> est["parameters"] == 4 * weights * (1 + 1 + 2)  # bytes x (weight, gradient, 2 Adam moments)
+        True
+        >>> est["total"] == sum(v for k, v in est.items() if k != "total")
+        True
+        """
+        task, strategy = TASKS[self.task], parse_strategy(self.strategy)
+        I, O, H = task.input_size, task.output_size, self.hidden
+        B, V, T = self.batch, self.val_batch, self.sequence_length()
+        k = min(self.tbptt_window or T, T) if strategy.uses("tbptt") else T
+        gates = 4 if strategy.uses("lstm") else 1
+        weights = gates * H * (I + H + 2) + O * (H + 1)
+        kept_per_step = 6 * H if strategy.uses("lstm") else H  # LSTM: h_t, c_t, and i, f, g, o
+        floats = {
+            "parameters": weights * (2 + _OPTIMIZER_SLOTS[self.optimizer])
+            + (2 * H * H if strategy.parametrization else 0),
+            "batch": B * T * (I + 1 + O),
+            "activations": B * k * (kept_per_step + O),
+            "validation": V * T * (I + 1 + H + O),
+        }
+        size = {part: _BYTES_PER_FLOAT * n for part, n in floats.items()}
+        size["total"] = sum(size.values())
+        return size
 
     def resolved(self) -> TrainConfig:
         """Check every field and fill the strategy-dependent defaults.
@@ -221,34 +396,51 @@ class TrainConfig:
         -------
         TrainConfig
             A new config with ``clip_norm``, ``tbptt_window``, ``proj_every``,
-            ``init_scheme`` set where their strategy is used.
+            ``init_scheme`` set where their strategy is used, and every value
+            normalized (NumPy integers to ``int``, a ``Path`` to ``str``).
 
         Raises
         ------
+        TypeError
+            A field of the wrong type: a string or number where a bool belongs
+            (``permute = "yes"``), a float where an integer belongs, a
+            non-string ``data_dir``.
         ValueError
             One line naming the field: unknown task, strategy, device, model
             or optimizer; a length, size, step count or interval below 1; a
-            non-positive ``lr``, ``clip_norm`` or ``clip_value``; a tbptt window
-            longer than the sequence; an option given without the strategy it
-            belongs to.
+            seed outside ``[0, SEED_MAX]``; a non-positive or non-finite
+            ``lr``, ``init_gain``, ``clip_norm`` or ``clip_value``; a length
+            or task option against the task's rules; a tbptt window longer
+            than the sequence; an option given without the strategy it
+            belongs to; a run whose :meth:`memory_estimate` exceeds the
+            device's memory.
+        FileNotFoundError
+            For an ``mnist`` ``data_dir`` without the IDX files.
+
+        Examples
+        --------
+        >>> TrainConfig(task="digits", permute="yes").resolved()
+        Traceback (most recent call last):
+            ...
+        TypeError: permute must be true or false (a bool), got str 'yes'
+        >>> TrainConfig(task="recall", delay=3, permute=True).resolved()
+        Traceback (most recent call last):
+            ...
+        ValueError: permute applies to image tasks (digits, mnist), not 'recall'
         """
         c = dataclasses.replace(self)
-        check_choice(c.task, "task", TASK_NAMES)
+        # 1. types: flags, TOML and JSON all arrive here, so a file's "yes" is not a bool
+        for f in dataclasses.fields(c):
+            value = getattr(c, f.name)
+            if f.name.startswith("_") or (value is None and f.default is None):
+                continue
+            setattr(c, f.name, _FIELD_RULES[f.name](value, f.name))
         strategy = parse_strategy(c.strategy)
-        c.strategy = str(strategy)
-        check_choice(c.device, "device", DEVICES)
-        check_choice(c.model, "model", ("auto",) + MODEL_KINDS)
-        check_choice(c.optimizer, "optimizer", OPTIMIZERS)
-        if c.seq_len is not None:
-            _check_int(c.seq_len, "seq_len", 1)
-        for name in ("hidden", "batch", "steps", "log_every", "eval_every", "spectral_every",
-                     "checkpoint_every", "val_batch"):
-            _check_int(getattr(c, name), name, 1)
-        _check_int(c.seed, "seed", 0)
-        _check_int(c.lag_grads_every, "lag_grads_every", 0)
-        _check_positive(c.lr, "lr")
-        _check_positive(c.init_gain, "init_gain")
 
+        # 2. the task's own rules: its lengths and which options it reads
+        length = c.task_spec().length
+
+        # 3. each strategy option belongs to its strategy, and gets its default there
         def belongs(option: str, strategy_name: str) -> None:
             if getattr(c, option) is not None and not strategy.uses(strategy_name):
                 raise ValueError(f"{option} is set but the strategy {c.strategy!r} has no {strategy_name}")
@@ -261,26 +453,20 @@ class TrainConfig:
             raise ValueError(f"proj_every is set but the strategy {c.strategy!r} has no projection")
         if c.clip_norm is not None and c.clip_value is not None:
             raise ValueError("give clip_norm or clip_value, not both")
-        if strategy.uses("clip"):
-            if c.clip_value is not None:
-                _check_positive(c.clip_value, "clip_value")
-            else:
-                c.clip_norm = 1.0 if c.clip_norm is None else c.clip_norm
-                _check_positive(c.clip_norm, "clip_norm")
-        length = c.sequence_length()
+        if strategy.uses("clip") and c.clip_value is None:
+            c.clip_norm = 1.0 if c.clip_norm is None else c.clip_norm
         if strategy.uses("tbptt"):
             c.tbptt_window = max(1, length // 4) if c.tbptt_window is None else c.tbptt_window
-            _check_int(c.tbptt_window, "tbptt_window", 1)
             if c.tbptt_window > length:
                 raise ValueError(
                     f"tbptt_window ({c.tbptt_window}) is longer than the sequence ({length} steps)"
                 )
         if strategy.projection is not None:
             c.proj_every = 5 if c.proj_every is None else c.proj_every
-            _check_int(c.proj_every, "proj_every", 1)
         if strategy.uses("orthogonal_init"):
             c.init_scheme = c.init_scheme or "qr"
-            check_choice(c.init_scheme, "init_scheme", INIT_SCHEMES)
+
+        # 4. the model the strategy needs
         if c.model == "fused" and strategy.parametrization:
             raise ValueError(
                 f"model 'fused' cannot carry the {strategy.parametrization} parametrization "
@@ -292,23 +478,25 @@ class TrainConfig:
             raise ValueError("use the lstm strategy (not model 'lstm') to train an LSTM")
         if c.lag_grads_every and strategy.uses("lstm"):
             raise ValueError("lag_grads_every needs a tanh RNN; the lstm strategy has no single h_t chain")
-        if c.delay is not None and c.task != "recall":
-            raise ValueError(f"delay applies to the recall task only, not {c.task!r}")
-        if c.delay is not None:
-            _check_int(c.delay, "delay", 1)
-            if c.delay >= length:
-                raise ValueError(f"delay ({c.delay}) must be < seq_len ({length})")
-        if c.permute and c.task not in _FIXED_LENGTH:
-            raise ValueError(f"permute applies to image tasks (digits, mnist), not {c.task!r}")
-        if c.task == "mnist" and not c.data_dir:
-            raise ValueError("the mnist task reads local IDX files: give data_dir (--data-dir)")
-        if c.task in _FIXED_LENGTH and c.seq_len not in (None, _FIXED_LENGTH[c.task]):
-            raise ValueError(
-                f"{c.task} sequences have {_FIXED_LENGTH[c.task]} steps; "
-                f"use seq_len {_FIXED_LENGTH[c.task]} or leave it out"
-            )
+
+        # 5. memory: refuse what cannot fit before anything is allocated
+        c._check_memory()
         c._resolved = True
         return c
+
+    def _check_memory(self) -> None:
+        available = device_memory(self.device)
+        need = self.memory_estimate()
+        if available is None or need["total"] <= available[1]:
+            return
+        label, limit = available
+        parts = ", ".join(f"{part} {need[part]:.3g}" for part in need if part != "total")
+        raise ValueError(
+            f"hidden={self.hidden}, batch={self.batch}, val_batch={self.val_batch} and "
+            f"{self.sequence_length()}-step sequences need at least {need['total']:.3g} bytes "
+            f"({need['total'] / 2**30:.3g} GiB: {parts}) but {label} has {limit:.3g}; "
+            "make them smaller"
+        )
 
     @property
     def model_kind(self) -> str:

@@ -38,14 +38,12 @@ per logged step), ``metrics.csv``, ``result.json``, ``checkpoint.pt`` and
 ``curves.png``; every whole-file write is atomic. SIGINT/SIGTERM finish the
 current step, write a checkpoint and return; ``resume=True`` continues from
 the checkpoint and, on the CPU, ends with exactly the metrics of an
-uninterrupted run.
+uninterrupted run. Who may write in a folder, the lock that keeps one run
+per folder, and what a resume trusts are :mod:`~linalg_rnn.rnn.rundir`'s job.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
 import os
 import signal
@@ -60,28 +58,16 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from .checkpoint import (
-    append_jsonl,
-    atomic_write_bytes,
-    atomic_write_json,
-    atomic_write_text,
-    load_checkpoint,
-    read_jsonl,
-    save_checkpoint,
-    write_jsonl,
-)
 from .config import TrainConfig, resolve_device
 from .metrics import gradient_norm, hidden_gradient_norms, plot_run, recurrent_metrics
 from .models import build_model, parametrize_orthogonal
+from .rundir import RunDir
 from .strategies import Strategy, orthogonal_init_, parse_strategy, polar_project_, qr_project_
 from .tasks import SequenceTask, make_task
 
 __all__ = ["TrainResult", "build_run", "train"]
 
-CHECKPOINT = "checkpoint.pt"
 _SPECTRAL_KEYS = ("w_hh_spectral_norm", "w_hh_max_abs_eigenvalue", "orthogonality_error")
-# Config fields that may differ when resuming (they do not change the numbers).
-_RESUMABLE_CHANGES = {"steps", "device", "checkpoint_every", "figures"}
 
 
 @dataclass
@@ -318,40 +304,6 @@ def _progress_enabled(progress: bool | None) -> bool:
     return sys.stderr.isatty() and not os.environ.get("CI")
 
 
-def _prepare_dir(out: Path, config: TrainConfig, resume: bool) -> dict | None:
-    """Check the run directory before any work; return the checkpoint to resume from, if any."""
-    out.mkdir(parents=True, exist_ok=True)
-    has_run = (out / "metrics.jsonl").exists() or (out / CHECKPOINT).exists()
-    if not resume:
-        if has_run:
-            raise FileExistsError(
-                f"{out} already holds a run; resume it (--resume) or choose another --out"
-            )
-        return None
-    saved_path = out / "config.json"
-    if saved_path.exists():
-        saved = json.loads(saved_path.read_text(encoding="utf-8"))
-        mine = config.to_dict()
-        differ = sorted(k for k in mine if k not in _RESUMABLE_CHANGES and saved.get(k) != mine[k])
-        if differ:
-            detail = ", ".join(f"{k}: {saved.get(k)!r} -> {mine[k]!r}" for k in differ)
-            raise ValueError(f"cannot resume {out}: the config differs from the saved one ({detail})")
-    if (out / CHECKPOINT).exists():
-        return load_checkpoint(out / CHECKPOINT)
-    return None
-
-
-def _write_csv(path: Path, rows: list[dict]) -> None:
-    keys: list[str] = []
-    for r in rows:
-        keys += [k for k in r if k not in keys and k != "hidden_grad_norms"]
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=keys, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(path, buffer.getvalue())
-
-
 def _final_metrics(rows: list[dict]) -> dict:
     final: dict = {}
     for r in rows:
@@ -364,6 +316,7 @@ def train(
     out_dir: str | Path | None = None,
     *,
     resume: bool = False,
+    force: bool = False,
     progress: bool | None = None,
 ) -> TrainResult:
     """Train one model with one strategy on one task, measuring as it goes.
@@ -377,9 +330,15 @@ def train(
         ``result.json``, ``checkpoint.pt`` and ``curves.png``. ``None``: keep
         everything in memory (the returned result).
     resume : bool, optional
-        Continue from ``out_dir``'s checkpoint (or start fresh if there is
-        none). Only ``steps``, ``device``, ``checkpoint_every`` and ``figures``
-        may differ from the saved config.
+        Continue the run in ``out_dir`` from its checkpoint; refused when
+        ``out_dir`` holds no run. The checkpoint's config is the run's: only
+        ``steps`` (never fewer than done), ``device``, ``checkpoint_every`` and
+        ``figures`` may differ. A finished run has nothing to train: its
+        outputs are written again.
+    force : bool, optional
+        Start a fresh run in an ``out_dir`` that holds other files or an
+        earlier run: the files a run writes are first moved into
+        ``out_dir/replaced-<time>/`` (nothing is deleted). Not with ``resume``.
     progress : bool, optional
         Show a tqdm bar; default: only when stderr is a terminal and ``$CI``
         is unset.
@@ -391,16 +350,26 @@ def train(
     Raises
     ------
     ValueError
-        For a bad config or a config that does not match the run being resumed.
+        For a bad config, an unreadable checkpoint, or a config that does not
+        match the run being resumed.
     FileExistsError
-        If ``out_dir`` already holds a run and ``resume`` is False.
+        If ``out_dir`` holds an earlier run or files linalg-rnn did not write
+        (and neither ``resume`` nor ``force`` is given).
+    FileNotFoundError
+        If ``resume`` is given and ``out_dir`` holds no run.
+    OSError
+        If ``out_dir`` cannot be written (a file in the way, permissions, a
+        read-only file system); :class:`~linalg_rnn.rnn.rundir.RunDirBusyError`
+        if another run holds it. All of these come before any work, with the
+        folder unchanged.
 
     Notes
     -----
     Divergence (NaN/inf loss or gradient) never raises: the run stops with
     ``diverged=True`` and ``divergence_step`` recorded. Seeded CPU runs are
-    bit-for-bit reproducible, resumed or not (``elapsed_s`` aside). Taught in
-    lesson 13.
+    bit-for-bit reproducible, resumed or not (``elapsed_s`` aside). What the
+    run directory promises (ownership, one run at a time, resume) is in
+    :mod:`~linalg_rnn.rnn.rundir`. Taught in lesson 13.
 
     Examples
     --------
@@ -414,9 +383,19 @@ def train(
     """
     config = config.resolved()
     device = resolve_device(config.device)
-    out = Path(out_dir) if out_dir is not None else None
-    checkpoint = _prepare_dir(out, config, resume) if out is not None else None
+    # the run directory: checked, locked and its checkpoint read before any work
+    rundir = RunDir.open(out_dir, config, resume=resume, force=force) if out_dir is not None else None
+    try:
+        return _train_in(rundir, config, device, progress)
+    finally:
+        if rundir is not None:
+            rundir.close()  # releases the lock; a folder never claimed is left as it was
 
+
+def _train_in(rundir: RunDir | None, config: TrainConfig, device: torch.device,
+              progress: bool | None) -> TrainResult:
+    """:func:`train` once its run directory (if any) is open and locked."""
+    checkpoint = rundir.checkpoint if rundir is not None else None
     run = build_run(config)
     initial_w_hh = run.model.recurrent_matrix().cpu().clone()
     initial = recurrent_metrics(initial_w_hh)
@@ -426,39 +405,38 @@ def train(
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(config.seed)
         if checkpoint is not None:
-            run.model.load_state_dict(checkpoint["model"])
-            run.optimizer.load_state_dict(checkpoint["optimizer"])
-            _set_rng_state(run, checkpoint["rng"])
-            start_step, elapsed_before = checkpoint["step"], checkpoint["elapsed_s"]
-            diverged, divergence_step = checkpoint["diverged"], checkpoint["divergence_step"]
-            initial = checkpoint["initial"]
-            initial_w_hh = checkpoint["initial_w_hh"]
-        if out is not None:
-            rows = [r for r in read_jsonl(out / "metrics.jsonl") if r["step"] <= start_step]
-            write_jsonl(out / "metrics.jsonl", rows)  # drops rows logged after the checkpoint
-            atomic_write_json(out / "config.json", config.to_dict())
-        interrupted = _loop(run, out, rows, start_step, elapsed_before, diverged, divergence_step,
+            try:
+                run.model.load_state_dict(checkpoint["model"])
+                run.optimizer.load_state_dict(checkpoint["optimizer"])
+                _set_rng_state(run, checkpoint["rng"])
+                start_step, elapsed_before = checkpoint["step"], checkpoint["elapsed_s"]
+                diverged, divergence_step = checkpoint["diverged"], checkpoint["divergence_step"]
+                initial = checkpoint["initial"]
+                initial_w_hh = checkpoint["initial_w_hh"]
+            except (KeyError, RuntimeError, TypeError, ValueError) as exc:
+                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+                raise ValueError(f"{rundir.path / 'checkpoint.pt'} does not fit this run ({reason}); "
+                                 "nothing was changed") from None
+        if rundir is not None:
+            rows = rundir.claim()  # the rows up to the checkpoint; writes config.json
+        interrupted = _loop(run, rundir, rows, start_step, elapsed_before, diverged, divergence_step,
                             initial, initial_w_hh, progress)
     step_done, diverged, divergence_step, signal_name = interrupted
     result = TrainResult(
         config=config, final=_final_metrics(rows), diverged=diverged,
         divergence_step=divergence_step, baseline_loss=run.task.baseline_loss,
         steps_done=step_done, interrupted=signal_name, history=rows, initial=initial,
-        device=str(device), out_dir=out, model=run.model, initial_w_hh=initial_w_hh,
+        device=str(device), out_dir=rundir.path if rundir is not None else None, model=run.model,
+        initial_w_hh=initial_w_hh,
     )
-    if out is not None:
-        atomic_write_json(out / "result.json", result.to_dict())
-        _write_csv(out / "metrics.csv", rows)
-        if config.figures and rows:
-            fig = plot_run(rows, title=f"{config.task}: {config.strategy}",
-                           baseline_loss=run.task.baseline_loss)
-            buffer = io.BytesIO()
-            fig.savefig(buffer, format="png", dpi=100)
-            atomic_write_bytes(out / "curves.png", buffer.getvalue())
+    if rundir is not None:
+        fig = (plot_run(rows, title=f"{config.task}: {config.strategy}", baseline_loss=run.task.baseline_loss)
+               if config.figures and rows else None)
+        rundir.finish(result.to_dict(), rows, fig)
     return result
 
 
-def _loop(run, out, rows, start_step, elapsed_before, diverged, divergence_step, initial,
+def _loop(run, rundir, rows, start_step, elapsed_before, diverged, divergence_step, initial,
           initial_w_hh, progress):
     cfg = run.config
     flag: dict = {"signal": None}
@@ -467,9 +445,9 @@ def _loop(run, out, rows, start_step, elapsed_before, diverged, divergence_step,
     t0 = time.perf_counter()
 
     def checkpoint() -> None:
-        if out is None:
+        if rundir is None:
             return
-        save_checkpoint(out / CHECKPOINT, {
+        rundir.save_checkpoint({
             "step": step, "model": run.model.state_dict(), "optimizer": run.optimizer.state_dict(),
             "rng": _rng_state(run), "elapsed_s": elapsed_before + time.perf_counter() - t0,
             "diverged": diverged, "divergence_step": divergence_step, "initial": initial,
@@ -498,8 +476,8 @@ def _loop(run, out, rows, start_step, elapsed_before, diverged, divergence_step,
             row["elapsed_s"] = elapsed_before + time.perf_counter() - t0
             if diverged or last or step % cfg.log_every == 0 or "val_loss" in row:
                 rows.append(row)
-                if out is not None:
-                    append_jsonl(out / "metrics.jsonl", row)
+                if rundir is not None:
+                    rundir.append_row(row)
                 if row["w_hh_spectral_norm"] is not None:
                     shown_norm = row["w_hh_spectral_norm"]
                 bar.set_postfix(loss=f"{row['train_loss']:.4g}", grad=f"{row['grad_norm']:.3g}",

@@ -9,14 +9,42 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..._validation import check_bool, check_int, check_path
 from ._base import SequenceTask
 
 
 class _ImageSequenceTask(SequenceTask):
     """Images read pixel by pixel; the class is predicted at the last step."""
 
+    side: int  # images are side x side pixels, read as a side**2-step sequence
+    input_size = 1
+    output_size = 10
+    classification = True
+    options = ("permute",)
+    family = "image tasks"
+
+    @classmethod
+    def check_seq_len(cls, seq_len: int | None) -> int:
+        """The one length an image has, ``side**2`` pixels: ``seq_len`` must be that or ``None``."""
+        fixed = cls.side * cls.side
+        if seq_len is not None and check_int(seq_len, "T (seq_len)", minimum=1) != fixed:
+            raise ValueError(
+                f"{cls.name} sequences have {fixed} steps ({cls.side}x{cls.side} pixels); "
+                f"use seq_len {fixed} or leave it out"
+            )
+        return fixed
+
+    @classmethod
+    def check_options(cls, seq_len: int, *, permute: bool = False) -> dict:
+        """``permute``: a bool (default False)."""
+        return {"permute": check_bool(permute, "permute")}
+
+    @classmethod
+    def build(cls, seq_len: int, *, seed: int = 0, permute: bool = False) -> SequenceTask:
+        return cls(permute=permute, seed=seed)  # seq_len is the fixed pixel count
+
     def _setup(self, images: np.ndarray, labels: np.ndarray, *, permute: bool, seed: int,
-               val_fraction: float, n_classes: int) -> None:
+               val_fraction: float) -> None:
         rng = np.random.default_rng(seed)
         order = rng.permutation(len(labels))
         n_val = max(1, int(round(val_fraction * len(labels))))
@@ -33,12 +61,9 @@ class _ImageSequenceTask(SequenceTask):
             "train": (pixels[train_idx], labels_t[train_idx]),
             "val": (pixels[val_idx], labels_t[val_idx]),
         }
-        self.input_size = 1
-        self.output_size = n_classes
-        self.classification = True
         self.step_weights = torch.zeros(self.length)
         self.step_weights[-1] = 1.0
-        counts = torch.bincount(self._data["train"][1], minlength=n_classes).double()
+        counts = torch.bincount(self._data["train"][1], minlength=self.output_size).double()
         p = counts[counts > 0] / counts.sum()
         self._prior_entropy = float(-(p * p.log()).sum())
         self._on_device: dict = {}
@@ -108,13 +133,16 @@ class DigitsTask(_ImageSequenceTask):
     """
 
     name = "digits"
+    side = 8
+    default_seq_len = side * side
 
     def __init__(self, *, permute: bool = False, seed: int = 0, val_fraction: float = 0.2) -> None:
         from sklearn.datasets import load_digits
 
+        permute = self.check_options(self.default_seq_len, permute=permute)["permute"]
         data = load_digits()
         self._setup(data.images / 16.0, data.target, permute=permute, seed=seed,
-                    val_fraction=val_fraction, n_classes=10)
+                    val_fraction=val_fraction)
 
 
 def read_idx(path: str | Path) -> np.ndarray:
@@ -211,15 +239,34 @@ class MnistTask(_ImageSequenceTask):
     """
 
     name = "mnist"
+    side = 28
+    default_seq_len = side * side
+    options = ("permute", "data_dir")
+    _files = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
+
+    @classmethod
+    def check_options(cls, seq_len: int, *, permute: bool = False, data_dir: str | None = None) -> dict:
+        """``permute`` a bool; ``data_dir`` required, a folder holding the two IDX files."""
+        if data_dir is None:
+            raise ValueError("the mnist task reads local IDX files: give data_dir (--data-dir)")
+        root = check_path(data_dir, "data_dir")
+        for stem in cls._files:
+            _find(Path(root), stem)  # FileNotFoundError naming the folder, before anything is read
+        return {"permute": check_bool(permute, "permute"), "data_dir": root}
+
+    @classmethod
+    def build(cls, seq_len: int, *, seed: int = 0, data_dir: str, permute: bool = False) -> SequenceTask:
+        return cls(data_dir, permute=permute, seed=seed)
 
     def __init__(self, root: str | Path, *, permute: bool = False, seed: int = 0,
                  val_fraction: float = 0.1) -> None:
-        root = Path(root)
-        images = read_idx(_find(root, "train-images-idx3-ubyte"))
-        labels = read_idx(_find(root, "train-labels-idx1-ubyte"))
-        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        checked = self.check_options(self.default_seq_len, permute=permute, data_dir=root)
+        root = Path(checked["data_dir"])
+        images, labels = (read_idx(_find(root, stem)) for stem in self._files)
+        if images.shape[1:] != (self.side, self.side) or labels.ndim != 1 or len(images) != len(labels):
             raise ValueError(
-                f"MNIST files in {root} disagree: images {images.shape}, labels {labels.shape}"
+                f"MNIST files in {root} disagree: images {images.shape} (want N x 28 x 28), "
+                f"labels {labels.shape}"
             )
-        self._setup(images / 255.0, labels, permute=permute, seed=seed,
-                    val_fraction=val_fraction, n_classes=10)
+        self._setup(images / 255.0, labels, permute=checked["permute"], seed=seed,
+                    val_fraction=val_fraction)

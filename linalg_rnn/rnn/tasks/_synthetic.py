@@ -45,13 +45,17 @@ class CopyTask(SequenceTask):
     name = "copy"
     n_symbols = 8
     n_memorize = 10
+    input_size = output_size = n_symbols + 2  # the symbols, the blank and the marker
+    classification = True
+
+    @classmethod
+    def sequence_length(cls, seq_len: int) -> int:
+        """``T + 20``: the 10 symbols, ``T - 1`` blanks, the marker, 10 steps to answer."""
+        return seq_len + 2 * cls.n_memorize
 
     def __init__(self, T: int) -> None:
-        self.T = check_int(T, "T (seq_len)", minimum=1)
-        self.length = self.T + 2 * self.n_memorize
-        self.input_size = self.n_symbols + 2
-        self.output_size = self.n_symbols + 2
-        self.classification = True
+        self.T = self.check_seq_len(T)
+        self.length = self.sequence_length(self.T)
         self.step_weights = torch.full((self.length,), 1.0 / self.length)
 
     @property
@@ -101,12 +105,13 @@ class AddingTask(SequenceTask):
     """
 
     name = "adding"
+    min_seq_len = 2  # a marker in each half
+    input_size = 2
+    output_size = 1
+    classification = False
 
     def __init__(self, T: int) -> None:
-        self.length = check_int(T, "T (seq_len)", minimum=2)
-        self.input_size = 2
-        self.output_size = 1
-        self.classification = False
+        self.length = self.check_seq_len(T)
         self.step_weights = torch.zeros(self.length)
         self.step_weights[-1] = 1.0
 
@@ -158,16 +163,23 @@ class RecallTask(SequenceTask):
     """
 
     name = "recall"
+    min_seq_len = 2  # a lag of at least 1, below T
+    options = ("delay",)
+    input_size = 1
+    output_size = 1
+    classification = False
+
+    @classmethod
+    def check_options(cls, seq_len: int, *, delay: int | None = None) -> dict:
+        """``delay``: default ``seq_len // 2``; an integer with ``1 <= delay < seq_len``."""
+        delay = seq_len // 2 if delay is None else check_int(delay, "delay", minimum=1)
+        if delay >= seq_len:
+            raise ValueError(f"delay must be < seq_len ({seq_len}), got {delay}")
+        return {"delay": delay}
 
     def __init__(self, T: int, delay: int | None = None) -> None:
-        self.length = check_int(T, "T (seq_len)", minimum=2)
-        delay = self.length // 2 if delay is None else delay
-        self.delay = check_int(delay, "delay", minimum=1)
-        if self.delay >= self.length:
-            raise ValueError(f"delay must be < seq_len ({self.length}), got {self.delay}")
-        self.input_size = 1
-        self.output_size = 1
-        self.classification = False
+        self.length = self.check_seq_len(T)
+        self.delay = self.check_options(self.length, delay=delay)["delay"]
         self.step_weights = torch.zeros(self.length)
         self.step_weights[self.delay :] = 1.0 / (self.length - self.delay)
 

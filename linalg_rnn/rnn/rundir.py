@@ -1,0 +1,533 @@
+"""Run directories that defend themselves: who owns a folder, one run at a time, what to resume from.
+
+:func:`~linalg_rnn.rnn.trainer.train` writes a run through a :class:`RunDir`.
+Every rule is checked before any work; a refusal is one line naming the
+path, and leaves the folder as it was.
+
+* **Ownership.** A folder is ours when it holds the marker ``.linalg-rnn-run``,
+  written first when a run claims it. A fresh run needs a folder that is
+  new or empty; one with an earlier run, or with files linalg-rnn did not
+  write, is refused unless ``force=True`` (``--force``), which first *moves*
+  every file whose name a run writes (:data:`RUN_FILES`, the marker) into
+  ``replaced-<UTC time>/`` there and says so; other files stay. Nothing is
+  ever deleted or overwritten.
+* **One run at a time.** A run holds an exclusive ``flock`` on the folder
+  for its whole life. The kernel drops it when the process ends, SIGKILL
+  included, so a killed run never blocks ``--resume``; a second run is
+  refused at once.
+* **Resume.** ``resume=True`` needs a run of ours (a folder with no run is
+  refused). The checkpoint is the source of truth: its config is the run's,
+  and only ``steps`` (never below the steps done), ``device``,
+  ``checkpoint_every`` and ``figures`` may differ. A run killed before its
+  first checkpoint starts over from step 0.
+* **Nothing silently disappears.** Each checkpoint keeps the metrics rows
+  logged since the previous one, so rows lost from ``metrics.jsonl`` (a torn
+  last line, a deleted file) come back on resume, and ``result.json`` and
+  ``metrics.csv`` are written again from them; rows no checkpoint kept are
+  reported lost.
+
+What happened is said as :class:`RunDirNote` warnings (the command line
+prints them as ``note:`` lines). What is trusted: checkpoints are read with
+``torch.load(weights_only=True)`` (:mod:`~linalg_rnn.rnn.checkpoint`), so a
+run directory from someone else cannot run code here; JSON files are data.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import os
+import warnings
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+from .checkpoint import (
+    LOCK_FILE,
+    RunDirBusyError,
+    append_jsonl,
+    atomic_write_bytes,
+    atomic_write_json,
+    check_output_dir,
+    load_checkpoint,
+    lock_folder,
+    make_dirs,
+    read_jsonl,
+    remove_dirs,
+    save_checkpoint,
+    write_csv,
+    write_jsonl,
+)
+from .checkpoint import (
+    display_path as _show,
+)
+from .config import TrainConfig
+
+__all__ = [
+    "CHECKPOINT",
+    "MARKER",
+    "RESUMABLE_CHANGES",
+    "RUN_FILES",
+    "RunDir",
+    "RunDirNote",
+    "RunDirWriteError",
+    "has_run",
+    "saved_config",
+]
+
+MARKER = ".linalg-rnn-run"
+CHECKPOINT = "checkpoint.pt"
+RUN_FILES = ("config.json", "metrics.jsonl", "metrics.csv", "result.json", CHECKPOINT, "curves.png")
+RESUMABLE_CHANGES = frozenset({"steps", "device", "checkpoint_every", "figures"})
+_OURS = (*RUN_FILES, MARKER)
+_RECENT_ROWS = "recent_rows"  # checkpoint keys added here: rows since the previous checkpoint,
+_ROWS_LOGGED = "rows_logged"  # and how many rows the run had logged in all
+
+
+class RunDirNote(UserWarning):
+    """What a run directory did that the user should know (printed as ``note:`` by the CLI)."""
+
+
+class RunDirWriteError(OSError):
+    """A write into a claimed run directory failed (disk full, ...); its last checkpoint is intact."""
+
+
+def _listing(names: list[str], limit: int = 5) -> str:
+    shown = ", ".join(_show(n) for n in names[:limit])
+    return shown + (f", and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _entries(p: Path) -> list[str] | None:
+    """The names in folder ``p`` (our lock file aside), or None if it does not exist."""
+    if not p.is_dir():
+        return None
+    try:
+        return sorted(n for n in os.listdir(p) if n != LOCK_FILE)
+    except OSError as exc:
+        raise type(exc)(f"cannot list the run directory {_show(p)}: {exc.strerror}") from None
+
+
+def _no_run(p: Path, entries: list[str] | None) -> FileNotFoundError:
+    if entries is None:
+        where = "does not exist"
+    elif not entries:
+        where = "is empty"
+    else:
+        where = f"holds no linalg-rnn run (no {MARKER} marker; it holds {_listing(entries)})"
+    return FileNotFoundError(f"nothing to resume: {_show(p)} {where}; leave out --resume to start a run")
+
+
+def has_run(path: str | os.PathLike) -> bool:
+    """True when ``path`` holds a run of ours (its marker), finished or not.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     has_run(tmp)
+    False
+    """
+    return (Path(path) / MARKER).is_file()
+
+
+def _check_checkpoint(state: dict, path: Path) -> None:
+    """The keys the trainer and this module rely on, with their types (a crafted file fails here)."""
+    for key, kind in (("step", int), ("config", dict)):  # the trainer checks its own keys as it restores
+        value = state.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise ValueError(f"{_show(path)} is not a linalg-rnn checkpoint: {key!r} is missing or not a "
+                             f"{kind.__name__}")
+    recent = state.get(_RECENT_ROWS, [])
+    if state["step"] < 0 or not isinstance(recent, list) or not all(
+            isinstance(r, dict) and type(r.get("step")) is int and r["step"] <= state["step"]
+            for r in recent):
+        raise ValueError(f"{_show(path)} is not a linalg-rnn checkpoint: bad step or metrics rows")
+
+
+def saved_config(path: str | os.PathLike) -> dict | None:
+    """The config of the run in ``path``: its checkpoint's, else its ``config.json``'s, else None.
+
+    This is what ``linalg-rnn train --resume`` starts from before the flags.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` holds no run (one line, as :meth:`RunDir.open` says it).
+    ValueError
+        If the checkpoint or ``config.json`` cannot be read (naming the file).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     try:
+    ...         saved_config(tmp)
+    ...     except FileNotFoundError as exc:
+    ...         print(str(exc).replace(tmp, "TMP"))
+    nothing to resume: TMP is empty; leave out --resume to start a run
+    """
+    p = check_output_dir(path)
+    if not has_run(p):
+        raise _no_run(p, _entries(p))
+    if (p / CHECKPOINT).exists():
+        state = load_checkpoint(p / CHECKPOINT)
+        _check_checkpoint(state, p / CHECKPOINT)
+        return dict(state["config"])
+    return _read_config_json(p)
+
+
+def _read_config_json(p: Path) -> dict | None:
+    path = p / "config.json"
+    if not path.exists():
+        return None
+    if not path.is_file():
+        raise ValueError(f"{_show(path)} is not a regular file")
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read {_show(path)}: {str(exc).splitlines()[0]}") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"{_show(path)} does not hold a table of settings")
+    return values
+
+
+def _is_our_temporary(name: str) -> bool:
+    """A temporary file of an atomic write (``.<file>.<random>.tmp``) left by a kill."""
+    return name.endswith(".tmp") and any(name.startswith(f".{f}.") for f in _OURS)
+
+
+class RunDir:
+    """One run's hold on its run directory: checked, locked, claimed, written, released.
+
+    Use :meth:`open` (checks and locks; writes nothing), then :meth:`claim`
+    once the run is built (writes the marker and ``config.json``), then
+    :meth:`append_row`, :meth:`save_checkpoint` and :meth:`finish` while
+    training, and :meth:`close` in a ``finally`` (or ``with``). A run that
+    never claimed leaves the folder as it found it: folders :meth:`open`
+    created are removed again.
+
+    Attributes
+    ----------
+    path : Path
+        The folder.
+    checkpoint : dict or None
+        The checkpoint to resume from (``resume=True``), already read safely.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> cfg = TrainConfig(task="adding", seq_len=5, hidden=4, steps=2, device="cpu").resolved()
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     with RunDir.open(os.path.join(tmp, "run"), cfg) as rd:
+    ...         rows = rd.claim()
+    ...         rd.append_row({"step": 1, "train_loss": 0.5})
+    ...     sorted(os.listdir(rd.path)), has_run(rd.path)
+    (['.linalg-rnn-run', 'config.json', 'metrics.jsonl'], True)
+    """
+
+    def __init__(self, path: Path, config: TrainConfig, *, resume: bool, force: bool) -> None:
+        self.path = path
+        self.config = config
+        self.resume = resume
+        self.force = force
+        self.checkpoint: dict | None = None
+        self._fd: int | None = None
+        self._made_lock_file = False
+        self._created: list[Path] = []
+        self._claimed = False
+        self._notes: list[str] = []
+        self._rows: list[dict] = []
+        self._recent: list[dict] = []
+        self._rows_logged = 0
+
+    # ----------------------------------------------------------------- open
+    @classmethod
+    def open(cls, path: str | os.PathLike, config: TrainConfig, *, resume: bool = False,
+             force: bool = False) -> RunDir:
+        """Check ``path`` for this run, lock it and read what there is to resume; writes nothing.
+
+        ``path`` (and its missing parents) is created to be locked, and removed
+        again by :meth:`close` unless the run claimed it. ``config`` is the
+        run's resolved config; on resume it must match the checkpoint's.
+        ``force`` lets :meth:`claim` move files aside; not with ``resume``.
+
+        Raises
+        ------
+        FileExistsError
+            The folder holds an earlier run or files that are not ours (no ``force``).
+        FileNotFoundError
+            ``resume`` and no run there.
+        RunDirBusyError
+            Another run holds the folder.
+        ValueError, TypeError, OSError
+            As :func:`check_output_dir`; an unreadable checkpoint; a config that
+            differs from the checkpoint's; fewer ``steps`` than already done.
+        """
+        if resume and force:
+            raise ValueError("--force starts a fresh run and --resume continues one: give only one of them")
+        p = check_output_dir(path)
+        if resume and not has_run(p):
+            raise _no_run(p, _entries(p))
+        rd = cls(p, config, resume=resume, force=force)
+        try:
+            rd._created = make_dirs(p)
+            rd._fd, rd._made_lock_file = lock_folder(p)
+        except RunDirBusyError:
+            raise  # someone else is in there: touch nothing
+        except OSError as exc:
+            remove_dirs(rd._created)
+            raise type(exc)(f"cannot use the run directory {_show(p)}: {exc.strerror or exc}") from None
+        try:
+            rd._inspect()
+        except BaseException:
+            rd.close()
+            raise
+        return rd
+
+    def _inspect(self) -> None:
+        """Under the lock: whose folder is this, and what is there to resume?"""
+        p = self.path
+        entries = [n for n in _entries(p) or [] if not _is_our_temporary(n)]  # a kill's leftovers are ours
+        ours = MARKER in entries
+        if self.resume:
+            if not ours:
+                raise _no_run(p, entries)
+            self._read_resume_state()
+        elif entries and not self.force:
+            if ours:
+                raise FileExistsError(
+                    f"{_show(p)} already holds a run; continue it with --resume, or start over with "
+                    "--force (the old run's files are moved into replaced-<time>/ there)")
+            raise FileExistsError(
+                f"{_show(p)} holds files linalg-rnn did not write ({_listing(entries)}); choose another "
+                "--out, or add --force (files a run would write are first moved into replaced-<time>/ there)")
+
+    def _read_resume_state(self) -> None:
+        p, config = self.path, self.config
+        path = p / CHECKPOINT
+        try:
+            from_json, unreadable = _read_config_json(p), ""
+        except ValueError as exc:
+            if not (path.exists() or path.is_symlink()):
+                raise  # no checkpoint: config.json is all there is
+            from_json, unreadable = None, str(exc)
+        if path.exists() or path.is_symlink():
+            state = load_checkpoint(path)
+            _check_checkpoint(state, path)
+            self._compare(state["config"], "the checkpoint")
+            step = state["step"]
+            if step > config.steps:
+                raise ValueError(
+                    f"cannot resume {_show(p)} with steps {config.steps}: its checkpoint is at step {step} "
+                    "(steps may grow on --resume, never shrink); nothing was changed")
+            if unreadable:
+                self._notes.append(f"{unreadable}; the checkpoint's config is used, the file written again")
+            elif from_json is None:
+                self._notes.append(f"{_show(p / 'config.json')} was missing; the checkpoint's config is "
+                                   "used and the file written again")
+            else:
+                edited = self._differences(from_json, state["config"])
+                if edited:
+                    self._notes.append(f"{_show(p / 'config.json')} differed from the checkpoint's config "
+                                       f"({edited}); the checkpoint's is used and the file written again")
+            if step == config.steps or state.get("diverged"):
+                how = "diverged" if state.get("diverged") else "finished"
+                self._notes.append(f"the run in {_show(p)} had already {how} at step {step}; nothing to "
+                                   "train: its result files are written again")
+            self.checkpoint = state
+            self._rows = self._rows_up_to(step, state)
+        else:
+            if from_json is not None:
+                self._compare(from_json, "config.json")
+            self._notes.append(f"{_show(p)} has no checkpoint yet (the run stopped before its first one): "
+                               "starting it again from step 0")
+
+    def _differences(self, saved: dict, reference: dict) -> str:
+        """``"lr: 0.001 -> 0.5, ..."``: the fields (resumable ones aside) where two configs differ."""
+        try:
+            a = TrainConfig.from_dict(dict(saved)).resolved().to_dict()
+        except (TypeError, ValueError) as exc:
+            return f"unreadable: {str(exc).splitlines()[0]}"
+        b = TrainConfig.from_dict(dict(reference)).resolved().to_dict()
+        keys = sorted(k for k in b if k not in RESUMABLE_CHANGES and a.get(k) != b[k])
+        return ", ".join(f"{k}: {a.get(k)!r} -> {b[k]!r}" for k in keys)
+
+    def _compare(self, saved: dict, source: str) -> None:
+        """Refuse to resume when this run's config differs from the saved one."""
+        detail = self._differences(saved, self.config.to_dict())
+        if detail:
+            allowed = ", ".join(sorted(RESUMABLE_CHANGES))
+            raise ValueError(f"cannot resume {_show(self.path)}: the config differs from {source}'s "
+                             f"({detail}); only {allowed} may change")
+
+    def _rows_up_to(self, step: int, state: dict) -> list[dict]:
+        """The rows of steps <= ``step``: ``metrics.jsonl``'s, completed from the checkpoint's recent rows."""
+        path = self.path / "metrics.jsonl"
+        try:
+            rows = read_jsonl(path)
+        except OSError as exc:
+            raise type(exc)(f"cannot read {_show(path)}: {exc.strerror}") from None
+        if not all(isinstance(r, dict) and type(r.get("step")) is int for r in rows):
+            raise ValueError(f"{_show(path)} holds a row without an integer 'step'; the file is corrupt")
+        by_step = {r["step"]: r for r in rows if r["step"] <= step}
+        restored = [r["step"] for r in state.get(_RECENT_ROWS, []) if by_step.get(r["step"]) != r]
+        by_step.update({r["step"]: r for r in state.get(_RECENT_ROWS, [])})
+        rows = [by_step[s] for s in sorted(by_step)]
+        if restored:
+            self._notes.append(f"{_show(path)} had lost or torn rows for step(s) "
+                               f"{_listing([str(r) for r in restored])}; restored from the checkpoint")
+        logged = state.get(_ROWS_LOGGED)
+        if type(logged) is int and logged > len(rows):
+            self._notes.append(f"{_show(path)} lacks {logged - len(rows)} of the {logged} rows logged up to "
+                               f"step {step}; a checkpoint keeps only the rows since the previous one, so "
+                               "those are lost")
+        return rows
+
+    # ---------------------------------------------------------------- claim
+    def claim(self) -> list[dict]:
+        """Make the folder this run's: move aside (``force``), mark, write ``config.json``.
+
+        Call it once the run is built and its checkpoint restored, so a
+        failure before it leaves the folder untouched.
+
+        Returns
+        -------
+        list of dict
+            The metrics rows the run continues from (``[]`` for a fresh run);
+            ``metrics.jsonl`` is rewritten to hold exactly these.
+
+        Raises
+        ------
+        RunDirWriteError
+            If a write fails; a fresh folder is then put back as it was.
+        """
+        moved: list[str] = []
+        written: list[str] = []
+        target: Path | None = None
+        try:
+            if self.force:
+                moved, target = self._move_aside()
+            if not (self.path / MARKER).exists():
+                stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+                atomic_write_json(self.path / MARKER, {"format": "linalg-rnn run directory", "version": 1,
+                                                       "created_utc": stamp})
+                written.append(MARKER)
+            for name in os.listdir(self.path):
+                if _is_our_temporary(name):
+                    os.unlink(self.path / name)  # left by a kill in the middle of an atomic write
+            write_jsonl(self.path / "metrics.jsonl", self._rows)
+            written.append("metrics.jsonl")
+            atomic_write_json(self.path / "config.json", self.config.to_dict())
+        except OSError as exc:
+            if not self.resume:
+                self._undo_claim(written, moved, target)
+            undone = "nothing was changed" if not self.resume else "its checkpoint is intact; resume again"
+            raise RunDirWriteError(f"cannot write in {_show(self.path)}: {exc.strerror or exc}; "
+                                   f"{undone}") from None
+        self._claimed = True
+        self._rows_logged = len(self._rows)
+        for note in self._notes:
+            warnings.warn(note, RunDirNote, stacklevel=3)
+        return list(self._rows)
+
+    def _move_aside(self) -> tuple[list[str], Path | None]:
+        names = sorted(n for n in os.listdir(self.path) if n in _OURS or _is_our_temporary(n))
+        others = sorted(n for n in os.listdir(self.path) if n not in names and n != LOCK_FILE)
+        if not names:
+            if others:
+                self._notes.append(f"--force: nothing in {_show(self.path)} had the name of a run file; "
+                                   f"left as they were: {_listing(others)}")
+            return [], None
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        target, k = self.path / f"replaced-{stamp}", 1
+        while target.exists():
+            k += 1
+            target = self.path / f"replaced-{stamp}-{k}"
+        os.mkdir(target)
+        moved = []
+        try:
+            for name in names:
+                os.rename(self.path / name, target / name)
+                moved.append(name)
+        except OSError:
+            self._undo_claim([], moved, target)
+            raise
+        kept = f"; left as they were: {_listing(others)}" if others else ""
+        self._notes.append(f"--force: moved {_listing(names, 10)} from {_show(self.path)} into "
+                           f"{_show(target)} (nothing deleted){kept}")
+        return moved, target
+
+    def _undo_claim(self, written: list[str], moved: list[str], target: Path | None) -> None:
+        """Best effort: remove the files a fresh claim wrote, and put the moved ones back."""
+        for name in written:
+            with suppress(OSError):
+                os.unlink(self.path / name)
+        for name in moved:
+            with suppress(OSError):
+                os.rename(target / name, self.path / name)  # type: ignore[operator]
+        if target is not None:
+            with suppress(OSError):
+                os.rmdir(target)
+
+    # ------------------------------------------------------------- writing
+    def _write(self, what: str, write, *args) -> Any:
+        """``write(*args)``, its file-system errors turned into one line that says how to go on."""
+        try:
+            return write(*args)
+        except OSError as exc:
+            raise RunDirWriteError(f"cannot write {_show(self.path / what)}: {exc.strerror or exc}; the last "
+                                   "checkpoint is intact: fix this, then continue with --resume") from None
+
+    def append_row(self, row: dict) -> None:
+        """Append one metrics row to ``metrics.jsonl`` (and keep it for the next checkpoint)."""
+        line = self._write("metrics.jsonl", append_jsonl, self.path / "metrics.jsonl", row)
+        self._recent.append(json.loads(line))  # as written: NaN/inf as None
+        self._rows_logged += 1
+
+    def save_checkpoint(self, state: dict) -> None:
+        """Write the checkpoint ``state`` (plain values and tensors), with the rows since the previous one.
+
+        ``metrics.jsonl`` is flushed to disk first, so a checkpoint on disk
+        always covers rows that are on disk too.
+        """
+        def write() -> None:
+            fd = os.open(self.path / "metrics.jsonl", os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            save_checkpoint(self.path / CHECKPOINT,
+                            {**state, _RECENT_ROWS: self._recent, _ROWS_LOGGED: self._rows_logged})
+
+        self._write(CHECKPOINT, write)
+        self._recent = []
+
+    def finish(self, result: dict, rows: list[dict], figure: Any = None) -> None:
+        """Write ``result.json``, ``metrics.csv`` and (given a matplotlib figure) ``curves.png``."""
+        self._write("result.json", atomic_write_json, self.path / "result.json", result)
+        self._write("metrics.csv", write_csv, self.path / "metrics.csv", rows)
+        if figure is not None:
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format="png", dpi=100)
+            self._write("curves.png", atomic_write_bytes, self.path / "curves.png", buffer.getvalue())
+
+    # --------------------------------------------------------------- close
+    def close(self) -> None:
+        """Release the lock; a run that never claimed removes the folders it created."""
+        if self._fd is None:
+            return
+        if not self._claimed:
+            if self._made_lock_file:
+                with suppress(OSError):
+                    os.unlink(self.path / LOCK_FILE)
+            remove_dirs(self._created)
+        os.close(self._fd)  # releases the lock
+        self._fd = None
+
+    def __enter__(self) -> RunDir:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
