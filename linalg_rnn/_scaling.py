@@ -29,6 +29,10 @@ import numpy as np
 #: it never sees an exponent too large for a C int.
 _EXPONENT_LIMIT = 4096
 
+#: Between these, squaring the largest entry of a vector of up to 2^400 entries neither
+#: overflows nor loses anything to underflow that rounding would keep.
+_SAFE_LOW, _SAFE_HIGH = 2.0**-400, 2.0**400
+
 
 def exponent(x: np.ndarray) -> int:
     """The ``e`` with :math:`2^{e-1} \\le \\max|x| < 2^e` (0 for an all-zero ``x``).
@@ -56,13 +60,15 @@ def ldexp(x: np.ndarray | complex | float, e: int) -> np.ndarray:
     >>> ldexp(np.array([1 + 1j]), 2000)
     array([inf+infj])
     """
-    e = int(np.clip(e, -_EXPONENT_LIMIT, _EXPONENT_LIMIT))
+    e = max(-_EXPONENT_LIMIT, min(_EXPONENT_LIMIT, int(e)))
     with np.errstate(over="ignore", under="ignore"):
         if np.iscomplexobj(x):
             x = np.asarray(x)
             out = np.empty_like(x)  # set the parts: 1j * inf would be nan + inf j
-            out.real, out.imag = np.ldexp(x.real, e), np.ldexp(x.imag, e)
+            out.real, out.imag = ldexp(x.real, e), ldexp(x.imag, e)
             return out
+        if abs(e) <= 1000:  # 2.0**e is a float, and one correctly rounded product is ldexp
+            return np.multiply(x, 2.0**e)
         return np.ldexp(x, e)
 
 
@@ -95,7 +101,11 @@ def norm2(x: np.ndarray) -> float:
     >>> norm2(np.array([3e200, 4e200])), norm2(np.array([3e-200, 4e-200])), norm2(np.array([3.0, 4.0]))
     (5e+200, 5e-200, 5.0)
     """
-    xs, e = scaled(np.ravel(x))
+    x = np.ravel(x)
+    top = float(np.max(np.abs(x)))
+    if top == 0 or _SAFE_LOW < top < _SAFE_HIGH:  # the squares that matter are safe as they are
+        return float(np.sqrt(x @ x))
+    xs, e = scaled(x)
     return float(ldexp(np.sqrt(xs @ xs), e))
 
 

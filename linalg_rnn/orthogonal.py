@@ -375,15 +375,16 @@ def cayley(A: np.ndarray) -> np.ndarray:
     (Helfrich, Willmott and Ye, 2018) uses it.  Cost: one LU solve,
     about :math:`\\tfrac{8}{3}n^3` flops.
 
-    An exactly skew ``A`` (``A.T == -A``) takes another road: the solve's
-    rounding errors, of size :math:`\\epsilon\\|A\\|` and not skew, make
-    :math:`Q` lose orthogonality (order 1 near :math:`\\|A\\| = 10^{15}` for odd
-    :math:`n`).  In the real Schur form of ``A`` each block with eigenvalues
-    :math:`\\pm i\\omega` becomes the rotation with cosine
-    :math:`(1 - \\omega^2)/(1 + \\omega^2)` and sine :math:`-2\\omega/(1 + \\omega^2)`,
-    by the angle :math:`-2\\arctan\\omega \\in (-\\pi, \\pi)` -- so :math:`-1` is
-    never an eigenvalue -- and :math:`Q` is orthogonal to rounding for every
-    representable ``A`` (about :math:`25n^3` flops).
+    The solve's rounding errors are of size :math:`\\epsilon\\|A\\|` and not
+    skew, so :math:`Q` loses orthogonality as :math:`\\|A\\|` grows (order 1
+    near :math:`\\|A\\| = 10^{15}` for odd :math:`n`).  An exactly skew ``A``
+    (``A.T == -A``) with :math:`\\|A\\|_F > n` therefore takes another road: in
+    its real Schur form each block with eigenvalues :math:`\\pm i\\omega`
+    becomes the rotation with cosine :math:`(1 - \\omega^2)/(1 + \\omega^2)` and
+    sine :math:`-2\\omega/(1 + \\omega^2)`, by the angle
+    :math:`-2\\arctan\\omega \\in (-\\pi, \\pi)` -- so :math:`-1` is never an
+    eigenvalue -- and :math:`Q` is orthogonal to within about :math:`n\\epsilon`
+    for every representable ``A`` (about :math:`25n^3` flops).
 
     Taught in lesson 04.
 
@@ -401,8 +402,9 @@ def cayley(A: np.ndarray) -> np.ndarray:
     (True, True)
     """
     A = as_square_matrix(A, "A")
-    if np.array_equal(A, -A.T):
-        return _skew_function(A, _cayley_rotation)
+    n = A.shape[0]  # ||A||_F <= n max|a_ij|: entries at most 1 never take the Schur road
+    if np.max(np.abs(A)) > 1 and norm2(A) > n and np.array_equal(A, -A.T):
+        return _skew_function(A, _cayley_rotation)  # the solve would cost orthogonality
     I = np.eye(A.shape[0])
     try:
         # Solve (I + A) Q = (I - A) rather than invert: cheaper and more accurate.
@@ -443,19 +445,24 @@ def expm_skew(B: np.ndarray, *, tol: float = 1e-10) -> np.ndarray:
     -----
     :math:`(e^B)^\\top e^B = e^{B^\\top} e^{B} = e^{-B} e^{B} = I`, because :math:`B`
     and :math:`-B` commute.  To keep that property in floating point the
-    exponential is taken block by block of the real Schur form
-    :math:`B = Z T Z^\\top` (of the exactly skew part :math:`(B - B^\\top)/2`):
-    :math:`T` has 2 x 2 blocks
-    :math:`\\begin{bmatrix} 0 & \\omega \\\\ -\\omega & 0 \\end{bmatrix}` and
-    zeros, whose exponentials are rotations by :math:`\\omega` and ones, so
-    :math:`e^B = Z R Z^\\top` is a product of orthogonal factors with
-    determinant +1, orthogonal to rounding for any :math:`B` up to the
-    largest float.  (Through the Hermitian :math:`iB = V\\Lambda V^*`, errors
-    :math:`\\epsilon\\|B\\|` in :math:`\\Lambda` become phase errors that break the
-    conjugate pairs: order-1 loss near :math:`\\|B\\| = 10^{15}`.)  The accepted
-    asymmetry is relative, so :math:`cB` passes or fails as :math:`B` does.
-    Cost: one real Schur decomposition, :math:`O(n^3)`.  This is the
-    exponential parametrization of Lezcano-Casado and Martinez-Rubio (2019).
+    exponential is taken through the eigendecomposition of the Hermitian
+    matrix :math:`H = iB`: with :math:`H = V \\Lambda V^*` and :math:`V`
+    unitary, :math:`e^B = V e^{-i\\Lambda} V^*`, a product of unitary factors.
+    (The exactly skew part :math:`(B - B^\\top)/2` is used.)  Cost: one
+    Hermitian eigendecomposition, :math:`O(n^3)`.  This is the exponential
+    parametrization of Lezcano-Casado and Martinez-Rubio (2019).
+
+    The eigenvalues carry errors :math:`\\epsilon\\|B\\|`, which become phase
+    errors of :math:`e^{\\pm i\\omega}` that break the conjugate pairs; the real
+    part then loses orthogonality like :math:`(\\epsilon\\|B\\|)^2`, which
+    passes :math:`\\epsilon` at :math:`\\|B\\| = \\epsilon^{-1/2} = 2^{26}`.  Beyond
+    that the exponential is taken block by block of the real Schur form
+    :math:`B = Z T Z^\\top`: the 2 x 2 blocks
+    :math:`\\begin{bmatrix} 0 & \\omega \\\\ -\\omega & 0 \\end{bmatrix}` become
+    rotations by :math:`\\omega` and the zeros ones, so :math:`e^B = Z R Z^\\top`
+    is orthogonal, with determinant +1, to within about :math:`n\\epsilon` up
+    to the largest float.  The accepted asymmetry is relative, so :math:`cB`
+    passes or fails as :math:`B` does.
 
     Taught in lesson 04.
 
@@ -484,9 +491,17 @@ def expm_skew(B: np.ndarray, *, tol: float = 1e-10) -> np.ndarray:
             f"B must be skew-symmetric (B.T == -B); ||B + B.T||_F = {float(ldexp(asym, e)):.3g} is "
             f"larger than tol = {tol:g} times ||B||_F; use (B - B.T) / 2 for its skew part"
         )
-    if not np.isfinite(spectral_norm(B)):
-        raise ValueError("B is too large: its eigenvalues +-i omega are beyond float64, and so is exp(B)")
-    return _skew_function(0.5 * (B - B.T), lambda omega: (np.cos(omega), np.sin(omega)))
+    S = 0.5 * B - 0.5 * B.T  # the exactly skew part (halves first: B - B.T could overflow)
+    size = float(ldexp(norm2(B_hat), e))  # ||B||_F >= omega for every eigenvalue +-i omega
+    if size > 2.0**26:  # eigh's phase errors would cost orthogonality: real Schur instead
+        if np.isinf(size) and np.isinf(spectral_norm(S)):
+            raise ValueError("B is too large: its eigenvalues +-i omega are beyond float64, and so is exp(B)")
+        return _skew_function(S, lambda omega: (np.cos(omega), np.sin(omega)))
+    # iS is Hermitian, so its eigenvectors V are unitary and its eigenvalues real.
+    lam, V = np.linalg.eigh(1j * S)
+    # S = -i (iS), so exp(S) = V exp(-i lam) V^*; every factor is unitary.
+    Q = (V * np.exp(-1j * lam)) @ V.conj().T
+    return np.ascontiguousarray(Q.real)
 
 
 def nearest_orthogonal(W: np.ndarray) -> np.ndarray:

@@ -104,11 +104,12 @@ def matrix_power_eig(A: Any, k: int) -> np.ndarray:
     eigenvectors (defective) has no such decomposition; use
     :func:`numpy.linalg.matrix_power` for it.
 
-    The product is formed as :math:`(Q\\Lambda^{\\lfloor k/2 \\rfloor})
-    (\\Lambda^{\\lceil k/2 \\rceil} Q^{-1})`: each factor carries half the
-    growth, so no intermediate overflows while the result is representable
-    (:math:`\\varphi^{1476}` overflows, but :math:`F_{1476}`, an entry of
-    :math:`F^{1476}`, does not).  Taught in lesson 03.
+    When :math:`\\lambda_j^k` overflows, the product is formed again as
+    :math:`(Q\\Lambda^{\\lfloor k/2 \\rfloor})(\\Lambda^{\\lceil k/2 \\rceil} Q^{-1})`:
+    each factor carries half the growth, so no intermediate overflows while
+    the result is representable (:math:`\\varphi^{1476}` overflows, but
+    :math:`F_{1476}`, an entry of :math:`F^{1476}`, does not).  Taught in
+    lesson 03.
 
     See Also
     --------
@@ -135,10 +136,11 @@ def matrix_power_eig(A: Any, k: int) -> np.ndarray:
             f"A is not diagonalizable to working precision (its eigenvector matrix has condition "
             f"number {kappa:.2g}); use numpy.linalg.matrix_power, which needs no eigenvectors"
         )
-    half = k // 2
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        # Q diag(lam**k) Q^{-1}, split in two halves so neither overflows alone
-        Ak = (Q * lam**half) @ (lam[:, None] ** (k - half) * np.linalg.inv(Q))
+        Ak = (Q * lam**k) @ np.linalg.inv(Q)  # Q diag(lam**k) Q^{-1}
+        if not np.all(np.isfinite(Ak)):  # lam**k overflowed: split it in two halves
+            half = k // 2
+            Ak = (Q * lam**half) @ (lam[:, None] ** (k - half) * np.linalg.inv(Q))
     return np.real(Ak) if np.iscomplexobj(Ak) else Ak
 
 
