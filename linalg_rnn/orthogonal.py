@@ -19,12 +19,10 @@ Taught in lesson 04.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
-import scipy.linalg
 
 from ._scaling import ldexp, norm2, scaled, spectral_norm
+from ._skew import cayley_rotation, skew_function
 from ._validation import (
     as_matrix,
     as_square_matrix,
@@ -309,40 +307,6 @@ def householder_reflector(x: np.ndarray) -> np.ndarray:
     return np.eye(m) - (2.0 / (v @ v)) * np.outer(v, v)
 
 
-def _skew_function(S: np.ndarray, rotation: Callable[[float], tuple[float, float]]) -> np.ndarray:
-    """exp or Cayley of a skew ``S`` as :math:`Z R Z^\\top`, from its real Schur form :math:`Z T Z^\\top`.
-
-    :math:`T` is block diagonal (S is normal): each 2 x 2 block with
-    eigenvalues :math:`\\pm i\\omega` becomes the rotation whose cosine and
-    sine are ``rotation(omega)``, each 1 x 1 block (eigenvalue 0) becomes 1.
-    The Schur form of :math:`2^{-e}S` has the same :math:`Z`: scale, then
-    scale :math:`\\omega` back.
-    """
-    S, e = scaled(S)
-    T, Z = scipy.linalg.schur(S, output="real")
-    R = np.eye(S.shape[0])
-    j = 0
-    while j < S.shape[0]:
-        if j + 1 < S.shape[0] and T[j + 1, j] != 0:  # a 2 x 2 block: eigenvalues +-i omega
-            c, s = rotation(float(ldexp((T[j, j + 1] - T[j + 1, j]) / 2, e)))
-            R[j : j + 2, j : j + 2] = [[c, s], [-s, c]]
-            j += 2
-        else:  # a 1 x 1 block: the eigenvalue 0, which both maps send to 1
-            j += 1
-    return Z @ R @ Z.T
-
-
-def _cayley_rotation(omega: float) -> tuple[float, float]:
-    """Cosine and sine of the Cayley transform of [[0, w], [-w, 0]]: (1 - w)(1 + w)/(1 + w^2), -2w/(1 + w^2).
-
-    No angle (a rounded pi would spoil tiny entries), no cancellation near w = 1, no overflow of w^2.
-    """
-    if abs(omega) <= 2.0**500:
-        return (1 - omega) * (1 + omega) / (1 + omega**2), -2 * omega / (1 + omega**2)
-    t = 1 / omega  # |t| < 2^-500: t^2 is below rounding next to 1
-    return -1.0, -2 * t
-
-
 def cayley(A: np.ndarray) -> np.ndarray:
     """The Cayley transform :math:`(I + A)^{-1}(I - A)`: skew-symmetric in, orthogonal out.
 
@@ -404,7 +368,7 @@ def cayley(A: np.ndarray) -> np.ndarray:
     A = as_square_matrix(A, "A")
     n = A.shape[0]  # ||A||_F <= n max|a_ij|: entries at most 1 never take the Schur road
     if np.max(np.abs(A)) > 1 and norm2(A) > n and np.array_equal(A, -A.T):
-        return _skew_function(A, _cayley_rotation)  # the solve would cost orthogonality
+        return skew_function(A, cayley_rotation)  # the solve would cost orthogonality
     I = np.eye(A.shape[0])
     try:
         # Solve (I + A) Q = (I - A) rather than invert: cheaper and more accurate.
@@ -496,7 +460,7 @@ def expm_skew(B: np.ndarray, *, tol: float = 1e-10) -> np.ndarray:
     if size > 2.0**26:  # eigh's phase errors would cost orthogonality: real Schur instead
         if np.isinf(size) and np.isinf(spectral_norm(S)):
             raise ValueError("B is too large: its eigenvalues +-i omega are beyond float64, and so is exp(B)")
-        return _skew_function(S, lambda omega: (np.cos(omega), np.sin(omega)))
+        return skew_function(S, lambda omega: (np.cos(omega), np.sin(omega)))
     # iS is Hermitian, so its eigenvectors V are unitary and its eigenvalues real.
     lam, V = np.linalg.eigh(1j * S)
     # S = -i (iS), so exp(S) = V exp(-i lam) V^*; every factor is unitary.
