@@ -21,7 +21,8 @@ fast with the blocked compact-WY form that LAPACK uses.
 * Givens rotations, and flop counts :math:`2mn^2 - \\tfrac{2}{3}n^3` versus
   :math:`3mn^2 - n^3`;
 * the compact WY form :math:`I - VTV^T` and why matrix--matrix (BLAS-3)
-  blocks make the same flops many times faster.
+  blocks make the same flops many times faster, and how a recursive panel
+  (Elmroth and Gustavson) makes even the panel matrix--matrix work.
 
 **Prerequisites:** lesson 04 (reflections) and lesson 05 (QR by Gram--Schmidt).
 """
@@ -41,12 +42,10 @@ fast with the blocked compact-WY form that LAPACK uses.
 # rounds to exactly 0, and the resulting "reflector" maps :math:`x` to
 # :math:`(1, -10^{-9})` instead of onto the axis.
 
-import time
-
 import matplotlib.pyplot as plt
 import numpy as np
 
-from linalg_rnn.course import lesson_mode
+from linalg_rnn.course import best_time, lesson_mode, race
 from linalg_rnn.orthogonal import householder_reflector, orthogonality_error
 from linalg_rnn.qr import (
     apply_q,
@@ -163,11 +162,14 @@ print(f"||Q2^T b|| = {np.linalg.norm(Q2.T @ b):.10f},  ||A c - b|| = {np.linalg.
 # \begin{pmatrix} a \\ b\end{pmatrix} = \begin{pmatrix} r \\ 0\end{pmatrix}`
 # for :math:`c = a/r, s = b/r`.  Zeroing every subdiagonal entry, bottom up
 # in each column, triangularizes :math:`A`
-# (:func:`linalg_rnn.qr.givens_rotations`).  It takes about :math:`mn`
-# rotations and :math:`3mn^2 - n^3` flops against Householder's
-# :math:`2mn^2 - \tfrac{2}{3}n^3`, but each rotation touches two rows only,
-# which is what you want for sparse or Hessenberg matrices.  Both produce the
-# same :math:`R` (with our sign convention) and both are stable.
+# (:func:`linalg_rnn.qr.givens_rotations`).  Column :math:`j` (from 0) of a
+# tall :math:`m \times n` matrix has :math:`m - 1 - j` entries below the
+# diagonal, one rotation each, so a dense matrix takes
+# :math:`\sum_j (m - 1 - j) = mn - n(n+1)/2` rotations (fewer only if some
+# entries are already zero), and :math:`3mn^2 - n^3` flops against
+# Householder's :math:`2mn^2 - \tfrac{2}{3}n^3`.  Each rotation touches two
+# rows only, which is what you want for sparse or Hessenberg matrices.  Both
+# produce the same :math:`R` (with our sign convention) and both are stable.
 
 m_g, n_g = 60, 20
 Ag = np.random.default_rng(2).standard_normal((m_g, n_g))
@@ -175,7 +177,10 @@ G = givens_rotations(Ag)
 Qg, Rg = givens_qr(Ag)
 Qh, Rh = householder_qr(Ag)
 print(G)
-print(f"subdiagonal entries: {sum(m_g - 1 - j for j in range(n_g))},  rotations used: {len(G.rotations)}")
+print(
+    f"{m_g}x{n_g}: mn - n(n+1)/2 = {m_g * n_g - n_g * (n_g + 1) // 2} rotations predicted,"
+    f"  {len(G.rotations)} used  (mn = {m_g * n_g})"
+)
 print(f"max |R_givens - R_householder| = {np.abs(Rg - Rh).max():.1e}")
 print(f"||Q^TQ - I||: Givens {orthogonality_error(Qg):.1e}, Householder {orthogonality_error(Qh):.1e}")
 print(
@@ -202,16 +207,6 @@ nb = 512
 Mx = np.random.default_rng(3).standard_normal((nb, nb))
 
 
-def best_time(func, repeats=5):
-    """Best wall time of a few runs: the minimum is least disturbed by other programs."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 t_mv = best_time(lambda: [Mx @ Mx[:, 0] for _ in range(nb)])
 t_mm = best_time(lambda: Mx @ Mx)
 print(f"{nb} matrix-vector products: {2 * nb**3 / t_mv / 1e9:6.1f} GFLOP/s")
@@ -224,13 +219,24 @@ print(f"one {nb}x{nb} matrix-matrix product: {2 * nb**3 / t_mm / 1e9:6.1f} GFLOP
 # The product of :math:`b` consecutive reflectors can be written as
 # :math:`F_1\cdots F_b = I - VTV^T`, with the :math:`v_k` as the columns of
 # :math:`V` and a small upper triangular :math:`T` (Schreiber and Van Loan,
-# 1989), built one column at a time (:func:`linalg_rnn.qr.compact_wy`).
+# 1989), built one column at a time (:func:`linalg_rnn.qr.compact_wy`): two
+# such blocks join into one, :math:`(I - V_1T_1V_1^T)(I - V_2T_2V_2^T) =
+# I - [V_1\ V_2]\begin{bmatrix} T_1 & -T_1V_1^TV_2T_2 \\ 0 & T_2
+# \end{bmatrix}[V_1\ V_2]^T`.
 # :func:`linalg_rnn.qr.blocked_householder_qr` factors a panel of :math:`b`
-# columns with the ordinary loop, then applies the whole panel to the rest
-# of the matrix with three matrix--matrix products,
-# :math:`C \leftarrow C - V(T^T(V^TC))`, and builds :math:`Q` the same way.
-# Same flops (plus lower-order terms), same factors, same stability; but
-# nearly all the work is now BLAS-3.  First, the algebra:
+# columns, then applies the whole panel to the rest of the matrix with three
+# matrix--matrix products, :math:`C \leftarrow C - V(T^T(V^TC))`, and builds
+# :math:`Q` the same way, a block at a time.
+#
+# That leaves the panel.  Factored column by column it would be BLAS-2 work
+# again, :math:`b` rank-one updates.  Elmroth and Gustavson (2000) factor it
+# *recursively*: split the panel in half; factor the left half (recursively);
+# update the right half with the left half's :math:`I - V_1T_1V_1^T`, three
+# matrix--matrix products; factor the right half below the rows already
+# finished (recursively); join the two :math:`T`\ s with the formula above.
+# A single column is one step of Algorithm 10.1.  Now only those single
+# steps are vector work.  Same flops (plus lower-order terms for the
+# :math:`T`\ s), same factors, same stability.  First, the algebra:
 
 Fw = householder_reflectors(np.random.default_rng(4).standard_normal((8, 5)))
 Vw, Tw = compact_wy(Fw)
@@ -252,16 +258,24 @@ for block in (1, 7, 32, 64, 256):
 
 # %%
 # Now the clock: unblocked and blocked Householder and LAPACK
-# (:func:`numpy.linalg.qr`, which runs the same blocked algorithm in compiled
-# code), all forming the reduced :math:`Q`, on square matrices.  The rate is
-# :math:`\tfrac{8}{3}n^3` divided by the time.
+# (:func:`numpy.linalg.qr`, which runs the blocked algorithm with a
+# column-by-column panel in compiled code), all forming the reduced
+# :math:`Q`, on square matrices, taking turns
+# (:func:`linalg_rnn.course.race`).  The rate is :math:`\tfrac{8}{3}n^3`
+# divided by the time.
 
 rows = []
 for n in sizes:
     An = np.random.default_rng(n).standard_normal((n, n))
-    t_u = best_time(lambda An=An: householder_qr(An), repeats=1 if n > 512 else 3)
-    t_b = best_time(lambda An=An: blocked_householder_qr(An))
-    t_np = best_time(lambda An=An: np.linalg.qr(An))
+    best = race(
+        {
+            "unblocked": lambda An=An: householder_qr(An),
+            "blocked": lambda An=An: blocked_householder_qr(An),
+            "numpy": lambda An=An: np.linalg.qr(An),
+        },
+        repeats=1 if n > 512 else 3,
+    )
+    t_u, t_b, t_np = best["unblocked"], best["blocked"], best["numpy"]
     rows.append((n, t_u, t_b, t_np))
     flops = 8 / 3 * n**3
     print(
@@ -271,6 +285,8 @@ for n in sizes:
 rows = np.array(rows)
 growth = np.log(rows[-1, 1] / rows[0, 1]) / np.log(rows[-1, 0] / rows[0, 0])
 print(f"unblocked time grows like n^{growth:.1f} over this range (the flops grow like n^3)")
+for n, t_u, t_b, t_np in rows[[0, -1]]:
+    print(f"n = {int(n)}: blocked / numpy = {t_b / t_np:.2f},  unblocked / numpy = {t_u / t_np:.2f}")
 
 fig, ax = plt.subplots(figsize=(6.5, 4.2))
 for col, label, marker in (
@@ -287,13 +303,16 @@ ax.legend(fontsize=8)
 fig.tight_layout()
 
 # %%
-# Two things to read in these numbers.  The time grows more slowly than
-# :math:`n^3` at these small sizes: a Python loop runs once per column, and
-# that fixed cost per step is still comparable with the arithmetic.  And the
-# blocked form pays off once the trailing updates are big enough for the
-# matrix--matrix products to dominate; lesson 07 and ``benchmarks/bench_qr.py``
-# push :math:`n` further.  Timings on a shared machine are noisy; the
-# best of several runs is shown.
+# Two things to read in these numbers.  The unblocked time grows more slowly
+# than :math:`n^3` at these small sizes (the exponent printed above): a
+# Python loop runs once per column, and that fixed cost per step is still
+# comparable with the arithmetic.  And the blocked form closes in on LAPACK
+# as :math:`n` grows: its fixed cost is a few Python calls per column (the
+# single-column steps and the joins of the recursion), while its arithmetic
+# grows like :math:`n^3` and runs in the same matrix--matrix kernels LAPACK
+# calls.  Lesson 07 measures where the time goes and pushes :math:`n`
+# further, as does ``benchmarks/bench_qr.py``.  Timings on a shared machine
+# are noisy; the best of several runs is shown.
 
 # %%
 # Summary

@@ -350,7 +350,9 @@ fig.tight_layout()
 # gradients, computed *through* the exponential by backpropagation, so every
 # step is an exact gradient step in :math:`B` and :math:`W` stays
 # orthogonal.  (``torch.nn.utils.parametrizations.orthogonal`` packages
-# exactly this, with the Cayley map as an option; part IV uses it.)
+# exactly this, with the Cayley map as an option.  Part IV's ``expm`` and
+# ``cayley`` strategies register the same construction, with an exponential
+# whose gradient is cheaper: :func:`linalg_rnn.rnn.models.parametrize_orthogonal`.)
 #
 # The slides' rule is none of these: it adds :math:`-\alpha A`, a step built
 # from the gradient with respect to :math:`W`, to :math:`B`, which is not the

@@ -15,9 +15,12 @@ eigenvalues of :math:`W_{hh}`.
 * how to run the trainer from Python (and the same run from the command line);
 * the delayed-recall task and why predicting 0 scores exactly 1;
 * what each strategy does to :math:`\\|W_{hh}\\|_2` and the gradient norm
-  during training -- the projections and parametrizations pin
-  :math:`\\|W_{hh}\\|_2` at 1, the others let it drift;
+  during training -- the parametrizations hold :math:`\\|W_{hh}\\|_2` at 1,
+  the projections pull it back to 1 every few steps (a sawtooth), the others
+  let it drift;
 * why truncated BPTT with a window shorter than the delay cannot learn the task;
+* how fast each strategy runs, measured here, and what running the
+  parametrized ones on the fused kernel changes;
 * how to read the eigenvalues of :math:`W_{hh}` on the unit circle before and after.
 
 **Prerequisites:** lesson 04 (orthogonal matrices), lessons 08 and 09
@@ -42,14 +45,13 @@ eigenvalues of :math:`W_{hh}`.
 # (:func:`linalg_rnn.course.lesson_mode`): ``quick`` for the test suite,
 # ``default`` for reading, ``full`` for a longer look.
 
-import time
-
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from linalg_rnn.course import lesson_mode
+from linalg_rnn.course import lesson_mode, race
 from linalg_rnn.rnn import TrainConfig, make_task, train
+from linalg_rnn.rnn.metrics import plot_runs
 from linalg_rnn.rnn.strategies import STRATEGY_NAMES
 
 # These networks are tiny: one CPU thread beats two, which would mostly wait
@@ -62,8 +64,9 @@ settings = {
     "default": dict(seq_len=40, delay=15, hidden=32, steps=400),
     "full": dict(seq_len=60, delay=20, hidden=64, steps=1000),
 }[mode]
+# norm_every=1: ||W_hh||_2 (one small SVD) after every step; the eigenvalues every 5 steps
 common = dict(task="recall", batch=32, lr=3e-3, seed=0, device="cpu",
-              eval_every=max(1, settings["steps"] // 10), spectral_every=5, **settings)
+              eval_every=max(1, settings["steps"] // 10), spectral_every=5, norm_every=1, **settings)
 task = make_task("recall", settings["seq_len"], delay=settings["delay"])
 print(f"mode {mode}: {task}")
 print(f"the baseline (predict 0) scores {task.baseline_loss}")
@@ -93,21 +96,29 @@ print("the first row:", {k: round(v, 4) for k, v in result.history[0].items()
 # ----------------------------------
 #
 # The strategies (:mod:`linalg_rnn.rnn.strategies`) are: ``clip`` (gradient
-# norm at most 1), ``tbptt`` (backpropagate through windows of half the
-# delay), ``orthogonal_init`` (start from a Haar-random orthogonal
-# :math:`W_{hh}`), ``qr_projection`` and ``polar_projection`` (every 5 steps,
-# replace :math:`W_{hh}` by an orthogonal matrix), ``expm`` and ``cayley``
-# (parametrize :math:`W_{hh}` so it is orthogonal by construction), and
-# ``lstm`` (a gated network instead of the tanh RNN).  Same seed, same data,
-# same learning rate for all.
+# norm at most 1), ``tbptt`` (truncated BPTT with windows of half the delay),
+# ``orthogonal_init`` (start from a Haar-random orthogonal :math:`W_{hh}`,
+# the ``orthogonal`` init scheme), ``qr_projection`` and ``polar_projection``
+# (every 5 steps, replace :math:`W_{hh}` by an orthogonal matrix), ``expm``
+# and ``cayley`` (parametrize :math:`W_{hh}` so it is orthogonal by
+# construction; their unconstrained matrix learns at ``orth_lr``, a tenth of
+# the learning rate, as in expRNN), and ``lstm`` (a gated network instead of
+# the tanh RNN).  Same seed, same data, same learning rate for all.
+#
+# ``tbptt`` is the algorithm of lesson 11: each batch is cut into windows,
+# the weights are updated after every window that carries loss, and the
+# hidden state is carried into the next window *detached*.  A step is still
+# one batch (so every strategy sees the same data); the metrics row records
+# how many updates it made.
 
 results = {"vanilla": result}
-seconds = {}
 for name in STRATEGY_NAMES[1:]:
     extra = {"tbptt_window": max(1, settings["delay"] // 2)} if name == "tbptt" else {}
-    start = time.perf_counter()
     results[name] = train(TrainConfig(strategy=name, **common, **extra))
-    seconds[name] = time.perf_counter() - start
+tb = results["tbptt"]
+print(f"tbptt: window {tb.config.tbptt_window} of a {tb.config.sequence_length()}-step sequence, "
+      f"tbptt_update={tb.config.tbptt_update!r}: {tb.history[0]['updates']} updates per step; "
+      f"every other strategy: {results['clip'].history[0]['updates']}")
 
 print(f"{'strategy':18s} {'val loss':>9s} {'max |grad|':>10s} {'||W_hh||_2':>10s} "
       f"{'orth. err':>9s} {'window':>6s}")
@@ -122,27 +133,44 @@ for name, r in results.items():
 # The curves side by side
 # -----------------------
 #
+# :func:`~linalg_rnn.rnn.metrics.plot_runs` draws the runs side by side.
 # Left: the training loss (the dashed line is the baseline 1).  Middle: the
 # gradient norm before clipping, on a log scale.  Right:
-# :math:`\|W_{hh}\|_2`, computed every 5 steps.  The orthogonal strategies sit
-# on the line :math:`\|W_{hh}\|_2 = 1`; the others are free to move off it.
-# (For the LSTM the right panel shows the cell-candidate block of its
-# recurrent weight, which is not asked to be orthogonal.)
+# :math:`\|W_{hh}\|_2` after every step.  The parametrized runs sit on the
+# line :math:`\|W_{hh}\|_2 = 1`; the projected ones leave it between two
+# projections and are pulled back every fifth step; the others are free to
+# move off it.  (For the LSTM the right panel shows the cell-candidate block
+# of its recurrent weight, which is not asked to be orthogonal.)
 
-fig, (ax_loss, ax_grad, ax_norm) = plt.subplots(1, 3, figsize=(15, 4.2), layout="constrained")
-colors = plt.cm.tab10(np.linspace(0, 1, 10))
-for color, (name, r) in zip(colors, results.items(), strict=False):
-    steps = [row["step"] for row in r.history]
-    ax_loss.plot(steps, [row["train_loss"] for row in r.history], color=color, lw=1, label=name)
-    ax_grad.semilogy(steps, [row["grad_norm"] for row in r.history], color=color, lw=1)
-    spectral = [row for row in r.history if row["w_hh_spectral_norm"] is not None]
-    ax_norm.plot([row["step"] for row in spectral], [row["w_hh_spectral_norm"] for row in spectral],
-                 color=color, lw=1.5)
-ax_loss.axhline(task.baseline_loss, color="gray", ls="--")
-ax_loss.set(xlabel="step", ylabel="training loss (MSE)", title="loss")
-ax_grad.set(xlabel="step", ylabel="L2 norm", title="gradient norm (before clipping)")
-ax_norm.set(xlabel="step", ylabel=r"$\|W_{hh}\|_2$", title="spectral norm of $W_{hh}$")
-ax_loss.legend(fontsize=8, ncol=2)
+fig = plot_runs({name: r.history for name, r in results.items()}, baseline_loss=task.baseline_loss,
+                title=f"delayed recall, delay {settings['delay']}: every strategy")
+
+# %%
+# Between two projections
+# -----------------------
+#
+# A projection makes :math:`W_{hh}` orthogonal *at the step it runs*; the
+# optimizer's next updates move it off again.  Sampled only at the projection
+# steps (``spectral_every`` equal to ``proj_every``), :math:`\|W_{hh}\|_2`
+# would look pinned at 1; sampled after every step (``norm_every=1``) it shows
+# the drift and the reset, a sawtooth.  The first fifteen steps of the
+# QR-projected run:
+
+qr = results["qr_projection"]
+print("step   ||W_hh||_2 - 1   orthogonality error")
+for row in qr.history[:15]:
+    mark = "  <- projected" if row["step"] % qr.config.proj_every == 0 else ""
+    drift, error = row["w_hh_spectral_norm"] - 1, row["orthogonality_error"]
+    print(f"{row['step']:4d}   {drift:13.2e}   {error:12.2e}{mark}")
+
+fig, ax = plt.subplots(figsize=(8, 3.2), layout="constrained")
+for name in ("qr_projection", "polar_projection", "expm"):
+    rows = results[name].history
+    ax.plot([r["step"] for r in rows], [r["w_hh_spectral_norm"] for r in rows], lw=1, label=name)
+ax.axhline(1.0, color="gray", ls=":")
+ax.set(xlabel="step", ylabel=r"$\|W_{hh}\|_2$", title="sampled after every step",
+       xlim=(0, min(60, settings["steps"])))
+ax.legend()
 
 # %%
 # What the short runs show
@@ -154,17 +182,14 @@ ax_loss.legend(fontsize=8, ncol=2)
 # * Who beat the baseline, and by how much?
 # * Did truncated BPTT learn?  Its window is shorter than the delay, so no
 #   gradient ever connects the target :math:`x_{t-d}` with the input it came
-#   from: it can at best learn the part of the task that fits in a window.
+#   from: nothing teaches :math:`W_{hh}` to keep it.  Whatever it reaches
+#   comes from the readout decoding what the recurrence happens to carry
+#   over :math:`d` steps.
 # * Is the orthogonality error of the projected and parametrized runs at
 #   rounding level, and did :math:`\|W_{hh}\|_2` of the others drift above 1?
 #
-# For the record, one run of the ``default`` mode (delay 15, 400 steps) on a
-# laptop-class CPU gave validation losses of about 0.008 for
-# ``orthogonal_init``, 0.04 for ``expm`` and ``cayley``, 0.08 for
-# ``polar_projection``, 0.11--0.13 for ``vanilla``, ``qr_projection`` and
-# ``clip``, 0.70 for the LSTM (slow to start at this learning rate) and 0.99
-# for ``tbptt`` with its window of 7 < 15: everyone except the truncated run
-# beat the baseline, and the vanilla :math:`\|W_{hh}\|_2` drifted to about 1.7.
+# The last line prints, for the record, every run's validation loss and the
+# vanilla run's final :math:`\|W_{hh}\|_2` in the mode you ran.
 #
 # These are *short* runs on a *short* delay.  They say what each strategy
 # does to :math:`W_{hh}`, not which strategy wins in general: a plain tanh RNN
@@ -176,14 +201,52 @@ ranked = sorted(results, key=lambda n: results[n].final["val_loss"])
 beat = [n for n in ranked if results[n].final["val_loss"] < 0.5 * task.baseline_loss]
 print("ranked by validation loss:", ", ".join(ranked))
 print(f"runs below half the baseline: {', '.join(beat) if beat else 'none'}")
-tb = results["tbptt"]
 print(f"tbptt window {tb.config.tbptt_window} vs delay {settings['delay']}: "
       f"validation loss {tb.final['val_loss']:.3f} (vanilla {results['vanilla'].final['val_loss']:.3f})")
 orth = [n for n in results if results[n].final["orthogonality_error"] < 1e-4]
 print(f"orthogonal to rounding at the end: {', '.join(orth)}")
 drift = [n for n in results if n not in orth and results[n].final["w_hh_spectral_norm"] > 1.0]
 print(f"||W_hh||_2 above 1 at the end: {', '.join(drift) if drift else 'none'}")
-print("seconds per run:", {n: round(s, 2) for n, s in seconds.items()})
+print(f"for the record ({mode} mode, delay {settings['delay']}, {settings['steps']} steps): "
+      + ", ".join(f"{n} {results[n].final['val_loss']:.3g}" for n in ranked)
+      + f"; vanilla ||W_hh||_2 ended at {results['vanilla'].final['w_hh_spectral_norm']:.3f}")
+
+# %%
+# How fast each strategy runs
+# ---------------------------
+#
+# Every row carries ``elapsed_s``, the training time so far, so the runs
+# above already say what a step of each strategy cost.  These are tiny
+# networks, where Python's own overhead is a good part of every step, and
+# window-wise ``tbptt`` pays it once per update.
+#
+# The parametrized strategies used to run on the explicit Python loop over
+# time, because parametrizing ``nn.RNN``'s own weight can silently stop it
+# training (PyTorch issue 65688).  Now :math:`W_{hh} = B\,\phi(A)` is computed
+# once per step and *fed* to the same fused kernel that runs the plain RNN
+# (:class:`~linalg_rnn.rnn.models.FunctionalRNN`), and the matrix exponential
+# is a Taylor polynomial whose gradient costs about two evaluations, where
+# ``torch.matrix_exp``'s costs about eight.  What is left is the map itself:
+# about :math:`7 + s` products of :math:`H \times H` matrices (and twice that
+# for its gradient) against the recurrence's :math:`T` products of a
+# :math:`B \times H` batch by :math:`W_{hh}` (and twice that for BPTT), an
+# extra share of about :math:`(7 + s) H / (T B)` -- plus, in networks as
+# small as these, the fixed cost of a dozen more operations per step.  The
+# race below runs the ``expm`` strategy both ways, interleaved
+# (:func:`linalg_rnn.course.race`); ``benchmarks/bench_trainer.py`` measures
+# the ratios at hidden size 256.
+
+per_step = {n: r.history[-1]["elapsed_s"] / r.steps_done for n, r in results.items()}
+print("milliseconds per step: " + ", ".join(f"{n} {1e3 * t:.2f}" for n, t in per_step.items()))
+print(f"per step, against vanilla: expm {per_step['expm'] / per_step['vanilla']:.2f}x, "
+      f"cayley {per_step['cayley'] / per_step['vanilla']:.2f}x")
+short = {**common, "steps": min(40, settings["steps"]), "eval_every": 10**6, "figures": False}
+times = race({"fused kernel": lambda: train(TrainConfig(strategy="expm", **short)),
+              "explicit loop": lambda: train(TrainConfig(strategy="expm", model="loop", **short))},
+             repeats=3)
+print(f"expm, {short['steps']} steps: explicit loop {times['explicit loop']:.2f} s, fused kernel "
+      f"{times['fused kernel']:.2f} s: the loop takes {times['explicit loop'] / times['fused kernel']:.2f}x "
+      "as long")
 
 # %%
 # Eigenvalues before and after training
@@ -220,11 +283,14 @@ axes[0].legend(loc="lower left", fontsize=8)
 #   steps) :math:`\|W_{hh}\|_2`, its largest eigenvalue modulus and its
 #   orthogonality error; ``linalg-rnn train`` does the same from a shell and
 #   writes a resumable run directory.
-# * Projections (QR, polar) and parametrizations (exp, Cayley) keep
-#   :math:`W_{hh}` orthogonal to rounding through training; an orthogonal
-#   *init* alone does not stay orthogonal.
-# * Truncated BPTT with a window shorter than the delay cuts exactly the
-#   gradient the task needs.
+# * Parametrizations (exp, Cayley) keep :math:`W_{hh}` orthogonal to
+#   rounding at every step; projections (QR, polar) make it orthogonal at
+#   every projection and let it drift in between; an orthogonal *init* alone
+#   does not stay orthogonal.
+# * Truncated BPTT (an update per window, the state carried detached) with a
+#   window shorter than the delay cuts exactly the gradient the task needs.
+# * The parametrized strategies run on the same fused kernel as the plain
+#   RNN: only the matrix function is extra.
 # * On this short delay the runs say how each strategy shapes :math:`W_{hh}`,
 #   not which one wins; part V compares them where the sequences are long.
 #
@@ -235,6 +301,8 @@ axes[0].legend(loc="lower left", fontsize=8)
 #    strategies still beat half the baseline?  Does :math:`\|W_{hh}\|_2` of
 #    the vanilla run keep growing?
 # 2. Give ``tbptt`` a window longer than the delay
-#    (``TrainConfig(..., tbptt_window=2 * delay)``).  Does it learn now?
+#    (``TrainConfig(..., tbptt_window=2 * delay)``).  Does it learn now?  And
+#    with ``tbptt_update="batch"`` (one update per batch from the summed
+#    window gradients), how does it compare?
 # 3. Start the vanilla run from ``init_gain=3`` and compare the gradient
 #    norm curve with and without ``clip``.  When does clipping matter?

@@ -33,6 +33,7 @@ from ._validation import (
     check_seed,
     check_tol,
 )
+from .qr._householder import _householder_vector
 
 __all__ = [
     "cayley",
@@ -281,7 +282,10 @@ def householder_reflector(x: np.ndarray) -> np.ndarray:
     :math:`x_1` makes :math:`x` and its image far apart, so forming :math:`v`
     never subtracts nearly equal numbers (Trefethen and Bau, Lecture 10).
     Forming :math:`H` costs :math:`m^2` flops; QR algorithms never form it and
-    apply it as a rank-one update instead.
+    apply it as a rank-one update instead.  The vector is the one
+    :func:`linalg_rnn.qr.householder_qr` uses, built from :math:`x/\\|x\\|_2`
+    with a scaled norm, so it is right for every representable :math:`x`,
+    however large or small (as LAPACK's ``dlarfg``).
 
     Taught in lesson 04 and lesson 06.
 
@@ -298,13 +302,10 @@ def householder_reflector(x: np.ndarray) -> np.ndarray:
     (True, True)
     """
     x = as_vector(x, "x")
-    m = x.shape[0]
-    scale = np.abs(x).max()
-    if scale == 0.0:  # x = 0: nothing to reflect, the identity maps it to 0 = -0*e1
-        return np.eye(m)
-    v = x / scale  # H does not depend on the length of x; scaling keeps v @ v from underflowing
-    v[0] += (1.0 if x[0] >= 0 else -1.0) * np.linalg.norm(v)
-    return np.eye(m) - (2.0 / (v @ v)) * np.outer(v, v)
+    # The one Householder vector of the book (scaled, so safe at every size); v = 0 for x = 0,
+    # and then H = I maps x to 0 = -0 e1.
+    v, _ = _householder_vector(x)
+    return np.eye(x.shape[0]) - 2.0 * np.outer(v, v)
 
 
 def cayley(A: np.ndarray) -> np.ndarray:

@@ -245,6 +245,67 @@ def test_blocked_equals_unblocked_on_larger_matrix_with_default_block():
     np.testing.assert_allclose(Qb, Qu, atol=1e-11)
 
 
+BLOCKED_SHAPES = {
+    "tall": (230, 150),
+    "wide": (120, 200),
+    "square": (193, 193),
+    "thin": (400, 7),
+    "rank_30_of_140x90": None,  # built below: rank-deficient
+}
+
+
+def blocked_case(name):
+    rng = np.random.default_rng(len(name))
+    if BLOCKED_SHAPES[name] is None:
+        return rng.standard_normal((140, 30)) @ rng.standard_normal((30, 90))
+    return rng.standard_normal(BLOCKED_SHAPES[name])
+
+
+@pytest.mark.parametrize("name", list(BLOCKED_SHAPES))
+@pytest.mark.parametrize("block_size", [1, 2, 3, 5, 16, 33, 64, 128, 1000])
+def test_blocked_matches_numpy_and_unblocked_at_many_shapes_and_block_sizes(name, block_size):
+    A = blocked_case(name)
+    Q, R = blocked_householder_qr(A, block_size=block_size)
+    assert_valid_qr(Q, R, A)
+    Qu, Ru = householder_qr(A)
+    np.testing.assert_allclose(R, Ru, atol=1e-11 * np.abs(A).max())
+    p = min(A.shape)
+    if well_conditioned(A[:, :p]):  # unique factors: compare with LAPACK too
+        Qn, Rn = sign_normalize(*np.linalg.qr(A))
+        np.testing.assert_allclose(Q, Qn, atol=1e-10)
+        np.testing.assert_allclose(R, Rn, atol=1e-11 * np.abs(A).max())
+        np.testing.assert_allclose(Q, Qu, atol=1e-10)
+    else:  # rank-deficient: Q is not unique, but it spans the same column space as A
+        np.testing.assert_allclose(Q @ (Q.T @ A), A, atol=1e-11 * np.abs(A).max())
+
+
+@given(A=gaussian(max_rows=40, max_cols=12, tall=True))
+@settings(max_examples=40, deadline=None)
+def test_recursive_panel_gives_the_compact_wy_form_of_the_unblocked_reflectors(A):
+    from linalg_rnn.qr._blocked import _factor_panel
+
+    m, b = A.shape
+    panel, V, T = A.copy(), np.zeros((m, b)), np.zeros((b, b))
+    _factor_panel(panel, V, T)
+    F = householder_reflectors(A)
+    V_ref, T_ref = compact_wy(F)
+    np.testing.assert_array_equal(T, np.triu(T))
+    np.testing.assert_allclose(V @ T @ V.T, V_ref @ T_ref @ V_ref.T, atol=1e-12)
+    # The panel now holds R (up to the sign convention applied at the end) and zeros below.
+    np.testing.assert_allclose(np.abs(np.triu(panel[:b])), np.abs(F.R), atol=1e-12 * np.abs(A).max())
+    np.testing.assert_array_equal(panel[b:], 0.0)
+
+
+def test_blocked_timings_add_up_the_three_stages_and_must_be_a_dict():
+    A = np.random.default_rng(0).standard_normal((60, 40))
+    seconds = {"panel": 1.0}
+    blocked_householder_qr(A, block_size=8, timings=seconds)
+    assert set(seconds) == {"panel", "update", "form_q"}
+    assert seconds["panel"] > 1.0 and seconds["update"] >= 0 and seconds["form_q"] > 0
+    with pytest.raises(TypeError, match="timings"):
+        blocked_householder_qr(A, timings=[])
+
+
 @given(A=gaussian(), data=st.data())
 @settings(max_examples=30, deadline=None)
 def test_compact_wy_equals_explicit_product_of_reflectors(A, data):

@@ -30,7 +30,7 @@ def test_train_writes_a_run_directory_and_prints_a_summary(tmp_path, capsys):
     assert "recall / clip+orthogonal_init+qr_projection on cpu: 6 steps" in printed
     assert "baseline_loss" in printed
     config = json.loads((out / "config.json").read_text())
-    assert (config["proj_every"], config["clip_norm"], config["init_scheme"]) == (3, 0.5, "qr")
+    assert (config["proj_every"], config["clip_norm"], config["init_scheme"]) == (3, 0.5, "orthogonal")
     assert [r["step"] for r in read_jsonl(out / "metrics.jsonl")] == list(range(1, 7))
     assert json.loads((out / "result.json").read_text())["steps_done"] == 6
 
@@ -139,3 +139,33 @@ def test_help_states_the_run_directory_contract(capsys):
     assert "refused if --out holds no run" in text
     assert "--force start a fresh run even if --out holds other files or an earlier run" in text
     assert "(nothing is deleted)" in text
+
+
+def test_flags_for_the_trainers_newer_options_reach_the_config(tmp_path):
+    from linalg_rnn.cli import build_parser
+    from linalg_rnn.rnn.cli_train import config_from_args
+
+    def config(*flags):
+        return config_from_args(build_parser().parse_args(["train", *TINY, *flags]))[0]
+
+    c = config("--strategy", "expm", "--lr", "0.01", "--orth-lr", "0.002", "--norm-every", "1",
+               "--allow-tf32", "--no-deterministic")
+    assert (c.orth_lr, c.norm_every, c.allow_tf32, c.deterministic) == (0.002, 1, True, False)
+    assert config("--strategy", "expm", "--lr", "0.01").orth_lr == pytest.approx(0.001)  # lr / 10
+    assert config("--strategy", "tbptt", "--tbptt-update", "batch").tbptt_update == "batch"
+    assert config("--strategy", "tbptt").tbptt_update == "window"
+    assert config("--strategy", "orthogonal_init", "--init-scheme", "haar").init_scheme == "orthogonal"
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--strategy", "vanilla", "--orth-lr", "0.1"], "orth_lr"),
+    (["--strategy", "clip", "--tbptt-update", "batch"], "tbptt_update"),
+    (["--strategy", "tbptt", "--tbptt-update", "sometimes"], "--tbptt-update"),
+    (["--norm-every", "0"], "norm_every"),
+])
+def test_newer_options_refused_in_one_line(flags, message, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run_cli(["train", *TINY, *flags, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err
+    assert not out.exists()

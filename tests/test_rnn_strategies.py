@@ -1,5 +1,7 @@
 """Strategies: parsing and combination rules, orthogonal inits, projections that keep the optimizer."""
 
+import json
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -23,7 +25,7 @@ def test_parse_orders_parts_canonically_and_derives_model_and_options():
     assert s.names == ("clip", "orthogonal_init", "qr_projection")
     assert str(s) == "clip+orthogonal_init+qr_projection"
     assert (s.model_kind, s.projection, s.parametrization) == ("fused", "qr", None)
-    assert parse_strategy("expm+clip").model_kind == "loop"
+    assert parse_strategy("expm+clip").model_kind == "fused"  # W_hh computed, then the fused kernel
     assert parse_strategy("cayley").parametrization == "cayley"
     assert parse_strategy("lstm+tbptt").model_kind == "lstm"
     assert parse_strategy("polar_projection").projection == "polar"
@@ -162,3 +164,21 @@ def test_orthogonal_strategies_keep_w_hh_orthogonal_and_vanilla_does_not():
     for s in ("qr_projection", "polar_projection", "expm", "cayley"):
         assert errs[s] < 1e-5, s
     assert errs["vanilla"] > 0.1 and errs["orthogonal_init"] > 1e-3
+
+
+def test_orthogonal_is_the_canonical_init_name_and_qr_haar_are_its_aliases(tmp_path):
+    from linalg_rnn import dynamics
+
+    assert INIT_SCHEMES == ("orthogonal", "identity", "henaff", "cayley")
+    assert {"orthogonal", "identity"} <= set(dynamics.INIT_SCHEMES)  # one word across the book
+    draws = [orthogonal_matrix(6, s, generator=torch.Generator().manual_seed(3)) for s in ("orthogonal",
+                                                                                             "qr", "haar")]
+    assert torch.equal(draws[0], draws[1]) and torch.equal(draws[0], draws[2])
+    base = dict(task="recall", seq_len=8, delay=2, hidden=6, batch=4, steps=2, device="cpu",
+                strategy="orthogonal_init")
+    for alias in ("qr", "haar", "orthogonal", None):
+        assert TrainConfig(init_scheme=alias, **base).resolved().init_scheme == "orthogonal"
+    result = train(TrainConfig(init_scheme="haar", **base), tmp_path)
+    assert json.loads((tmp_path / "config.json").read_text())["init_scheme"] == "orthogonal"
+    same = train(TrainConfig(init_scheme="orthogonal", **base))
+    assert torch.equal(result.initial_w_hh, same.initial_w_hh)

@@ -24,7 +24,7 @@ from linalg_rnn.rnn.metrics import (
 )
 from linalg_rnn.rnn.models import LoopRNN
 from linalg_rnn.rnn.tasks import AddingTask
-from linalg_rnn.rnn.trainer import _forward_backward, build_run, train
+from linalg_rnn.rnn.trainer import _forward_backward, _train_step, build_run, train
 
 SMALL = dict(task="recall", seq_len=10, delay=3, hidden=8, batch=8, device="cpu")
 REQUIRED = {"step", "train_loss", "grad_norm", "w_hh_spectral_norm", "orthogonality_error", "elapsed_s"}
@@ -300,7 +300,12 @@ def test_training_runs_on_cuda(strategy):
         ({"device": "gpu"}, "unknown device"),
         ({"task": "copy2"}, "unknown task"),
         ({"lr": -1.0}, "lr must be"),
-        ({"strategy": "expm", "model": "fused"}, "65688"),
+        ({"orth_lr": 1e-4}, "orth_lr is set but the strategy 'vanilla' has no expm or cayley"),
+        ({"tbptt_update": "batch"}, "tbptt_update is set but the strategy 'vanilla' has no tbptt"),
+        ({"strategy": "tbptt", "tbptt_update": "epoch"}, "unknown tbptt_update 'epoch'"),
+        ({"strategy": "orthogonal_init", "init_scheme": "householder"}, "unknown init_scheme"),
+        ({"norm_every": 0}, "norm_every must be an integer >= 1"),
+
         ({"strategy": "clip", "clip_norm": 1.0, "clip_value": 1.0}, "not both"),
         ({"permute": True}, "image tasks"),
         ({"task": "digits", "seq_len": 10, "delay": None}, "digits sequences have 64 steps"),
@@ -352,3 +357,104 @@ def test_progress_bar_shows_loss_grad_norm_and_w_hh_and_is_off_without_a_termina
     monkeypatch.setenv("CI", "true")
     train(TrainConfig(steps=3, **SMALL))  # default: no bar under CI (nor when stderr is not a TTY)
     assert capsys.readouterr().err == ""
+
+
+# --- truncated BPTT: the textbook algorithm and the accumulated variant ------------------------
+
+def test_window_tbptt_makes_an_update_per_window_and_equals_a_hand_written_loop():
+    cfg = TrainConfig(task="copy", seq_len=10, hidden=8, batch=4, device="cpu", strategy="tbptt",
+                      tbptt_window=7, lr=0.01)
+    assert cfg.resolved().tbptt_update == "window"  # the default: lesson 11's algorithm
+    ours, ref = build_run(cfg), build_run(cfg)
+    T, k = ours.task.length, 7
+    rows = [_train_step(ours, step) for step in (1, 2, 3)]
+    assert [r["updates"] for r in rows] == [math.ceil(T / k)] * 3 == [5] * 3
+    weights = ref.task.step_weights
+    for _ in range(3):  # lesson 11's loop, written out
+        x, y = ref.task.sample(4, ref.data_rng)
+        h, losses = None, []
+        for t0 in range(0, T, k):
+            ref.optimizer.zero_grad()
+            out, h = ref.model(x[:, t0 : t0 + k], h)
+            loss = ref.task.loss(out, y, t0)
+            (loss / weights[t0 : t0 + k].sum()).backward()  # the window's own mean loss
+            ref.optimizer.step()
+            h = h.detach()
+            losses.append(loss.item())
+    for p, q in zip(ours.model.parameters(), ref.model.parameters(), strict=True):
+        assert torch.equal(p, q)
+    assert rows[-1]["train_loss"] == pytest.approx(sum(losses), rel=1e-6)
+
+
+def test_batch_tbptt_accumulates_the_windows_into_one_update():
+    cfg = TrainConfig(task="recall", seq_len=12, delay=3, hidden=6, batch=4, device="cpu",
+                      strategy="tbptt", tbptt_window=4, tbptt_update="batch")
+    run = build_run(cfg)
+    row = _train_step(run, 1)
+    assert row["updates"] == 1
+    ref = build_run(cfg)
+    x, y = ref.task.sample(4, ref.data_rng)
+    ref.optimizer.zero_grad()
+    loss, _ = _forward_backward(ref, x, y)
+    ref.optimizer.step()
+    assert row["train_loss"] == loss.item()
+    for p, q in zip(run.model.parameters(), ref.model.parameters(), strict=True):
+        assert torch.equal(p, q)
+
+
+def test_window_tbptt_skips_windows_without_loss_and_logs_updates():
+    result = train(TrainConfig(task="recall", seq_len=12, delay=6, hidden=6, batch=4, steps=3, device="cpu",
+                               strategy="tbptt", tbptt_window=3))
+    # windows [0,3) and [3,6) carry no loss (delay 6): two updates per step, from [6,9) and [9,12)
+    assert [r["updates"] for r in result.history] == [2, 2, 2]
+    assert [r["updates"] for r in train(TrainConfig(steps=2, **SMALL)).history] == [1, 1]
+
+
+# --- parametrized learning rate and the fused path ---------------------------------------------
+
+def test_orth_lr_is_the_learning_rate_of_the_parametrizations_unconstrained_matrix():
+    run = build_run(TrainConfig(strategy="expm", lr=0.02, **SMALL))
+    groups = run.optimizer.param_groups
+    assert [g["lr"] for g in groups] == [0.02, pytest.approx(0.002)]
+    assert groups[1]["params"] == [run.model.recurrent_parameter()]
+    assert sum(len(g["params"]) for g in groups) == len(list(run.model.parameters()))
+    assert build_run(TrainConfig(strategy="cayley", orth_lr=0.5, **SMALL)).optimizer.param_groups[1]["lr"] \
+        == 0.5
+
+
+@pytest.mark.parametrize("strategy", ["expm", "cayley"])
+def test_parametrized_strategies_run_fused_by_default_and_agree_with_the_loop(strategy):
+    from linalg_rnn.rnn.models import FunctionalRNN
+
+    kw = dict(steps=5, strategy=strategy, lr=0.02, **SMALL)
+    fused, loop = train(TrainConfig(**kw)), train(TrainConfig(model="loop", **kw))
+    assert isinstance(fused.model, FunctionalRNN) and not isinstance(loop.model, FunctionalRNN)
+    for a, b in zip(fused.history, loop.history, strict=True):
+        assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-4)
+    assert torch.allclose(fused.model.recurrent_matrix(), loop.model.recurrent_matrix(), atol=1e-5)
+
+
+def test_per_lag_gradients_run_on_the_fused_parametrized_model():
+    result = train(TrainConfig(task="adding", seq_len=10, hidden=6, batch=8, steps=2, lag_grads_every=2,
+                               strategy="cayley", device="cpu"))
+    assert len(result.history[-1]["hidden_grad_norms"]) == 10
+
+
+# --- W_hh metrics: the norm every step, the eigenvalues less often ----------------------------
+
+def test_norm_every_samples_the_spectral_norm_between_eigenvalue_steps():
+    result = train(TrainConfig(steps=6, strategy="qr_projection", proj_every=3, norm_every=1,
+                               spectral_every=3, lr=0.05, **SMALL))
+    rows = result.history
+    assert all(r["w_hh_spectral_norm"] is not None for r in rows)
+    assert [r["step"] for r in rows if r["w_hh_max_abs_eigenvalue"] is not None] == [3, 6]
+    errors = [r["orthogonality_error"] for r in rows]
+    assert errors[2] < 1e-5 and errors[5] < 1e-5  # projected at 3 and 6 ...
+    assert errors[0] > 1e-3 and errors[3] > 1e-3  # ... and drifting in between
+    default = train(TrainConfig(steps=4, spectral_every=2, **SMALL))  # norm_every None: with the eigenvalues
+    assert [r["step"] for r in default.history if r["w_hh_spectral_norm"] is not None] == [2, 4]
+
+
+def test_result_rows_keep_the_design_names():
+    result = train(TrainConfig(steps=2, eval_every=1, **SMALL))
+    assert REQUIRED | {"updates", "grad_norm_w_hh", "val_loss"} <= result.history[0].keys()

@@ -3,12 +3,15 @@
 One module per concept:
 
 * :mod:`~linalg_rnn.rnn.tasks` -- copy memory, adding, delayed recall, digits, MNIST, with baselines;
-* :mod:`~linalg_rnn.rnn.models` -- fused ``nn.RNN``, explicit-loop RNN, LSTM, orthogonal parametrizations;
+* :mod:`~linalg_rnn.rnn.models` -- fused ``nn.RNN``, the fused kernel fed a computed W_hh, explicit-loop RNN,
+  LSTM, orthogonal parametrizations;
 * :mod:`~linalg_rnn.rnn.strategies` -- clipping, truncated BPTT, orthogonality, composed with ``+``;
-* :mod:`~linalg_rnn.rnn.metrics` -- norms and spectra of W_hh, gradient norms, per-lag gradients, curves;
+* :mod:`~linalg_rnn.rnn.metrics` -- norms and spectra of W_hh (in float64 on the CPU), gradient norms,
+  per-lag gradients, curves of one run or several;
 * :mod:`~linalg_rnn.rnn.config` -- :class:`TrainConfig`, checked before any work, and the device choice;
 * :mod:`~linalg_rnn.rnn.checkpoint` -- atomic files for run directories;
-* :mod:`~linalg_rnn.rnn.trainer` -- :func:`train`, the loop behind ``linalg-rnn train``;
+* :mod:`~linalg_rnn.rnn.trainer` -- :func:`train`, the loop behind ``linalg-rnn train`` (one step per
+  batch, one host read per step, one precision per run, an environment record in ``result.json``);
 * :mod:`~linalg_rnn.rnn.cli_train` -- the ``train`` subcommand.
 
 Examples
@@ -20,7 +23,7 @@ Examples
 """
 
 from .config import TrainConfig, resolve_device
-from .models import FusedRNN, LoopRNN, LSTMModel, build_model, parametrize_orthogonal
+from .models import FunctionalRNN, FusedRNN, LoopRNN, LSTMModel, build_model, parametrize_orthogonal
 from .strategies import Strategy, parse_strategy
 from .tasks import AddingTask, CopyTask, DigitsTask, MnistTask, RecallTask, make_task
 from .trainer import TrainResult, train
@@ -29,6 +32,7 @@ __all__ = [
     "AddingTask",
     "CopyTask",
     "DigitsTask",
+    "FunctionalRNN",
     "FusedRNN",
     "LSTMModel",
     "LoopRNN",

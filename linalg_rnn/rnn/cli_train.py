@@ -49,7 +49,7 @@ _FIELDS = (
     "task", "seq_len", "strategy", "clip_norm", "clip_value", "tbptt_window", "proj_every",
     "init_scheme", "hidden", "batch", "lr", "optimizer", "steps", "seed", "device", "delay",
     "data_dir", "model", "init_gain", "log_every", "eval_every", "spectral_every",
-    "checkpoint_every", "lag_grads_every", "val_batch",
+    "checkpoint_every", "lag_grads_every", "val_batch", "orth_lr", "tbptt_update", "norm_every",
 )
 
 
@@ -88,7 +88,13 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--clip-value", type=float, help="clip: clamp each gradient entry instead")
     p.add_argument("--tbptt-window", type=int, help="tbptt: window k (default a quarter of the sequence)")
     p.add_argument("--proj-every", type=int, help="qr/polar_projection: every N steps (default 5)")
-    p.add_argument("--init-scheme", help="orthogonal_init: qr|haar|identity|henaff|cayley (default qr)")
+    p.add_argument("--tbptt-update", choices=("window", "batch"),
+                   help="tbptt: an update per window (default, the textbook algorithm) or one per batch")
+    p.add_argument("--init-scheme",
+                   help="orthogonal_init: orthogonal|identity|henaff|cayley (default orthogonal; "
+                        "qr and haar are aliases of orthogonal)")
+    p.add_argument("--orth-lr", type=float,
+                   help="expm/cayley: learning rate of the parametrization (default lr/10)")
     p.add_argument("--hidden", type=int, help="hidden size H (default 64)")
     p.add_argument("--batch", type=int, help="batch size B (default 32)")
     p.add_argument("--lr", type=float, help="learning rate (default 1e-3)")
@@ -115,6 +121,12 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--spectral-every", type=int, help="SVD/eigenvalue metrics every N steps (default 10)")
     p.add_argument("--checkpoint-every", type=int, help="checkpoint every N steps (default 100)")
     p.add_argument("--lag-grads-every", type=int, help="log dL/dh_t per lag every N steps (0: never)")
+    p.add_argument("--norm-every", type=int,
+                   help="||W_hh||_2 (one SVD) every N steps (default: as --spectral-every)")
+    p.add_argument("--allow-tf32", action="store_true", default=None,
+                   help="CUDA: matrix products and cuDNN may use TF32 (default off: FP32 everywhere)")
+    p.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=None,
+                   help="deterministic algorithms (default on for CUDA, off elsewhere)")
     p.add_argument("--val-batch", type=int, help="validation batch size (default 256)")
     p.add_argument("--no-figures", action="store_true", help="do not write curves.png")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -214,6 +226,10 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path]:
             values[name] = getattr(args, name)
     if args.permute:
         values["permute"] = True
+    if args.allow_tf32:
+        values["allow_tf32"] = True
+    if args.deterministic is not None:
+        values["deterministic"] = args.deterministic
     if args.no_figures:
         values["figures"] = False
     out = Path(args.out) if args.out is not None else None

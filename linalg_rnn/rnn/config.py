@@ -26,7 +26,7 @@ import torch
 
 from .._validation import check_bool, check_choice, check_int, check_positive_float
 from .models import MODEL_KINDS
-from .strategies import INIT_SCHEMES, parse_strategy
+from .strategies import canonical_init_scheme, parse_strategy
 from .tasks import TASK_OPTIONS, TASKS, TaskSpec, task_spec
 
 __all__ = ["DEVICES", "OPTIMIZERS", "SEED_MAX", "TrainConfig", "device_memory", "resolve_device"]
@@ -141,6 +141,10 @@ def _strategy(value: Any, name: str) -> str:
     return str(parse_strategy(value))  # the canonical order: "clip+tbptt", never "tbptt+clip"
 
 
+def _init_scheme(value: Any, name: str) -> str:
+    return canonical_init_scheme(value, name)  # "qr" and "haar" are stored as "orthogonal"
+
+
 #: The type rule of every field: ``rule(value, name)`` returns the value
 #: normalized or raises one line naming the field. A field whose default is
 #: ``None`` may be ``None`` ("not set"). The task options' rules are the
@@ -160,7 +164,7 @@ _FIELD_RULES: dict[str, Callable[[Any, str], Any]] = {
     "clip_value": check_positive_float,
     "tbptt_window": _at_least(1),
     "proj_every": _at_least(1),
-    "init_scheme": _one_of(INIT_SCHEMES),
+    "init_scheme": _init_scheme,
     **{name: option.check for name, option in TASK_OPTIONS.items()},
     "model": _one_of(("auto",) + MODEL_KINDS),
     "init_gain": check_positive_float,
@@ -171,6 +175,11 @@ _FIELD_RULES: dict[str, Callable[[Any, str], Any]] = {
     "lag_grads_every": _at_least(0),
     "val_batch": _at_least(1),
     "figures": check_bool,
+    "orth_lr": check_positive_float,
+    "tbptt_update": _one_of(("window", "batch")),
+    "norm_every": _at_least(1),
+    "allow_tf32": check_bool,
+    "deterministic": check_bool,
 }
 
 
@@ -206,18 +215,28 @@ class TrainConfig:
         ``clip`` only: clamp each gradient entry to ``[-v, v]`` instead of the norm.
     tbptt_window : int, optional
         ``tbptt`` only: window ``k`` (default a quarter of the sequence).
+    tbptt_update : {"window", "batch"}, optional
+        ``tbptt`` only: ``window`` (default) makes one optimizer update per
+        window, the textbook algorithm of lesson 11; ``batch`` adds up the
+        windows' gradients into one update per batch.
     proj_every : int, optional
         ``qr_projection``/``polar_projection`` only: project every ``N`` steps (default 5).
     init_scheme : str, optional
-        ``orthogonal_init`` only: ``qr``/``haar``, ``identity``, ``henaff``, ``cayley`` (default ``qr``).
+        ``orthogonal_init`` only: ``orthogonal`` (Haar; aliases ``qr``, ``haar``,
+        stored as ``orthogonal``), ``identity``, ``henaff``, ``cayley``
+        (default ``orthogonal``).
+    orth_lr : float, optional
+        ``expm``/``cayley`` only: learning rate of the parametrization's
+        unconstrained matrix (default ``lr / 10``, as in expRNN).
     delay, permute, data_dir
         Task options (:data:`~linalg_rnn.rnn.tasks.TASK_OPTIONS`), each for the
         tasks that read it: the recall lag ``d`` (default ``seq_len // 2``); a
         fixed random pixel order (image tasks); the folder with the MNIST IDX
         files (a string).
     model : {"auto", "fused", "loop"}
-        ``auto`` follows the strategy (fused ``nn.RNN`` unless parametrized);
-        ``loop`` forces the explicit-loop RNN.
+        ``auto`` and ``fused``: the fused kernel (``nn.RNN``, or the computed
+        :math:`W_{hh}` fed to it for ``expm``/``cayley``; ``nn.LSTM`` for
+        ``lstm``); ``loop`` forces the explicit-loop RNN.
     init_gain : float
         Multiplies the initial :math:`W_{hh}` (after any orthogonal init); a
         gain above 1 makes an exploding start.
@@ -225,6 +244,11 @@ class TrainConfig:
         How often (in steps) to log a metrics row, evaluate on the validation
         batch, compute the :math:`O(H^3)` metrics of :math:`W_{hh}`, and save a
         checkpoint. The last step always does all four.
+    norm_every : int, optional
+        How often to compute :math:`\\|W_{hh}\\|_2` and the orthogonality
+        error alone (one SVD; default: with the eigenvalues, every
+        ``spectral_every`` steps), e.g. 1 to see a projected :math:`W_{hh}`
+        drift between projections.
     lag_grads_every : int
         Every so many steps, also log :math:`\\|\\partial L/\\partial h_t\\|` per
         timestep (0: never; tanh RNNs only).
@@ -232,6 +256,14 @@ class TrainConfig:
         Validation batch size (synthetic tasks).
     figures : bool
         Write ``curves.png`` into the run directory.
+    allow_tf32 : bool
+        Let CUDA matrix products and cuDNN use TF32 (default False: every
+        strategy trains in full float32). The caller's settings are restored
+        after the run.
+    deterministic : bool, optional
+        Deterministic algorithms (``torch.use_deterministic_algorithms`` and
+        ``CUBLAS_WORKSPACE_CONFIG=:4096:8``) for the run; default: on for
+        CUDA, off elsewhere.
 
     Notes
     -----
@@ -277,6 +309,11 @@ class TrainConfig:
     lag_grads_every: int = 0
     val_batch: int = 256
     figures: bool = True
+    orth_lr: float | None = None
+    tbptt_update: str | None = None
+    norm_every: int | None = None
+    allow_tf32: bool = False
+    deterministic: bool | None = None
     _resolved: bool = field(default=False, repr=False, compare=False)
 
     @classmethod
@@ -395,9 +432,10 @@ class TrainConfig:
         Returns
         -------
         TrainConfig
-            A new config with ``clip_norm``, ``tbptt_window``, ``proj_every``,
-            ``init_scheme`` set where their strategy is used, and every value
-            normalized (NumPy integers to ``int``, a ``Path`` to ``str``).
+            A new config with ``clip_norm``, ``tbptt_window``, ``tbptt_update``,
+            ``proj_every``, ``init_scheme`` (its canonical name) and ``orth_lr``
+            set where their strategy is used, and every value normalized
+            (NumPy integers to ``int``, a ``Path`` to ``str``).
 
         Raises
         ------
@@ -448,7 +486,12 @@ class TrainConfig:
         belongs("clip_norm", "clip")
         belongs("clip_value", "clip")
         belongs("tbptt_window", "tbptt")
+        belongs("tbptt_update", "tbptt")
         belongs("init_scheme", "orthogonal_init")
+        if c.orth_lr is not None and strategy.parametrization is None:
+            raise ValueError(f"orth_lr is set but the strategy {c.strategy!r} has no expm or cayley")
+        if strategy.parametrization is not None:
+            c.orth_lr = c.lr / 10 if c.orth_lr is None else c.orth_lr
         if c.proj_every is not None and strategy.projection is None:
             raise ValueError(f"proj_every is set but the strategy {c.strategy!r} has no projection")
         if c.clip_norm is not None and c.clip_value is not None:
@@ -461,17 +504,13 @@ class TrainConfig:
                 raise ValueError(
                     f"tbptt_window ({c.tbptt_window}) is longer than the sequence ({length} steps)"
                 )
+            c.tbptt_update = c.tbptt_update or "window"
         if strategy.projection is not None:
             c.proj_every = 5 if c.proj_every is None else c.proj_every
         if strategy.uses("orthogonal_init"):
-            c.init_scheme = c.init_scheme or "qr"
+            c.init_scheme = c.init_scheme or "orthogonal"
 
         # 4. the model the strategy needs
-        if c.model == "fused" and strategy.parametrization:
-            raise ValueError(
-                f"model 'fused' cannot carry the {strategy.parametrization} parametrization "
-                "(PyTorch issue 65688); use model 'auto' or 'loop'"
-            )
         if c.model in ("fused", "loop") and strategy.uses("lstm"):
             raise ValueError(f"model {c.model!r} contradicts the lstm strategy; use model 'auto'")
         if c.model == "lstm" and not strategy.uses("lstm"):

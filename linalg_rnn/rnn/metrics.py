@@ -1,18 +1,21 @@
 """What the trainer measures: norms and spectra of W_hh, gradient norms, per-lag gradients, curves.
 
-Cheap metrics are read every logged step: the training loss and the
-gradient norms (one ``.item()`` each; on a GPU, a synchronization). The
-metrics that need a factorization of :math:`W_{hh}` -- :func:`spectral_norm`
-(an SVD), :func:`max_abs_eigenvalue` (a nonsymmetric eigensolver) and
-:func:`orthogonality_error` (an SVD of :math:`W^\\top W - I`) -- cost
-:math:`O(H^3)` and run every ``spectral_every`` steps; see
-:class:`~linalg_rnn.rnn.trainer.TrainConfig`.
+Cheap metrics are read every step: the training loss and the gradient norms
+stay on the device as 0-d tensors (:func:`gradient_norm` does not
+synchronize) and the trainer reads them back together, in one transfer.
+The metrics that need a factorization of :math:`W_{hh}` --
+:func:`spectral_norm` (an SVD), :func:`max_abs_eigenvalue` (a nonsymmetric
+eigensolver) and :func:`orthogonality_error` -- cost :math:`O(H^3)`; they
+run on a copy of :math:`W_{hh}` in float64 on the CPU, whatever the training
+device (MPS has no float64 and no eigensolver; a GPU solver would
+synchronize anyway), every ``norm_every`` and ``spectral_every`` steps; see
+:class:`~linalg_rnn.rnn.config.TrainConfig`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import torch
 from matplotlib.figure import Figure
@@ -23,9 +26,15 @@ __all__ = [
     "max_abs_eigenvalue",
     "orthogonality_error",
     "plot_run",
+    "plot_runs",
     "recurrent_metrics",
     "spectral_norm",
 ]
+
+
+def _cpu64(W: torch.Tensor) -> torch.Tensor:
+    """A float64 copy of W on the CPU (moved first: MPS cannot hold float64)."""
+    return W.detach().cpu().double()
 
 
 def spectral_norm(W: torch.Tensor) -> float:
@@ -42,16 +51,16 @@ def spectral_norm(W: torch.Tensor) -> float:
 
     Notes
     -----
-    One SVD. The factor by which one step of the linear recurrence can
-    stretch a hidden state; above 1 the repeated product can explode.
-    Taught in lesson 13.
+    One SVD, in float64 on the CPU. The factor by which one step of the
+    linear recurrence can stretch a hidden state; above 1 the repeated
+    product can explode. Taught in lesson 13.
 
     Examples
     --------
     >>> spectral_norm(torch.tensor([[3.0, 0.0], [0.0, 0.5]]))
     3.0
     """
-    return torch.linalg.matrix_norm(W.detach().double(), ord=2).item()
+    return torch.linalg.matrix_norm(_cpu64(W), ord=2).item()
 
 
 def max_abs_eigenvalue(W: torch.Tensor) -> float:
@@ -77,7 +86,7 @@ def max_abs_eigenvalue(W: torch.Tensor) -> float:
     >>> max_abs_eigenvalue(torch.tensor([[0.0, 2.0], [0.0, 0.5]]))
     0.5
     """
-    return torch.linalg.eigvals(W.detach().double()).abs().max().item()
+    return torch.linalg.eigvals(_cpu64(W)).abs().max().item()
 
 
 def orthogonality_error(W: torch.Tensor) -> float:
@@ -95,7 +104,8 @@ def orthogonality_error(W: torch.Tensor) -> float:
     Notes
     -----
     Same definition as :func:`linalg_rnn.orthogonal.orthogonality_error`,
-    in torch so it runs on the training device. Taught in lesson 13.
+    for a torch tensor on any device (computed in float64 on the CPU).
+    Taught in lesson 13.
 
     Examples
     --------
@@ -104,18 +114,21 @@ def orthogonality_error(W: torch.Tensor) -> float:
     >>> orthogonality_error(2 * torch.eye(3))
     3.0
     """
-    W = W.detach().double()
-    eye = torch.eye(W.shape[1], dtype=W.dtype, device=W.device)
+    W = _cpu64(W)
+    eye = torch.eye(W.shape[1], dtype=W.dtype)
     return torch.linalg.matrix_norm(W.T @ W - eye, ord=2).item()
 
 
-def recurrent_metrics(W: torch.Tensor) -> dict[str, float]:
+def recurrent_metrics(W: torch.Tensor, *, eigenvalues: bool = True) -> dict[str, float | None]:
     """The three :math:`O(H^3)` metrics of :math:`W_{hh}` in one dict.
 
     Parameters
     ----------
     W : torch.Tensor
-        The effective recurrent matrix (``model.recurrent_matrix()``).
+        The effective recurrent matrix (``model.recurrent_matrix()``), on any device.
+    eigenvalues : bool, optional
+        Also compute the spectral radius (the costly one); ``False`` gives
+        ``None`` for it and costs one SVD.
 
     Returns
     -------
@@ -124,21 +137,26 @@ def recurrent_metrics(W: torch.Tensor) -> dict[str, float]:
 
     Notes
     -----
-    One SVD gives both norms: with singular values :math:`\\sigma_i`,
+    One copy of :math:`W` to the CPU in float64, one SVD for both norms:
+    with singular values :math:`\\sigma_i`,
     :math:`\\|W\\|_2 = \\max_i \\sigma_i` and, since
     :math:`W^\\top W = V \\Sigma^2 V^\\top`,
     :math:`\\|W^\\top W - I\\|_2 = \\max_i |\\sigma_i^2 - 1|`. The eigenvalues
-    need a second, nonsymmetric, factorization (the most expensive of the three).
+    need a second, nonsymmetric, factorization, several times the cost of
+    the SVD. Taught in lesson 13.
 
     Examples
     --------
     >>> recurrent_metrics(torch.eye(2))
     {'w_hh_spectral_norm': 1.0, 'w_hh_max_abs_eigenvalue': 1.0, 'orthogonality_error': 0.0}
+    >>> recurrent_metrics(2 * torch.eye(2), eigenvalues=False)
+    {'w_hh_spectral_norm': 2.0, 'w_hh_max_abs_eigenvalue': None, 'orthogonality_error': 3.0}
     """
-    sigma = torch.linalg.svdvals(W.detach().double())  # one SVD serves two metrics
+    W = _cpu64(W)
+    sigma = torch.linalg.svdvals(W)  # one SVD serves two metrics
     return {
         "w_hh_spectral_norm": sigma.max().item(),
-        "w_hh_max_abs_eigenvalue": max_abs_eigenvalue(W),
+        "w_hh_max_abs_eigenvalue": max_abs_eigenvalue(W) if eigenvalues else None,
         # W^T W = V diag(sigma^2) V^T, so ||W^T W - I||_2 = max |sigma_i^2 - 1|
         "orthogonality_error": (sigma**2 - 1).abs().max().item(),
     }
@@ -155,7 +173,13 @@ def gradient_norm(parameters: Iterable[torch.Tensor]) -> torch.Tensor:
     Returns
     -------
     torch.Tensor
-        :math:`\\sqrt{\\sum_p \\|\\nabla_p L\\|^2}`; 0 when no gradient exists.
+        :math:`\\sqrt{\\sum_p \\|\\nabla_p L\\|^2}`, on the gradients' device; 0
+        when no gradient exists.
+
+    Notes
+    -----
+    The norm of the per-parameter norms: the same number as
+    ``torch.nn.utils.clip_grad_norm_`` returns, with no host read.
 
     Examples
     --------
@@ -166,18 +190,18 @@ def gradient_norm(parameters: Iterable[torch.Tensor]) -> torch.Tensor:
     grads = [p.grad for p in parameters if p.grad is not None]
     if not grads:
         return torch.zeros(())
-    return torch.nn.utils.get_total_norm(grads, 2.0)
+    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
 
 
 def hidden_gradient_norms(model: torch.nn.Module, task, x: torch.Tensor, y: torch.Tensor) -> list[float]:
-    """:math:`\\|\\partial L / \\partial h_t\\|` for every timestep, on an explicit-loop copy.
+    """:math:`\\|\\partial L / \\partial h_t\\|` for every timestep, through the explicit loop.
 
     Parameters
     ----------
-    model : FusedRNN or LoopRNN
-        The model; a fused model's weights are copied into a
-        :class:`~linalg_rnn.rnn.models.LoopRNN` so every :math:`h_t` exists.
-        Its own gradients are not touched.
+    model : FusedRNN, FunctionalRNN or LoopRNN
+        The model; it runs its recurrence as the explicit loop on its own
+        weights (``keep_hidden=True``), on their device, so every
+        :math:`h_t` exists. Its own gradients are not touched.
     task : SequenceTask
         Supplies the loss.
     x, y : torch.Tensor
@@ -190,7 +214,8 @@ def hidden_gradient_norms(model: torch.nn.Module, task, x: torch.Tensor, y: torc
         :math:`\\partial L / \\partial h_t`. With the loss at the last step
         only (adding, digits), entry ``t`` is the gradient that has travelled
         back ``T - 1 - t`` steps: its decay or growth with the lag is the
-        vanishing/exploding gradient itself.
+        vanishing/exploding gradient itself. The ``T`` norms are read back
+        in one transfer.
 
     Raises
     ------
@@ -210,18 +235,13 @@ def hidden_gradient_norms(model: torch.nn.Module, task, x: torch.Tensor, y: torc
     """
     from .models import FusedRNN, LoopRNN
 
-    if isinstance(model, FusedRNN):
-        loop = LoopRNN(model.rnn.input_size, model.rnn.hidden_size, model.readout.out_features)
-        loop.load_state_dict(model.state_dict_for_loop())
-        loop = loop.to(x.device)
-    elif isinstance(model, LoopRNN):
-        loop = model
-    else:
+    if not isinstance(model, (FusedRNN, LoopRNN)):
         raise TypeError(f"per-lag gradients need a tanh RNN, got {type(model).__name__}")
     with torch.enable_grad():
-        out, _, hs = loop(x, keep_hidden=True)
+        out, _, hs = model(x, keep_hidden=True)
         torch.autograd.backward(task.loss(out, y), inputs=hs)
-    return [h.grad.norm().item() if h.grad is not None else 0.0 for h in hs]
+    norms = [torch.linalg.vector_norm(h.grad) if h.grad is not None else h.new_zeros(()) for h in hs]
+    return torch.stack(norms).tolist()  # one transfer for all T norms
 
 
 def _series(rows: Sequence[dict], key: str) -> tuple[list[int], list[float]]:
@@ -272,6 +292,66 @@ def plot_run(rows: Sequence[dict], *, title: str = "", baseline_loss: float | No
     ax_norm.plot(*_series(rows, "w_hh_spectral_norm"), ".-")
     ax_norm.axhline(1.0, color="gray", ls="--")
     ax_norm.set(xlabel="step", ylabel="||W_hh||_2", title="spectral norm of W_hh")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_runs(
+    runs: Mapping[str, Sequence[dict]],
+    *,
+    baseline_loss: float | None = None,
+    title: str = "",
+) -> Figure:
+    """Several runs side by side: training loss, gradient norm (log) and :math:`\\|W_{hh}\\|_2`.
+
+    Parameters
+    ----------
+    runs : mapping of str to sequence of dict
+        A label per run and its metrics rows (``TrainResult.history`` or
+        ``metrics.jsonl``).
+    baseline_loss : float, optional
+        The task's trivial baseline, dashed on the loss panel.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Three panels, one line per run in the same color on each; made
+        without pyplot (nothing shown, no global state).
+
+    Notes
+    -----
+    The :math:`\\|W_{hh}\\|_2` panel draws every row that has the norm, so a
+    run with ``norm_every=1`` shows it step by step (for a projection run:
+    the drift away from 1 between two projections), one with
+    ``spectral_every=10`` every tenth step. Taught in lesson 13.
+
+    Examples
+    --------
+    >>> rows = [{"step": s, "train_loss": 1 / s, "grad_norm": 1.0, "w_hh_spectral_norm": 1.0}
+    ...         for s in range(1, 5)]
+    >>> fig = plot_runs({"a": rows, "b": rows}, baseline_loss=1.0)
+    >>> [ax.get_title() for ax in fig.axes]
+    ['training loss', 'gradient norm (before clipping)', 'spectral norm of W_hh']
+    >>> len(fig.axes[0].get_lines())  # two runs and the baseline
+    3
+    """
+    fig = Figure(figsize=(15, 4.2), layout="constrained")
+    ax_loss, ax_grad, ax_norm = fig.subplots(1, 3)
+    for i, (label, rows) in enumerate(runs.items()):
+        color = f"C{i % 10}"
+        ax_loss.plot(*_series(rows, "train_loss"), color=color, lw=1, label=label)
+        ax_grad.semilogy(*_series(rows, "grad_norm"), color=color, lw=1)
+        ax_norm.plot(*_series(rows, "w_hh_spectral_norm"), color=color, lw=1.2)
+    if baseline_loss is not None:
+        ax_loss.axhline(baseline_loss, color="gray", ls="--")
+    ax_norm.axhline(1.0, color="gray", ls=":", lw=0.8)
+    ax_loss.set(xlabel="step", ylabel="loss", title="training loss")
+    ax_grad.set(xlabel="step", ylabel="L2 norm", title="gradient norm (before clipping)")
+    ax_norm.set(xlabel="step", ylabel="||W_hh||_2", title="spectral norm of W_hh")
+    ax_loss.legend(fontsize=8, ncol=2)
     if title:
         fig.suptitle(title)
     return fig

@@ -1,5 +1,16 @@
 """Recurrent models: fused tanh RNN, explicit-loop tanh RNN, LSTM, orthogonal parametrizations.
 
+Three ways to run the same tanh recurrence, one per need:
+
+* :class:`FusedRNN` -- ``torch.nn.RNN``, the whole sequence in one fused
+  kernel (cuDNN on a GPU): the fast path of every unparametrized strategy;
+* :class:`FunctionalRNN` -- its own weights, :math:`W_{hh}` computed once per
+  forward pass (by an ``expm``/``cayley`` parametrization) and fed to the same
+  fused kernel, ``torch.rnn_tanh``: the fast path of the parametrized strategies;
+* :class:`LoopRNN` -- the recurrence written as a Python loop, so every
+  :math:`h_t` can be kept. Every tanh model runs this loop when asked for
+  ``keep_hidden=True`` (per-lag gradients), on its own weights.
+
 Every model maps inputs ``x`` of shape ``(B, T, input_size)`` and an optional
 initial state to outputs ``(B, T, output_size)`` (a linear readout of every
 hidden state) and the final state, so truncated BPTT can carry the state
@@ -17,14 +28,18 @@ and the output is :math:`\\hat y_t = W_{hy} h_t + b_y`.
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
-from torch.nn.utils.parametrizations import orthogonal
 
-from .._validation import check_choice, check_int
+from .._validation import check_choice, check_int, check_positive_float
+from ._orthogonal_maps import SkewOrthogonal
+from .strategies import orthogonal_init_
 
 __all__ = [
+    "FunctionalRNN",
     "FusedRNN",
     "LSTMModel",
     "LoopRNN",
@@ -36,6 +51,19 @@ __all__ = [
 
 MODEL_KINDS = ("fused", "loop", "lstm")
 PARAMETRIZATIONS = ("matrix_exp", "cayley")
+
+
+def _tanh_loop(x: torch.Tensor, h: torch.Tensor, W_ih: torch.Tensor, W_hh: torch.Tensor,
+               bias: torch.Tensor, keep_hidden: bool) -> tuple[torch.Tensor, torch.Tensor, list]:
+    """The recurrence as a Python loop: all hidden states (B, T, H), the last one, and the list of h_t."""
+    drive = x @ W_ih.T + bias  # the input projection of every timestep in one product
+    hs = []
+    for t in range(x.shape[1]):
+        h = torch.tanh(drive[:, t] + h @ W_hh.T)
+        if keep_hidden:
+            h.retain_grad()  # so that after backward, h.grad is dL/dh_t
+        hs.append(h)
+    return torch.stack(hs, dim=1), h, hs
 
 
 class _Readout(nn.Module):
@@ -73,9 +101,12 @@ class FusedRNN(_Readout):
     Its weights have the names and shapes of ``nn.RNN``'s
     (``weight_hh_l0`` is :math:`W_{hh}`), exposed on this module, so
     ``LoopRNN(...).load_state_dict(fused.state_dict())`` gives the same
-    function computed step by step. Parametrizing ``nn.RNN``'s weights is
-    unreliable on cuDNN (PyTorch issue 65688: the flattened weights stop
-    training), so parametrized models use :class:`LoopRNN`. Taught in lesson 13.
+    function computed step by step. ``nn.RNN``'s own weights must not be
+    parametrized (PyTorch issue 65688: cuDNN's flattened copy of the weights
+    stops following them); a parametrized :math:`W_{hh}` runs on the same
+    kernel through :class:`FunctionalRNN`. ``keep_hidden=True`` runs the
+    explicit loop on these weights instead (for per-lag gradients).
+    Taught in lesson 13.
 
     Examples
     --------
@@ -105,8 +136,19 @@ class FusedRNN(_Readout):
         """Always False: the fused model is never parametrized (see Notes)."""
         return False
 
-    def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None):
-        """Outputs ``(B, T, output_size)`` and the last hidden state ``(B, H)``."""
+    def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None, *, keep_hidden: bool = False):
+        """Outputs ``(B, T, output_size)`` and the last hidden state ``(B, H)``.
+
+        With ``keep_hidden=True`` the explicit loop runs on the same weights
+        and a third value is returned, the list of every :math:`h_t` (see
+        :meth:`LoopRNN.forward`).
+        """
+        if keep_hidden:
+            rnn = self.rnn
+            h = x.new_zeros(x.shape[0], rnn.hidden_size) if h0 is None else h0
+            hs, h, h_list = _tanh_loop(x, h, rnn.weight_ih_l0, rnn.weight_hh_l0,
+                                       rnn.bias_ih_l0 + rnn.bias_hh_l0, keep_hidden=True)
+            return self.readout(hs), h, h_list
         hs, h_last = self.rnn(x, None if h0 is None else h0.unsqueeze(0))
         return self.readout(hs), h_last.squeeze(0)
 
@@ -171,18 +213,61 @@ class LoopRNN(_Readout):
         :math:`h_t` (each with ``retain_grad()``, so after ``backward`` its
         ``.grad`` is :math:`\\partial L / \\partial h_t`).
         """
-        B, T, _ = x.shape
-        h = x.new_zeros(B, self.hidden_size) if h0 is None else h0
+        h = x.new_zeros(x.shape[0], self.hidden_size) if h0 is None else h0
         W_hh = self.weight_hh_l0  # evaluated once: a parametrization runs once per forward
-        drive = x @ self.weight_ih_l0.T + self.bias_ih_l0 + self.bias_hh_l0
-        hs = []
-        for t in range(T):
-            h = torch.tanh(drive[:, t] + h @ W_hh.T)
-            if keep_hidden:
-                h.retain_grad()
-            hs.append(h)
-        out = self.readout(torch.stack(hs, dim=1))
-        return (out, h, hs) if keep_hidden else (out, h)
+        hs, h, h_list = _tanh_loop(x, h, self.weight_ih_l0, W_hh, self.bias_ih_l0 + self.bias_hh_l0,
+                                   keep_hidden)
+        out = self.readout(hs)
+        return (out, h, h_list) if keep_hidden else (out, h)
+
+
+class FunctionalRNN(LoopRNN):
+    """:class:`LoopRNN`'s weights on the fused kernel: :math:`W_{hh}` computed once, then fed to it.
+
+    Parameters
+    ----------
+    input_size, hidden_size, output_size : int
+        Sizes of :math:`x_t`, :math:`h_t` and :math:`\\hat y_t`.
+
+    Notes
+    -----
+    The parameters, their initialization and their names are
+    :class:`LoopRNN`'s, so :math:`W_{hh}` can carry an orthogonal
+    parametrization (:func:`parametrize_orthogonal`). The forward pass reads
+    ``self.weight_hh_l0`` once -- the parametrization runs once, e.g. one
+    matrix exponential -- and hands the four weights to ``torch.rnn_tanh``,
+    the op behind ``nn.RNN`` (cuDNN on a GPU, a C++ loop on the CPU).
+    Gradients flow through the fused kernel to the computed :math:`W_{hh}`
+    and on to the parametrization's unconstrained matrix. Unlike
+    parametrizing ``nn.RNN`` itself (PyTorch issue 65688), nothing holds a
+    stale copy of the weight. ``keep_hidden=True`` runs the explicit loop.
+    Taught in lesson 13.
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> fused = FunctionalRNN(3, 8, 2)
+    >>> loop = LoopRNN(3, 8, 2)
+    >>> _ = loop.load_state_dict(fused.state_dict())
+    >>> x = torch.randn(4, 6, 3)
+    >>> torch.allclose(loop(x)[0], fused(x)[0], atol=1e-6)
+    True
+    """
+
+    def forward(
+        self, x: torch.Tensor, h0: torch.Tensor | None = None, *, keep_hidden: bool = False
+    ):
+        """Outputs ``(B, T, output_size)`` and the last hidden state ``(B, H)`` (see :class:`LoopRNN`)."""
+        if keep_hidden:
+            return super().forward(x, h0, keep_hidden=True)
+        W_hh = self.weight_hh_l0  # the parametrization, once per forward pass
+        h = x.new_zeros(1, x.shape[0], self.hidden_size) if h0 is None else h0.unsqueeze(0)
+        weights = [self.weight_ih_l0, W_hh, self.bias_ih_l0, self.bias_hh_l0]
+        with warnings.catch_warnings():
+            # cuDNN copies weights that are not one flat buffer, and says so: here that is the point
+            warnings.filterwarnings("ignore", message="RNN module weights are not part")
+            hs, h_last = torch.rnn_tanh(x, h, weights, True, 1, 0.0, self.training, False, True)
+        return self.readout(hs), h_last.squeeze(0)
 
 
 class LSTMModel(_Readout):
@@ -243,11 +328,11 @@ class LSTMModel(_Readout):
 
 
 def parametrize_orthogonal(model: LoopRNN, orthogonal_map: str) -> LoopRNN:
-    """Make :math:`W_{hh}` of a :class:`LoopRNN` orthogonal by construction.
+    """Make :math:`W_{hh}` of a :class:`LoopRNN` or :class:`FunctionalRNN` orthogonal by construction.
 
     Parameters
     ----------
-    model : LoopRNN
+    model : LoopRNN or FunctionalRNN
         Modified in place (and returned).
     orthogonal_map : {"matrix_exp", "cayley"}
         :math:`W_{hh} = B \\exp(A)` or :math:`B (I + A/2)^{-1}(I - A/2)`
@@ -261,17 +346,21 @@ def parametrize_orthogonal(model: LoopRNN, orthogonal_map: str) -> LoopRNN:
     Raises
     ------
     TypeError
-        If the model is not a :class:`LoopRNN`.
+        If the model is not a :class:`LoopRNN` (or its subclass
+        :class:`FunctionalRNN`).
 
     Notes
     -----
-    Uses ``torch.nn.utils.parametrizations.orthogonal`` with its dynamic
-    trivialization: the optimizer moves an unconstrained matrix whose
-    skew-symmetric part :math:`A` is mapped onto the orthogonal group, so
-    :math:`W_{hh}^\\top W_{hh} = I` holds to rounding at every step with no
-    projection. If :math:`W_{hh}` is already orthogonal (from an orthogonal
-    init) it is kept as the base :math:`B`; otherwise it is replaced by its
-    QR factor. Taught in lesson 13.
+    Registers :class:`~linalg_rnn.rnn._orthogonal_maps.SkewOrthogonal` with
+    ``torch.nn.utils.parametrize``: the dynamic trivialization of
+    ``torch.nn.utils.parametrizations.orthogonal`` (the optimizer moves an
+    unconstrained matrix whose skew-symmetric part :math:`A` is mapped onto
+    the orthogonal group, so :math:`W_{hh}^\\top W_{hh} = I` holds to rounding
+    at every step with no projection), with an exponential whose gradient
+    costs two evaluations instead of eight. If :math:`W_{hh}` is already
+    orthogonal (from an orthogonal init) it is kept as the base :math:`B`;
+    otherwise it is replaced by its sign-corrected QR factor. Taught in
+    lesson 13.
 
     Examples
     --------
@@ -283,11 +372,11 @@ def parametrize_orthogonal(model: LoopRNN, orthogonal_map: str) -> LoopRNN:
     """
     if not isinstance(model, LoopRNN):
         raise TypeError(
-            f"orthogonal parametrizations need the explicit-loop LoopRNN, got {type(model).__name__} "
-            "(parametrizing nn.RNN can silently stop W_hh training: PyTorch issue 65688)"
+            f"orthogonal parametrizations need a LoopRNN or FunctionalRNN, got {type(model).__name__} "
+            "(parametrizing nn.RNN's own weight can silently stop W_hh training: PyTorch issue 65688)"
         )
     check_choice(orthogonal_map, "orthogonal_map", PARAMETRIZATIONS)
-    orthogonal(model, "weight_hh_l0", orthogonal_map=orthogonal_map)
+    parametrize.register_parametrization(model, "weight_hh_l0", SkewOrthogonal(orthogonal_map))
     return model
 
 
@@ -298,52 +387,73 @@ def build_model(
     output_size: int,
     *,
     parametrization: str | None = None,
+    init_scheme: str | None = None,
+    init_gain: float = 1.0,
 ) -> nn.Module:
-    """Build a model by name.
+    """Build a model by name: its kernel, its starting :math:`W_{hh}`, its parametrization.
 
     Parameters
     ----------
     kind : {"fused", "loop", "lstm"}
-        :class:`FusedRNN`, :class:`LoopRNN` or :class:`LSTMModel`.
+        The fused kernel (:class:`FusedRNN`, or :class:`FunctionalRNN` when
+        parametrized), the explicit loop (:class:`LoopRNN`), or
+        :class:`LSTMModel`.
     input_size, hidden_size, output_size : int
         Layer sizes.
     parametrization : {None, "matrix_exp", "cayley"}
-        Orthogonal parametrization of :math:`W_{hh}` (``kind="loop"`` only).
+        Orthogonal parametrization of :math:`W_{hh}` (tanh RNNs only).
+    init_scheme : str, optional
+        Start from an orthogonal :math:`W_{hh}` drawn by this scheme
+        (:func:`~linalg_rnn.rnn.strategies.orthogonal_matrix`).
+    init_gain : float, optional
+        Multiplies the starting :math:`W_{hh}` (after ``init_scheme``).
 
     Returns
     -------
     torch.nn.Module
         On the CPU, initialized from torch's global generator (seed it, or
-        wrap the call in ``torch.random.fork_rng``).
+        wrap the call in ``torch.random.fork_rng``). The parametrization is
+        registered last, so it starts from the initialized :math:`W_{hh}`.
 
     Raises
     ------
     ValueError
-        For an unknown kind or parametrization, or a parametrization on a
-        model other than the loop.
+        For an unknown kind, parametrization or scheme, a parametrization or
+        an init scheme on an LSTM, or a gain that is not a positive number.
 
     Examples
     --------
     >>> m = build_model("loop", 1, 4, 1, parametrization="matrix_exp")
     >>> isinstance(m, LoopRNN), m.is_parametrized
     (True, True)
-    >>> build_model("fused", 1, 4, 1, parametrization="cayley")
+    >>> isinstance(build_model("fused", 1, 4, 1, parametrization="cayley"), FunctionalRNN)
+    True
+    >>> build_model("lstm", 1, 4, 1, parametrization="cayley")
     Traceback (most recent call last):
         ...
-    ValueError: parametrization 'cayley' needs kind='loop' (see PyTorch issue 65688)
+    ValueError: parametrization 'cayley' needs kind='loop' or 'fused' (a tanh RNN), not 'lstm'
     """
     check_choice(kind, "model kind", MODEL_KINDS)
     for value, name in ((input_size, "input_size"), (hidden_size, "hidden_size"),
                         (output_size, "output_size")):
         check_int(value, name, minimum=1)
+    check_positive_float(init_gain, "init_gain")
     if parametrization is not None:
         check_choice(parametrization, "parametrization", PARAMETRIZATIONS)
-        if kind != "loop":
-            raise ValueError(
-                f"parametrization {parametrization!r} needs kind='loop' (see PyTorch issue 65688)"
-            )
-    cls = {"fused": FusedRNN, "loop": LoopRNN, "lstm": LSTMModel}[kind]
+    if kind == "lstm" and (parametrization is not None or init_scheme is not None):
+        what = f"parametrization {parametrization!r}" if parametrization else f"init_scheme {init_scheme!r}"
+        raise ValueError(f"{what} needs kind='loop' or 'fused' (a tanh RNN), not 'lstm'")
+    if kind == "fused" and parametrization is not None:
+        cls = FunctionalRNN  # the fused kernel, fed the computed W_hh
+    else:
+        cls = {"fused": FusedRNN, "loop": LoopRNN, "lstm": LSTMModel}[kind]
     model = cls(input_size, hidden_size, output_size)
+    W = model.recurrent_parameter()
+    if init_scheme is not None:
+        orthogonal_init_(W, init_scheme)
+    if init_gain != 1.0:
+        with torch.no_grad():
+            W.mul_(init_gain)
     if parametrization is not None:
         parametrize_orthogonal(model, parametrization)
     return model

@@ -10,15 +10,20 @@ name                   what it does
 ``vanilla``            nothing: a tanh ``nn.RNN`` trained by plain BPTT
 ``clip``               rescale the gradient to norm ``clip_norm`` (or clamp each
                        entry to ``clip_value``) before the step
-``tbptt``              truncated BPTT: backpropagate through windows of ``k``
-                       steps, carrying the hidden state, detached, between them
-``orthogonal_init``    start from an orthogonal :math:`W_{hh}` (QR/Haar,
-                       identity, Henaff, Cayley)
+``tbptt``              truncated BPTT (lesson 11): cut the sequence into windows
+                       of ``k`` steps and make one update per window, carrying
+                       the hidden state, detached, from window to window
+                       (``tbptt_update="batch"``: one update per batch from the
+                       windows' summed gradients instead)
+``orthogonal_init``    start from an orthogonal :math:`W_{hh}` (``orthogonal``:
+                       Haar, the default; ``identity``, ``henaff``, ``cayley``)
 ``qr_projection``      every ``N`` steps replace :math:`W_{hh}` by the
                        sign-corrected Q of its QR factorization
 ``polar_projection``   every ``N`` steps replace :math:`W_{hh}` by its polar factor
                        :math:`UV^\\top`, the nearest orthogonal matrix
 ``expm``               parametrize :math:`W_{hh} = B\\exp(A)`, :math:`A` skew-symmetric
+                       (on the fused kernel: :math:`W_{hh}` is computed once per
+                       forward pass and fed to it)
 ``cayley``             parametrize :math:`W_{hh}` by the Cayley transform of :math:`A`
 ``lstm``               replace the tanh RNN by an LSTM
 ====================== ======================================================
@@ -26,7 +31,9 @@ name                   what it does
 The functions that change :math:`W_{hh}` (:func:`orthogonal_init_`,
 :func:`qr_project_`, :func:`polar_project_`) work in place under
 ``torch.no_grad()`` on the very ``Parameter`` object the optimizer holds, so
-its state (Adam's moments) stays attached.
+its state (Adam's moments) stays attached. Their factorizations run in
+float64 on the CPU (on every device: MPS has no float64 and no QR), and the
+result is copied back in the weight's dtype.
 """
 
 from __future__ import annotations
@@ -40,9 +47,11 @@ from torch import nn
 from .._validation import check_choice, check_int
 
 __all__ = [
+    "INIT_ALIASES",
     "INIT_SCHEMES",
     "STRATEGY_NAMES",
     "Strategy",
+    "canonical_init_scheme",
     "orthogonal_init_",
     "orthogonal_matrix",
     "parse_strategy",
@@ -61,7 +70,9 @@ STRATEGY_NAMES = (
     "cayley",
     "lstm",
 )
-INIT_SCHEMES = ("qr", "haar", "identity", "henaff", "cayley")
+INIT_SCHEMES = ("orthogonal", "identity", "henaff", "cayley")
+# other names of the Haar-orthogonal init (the sign-corrected QR of a Gaussian matrix)
+INIT_ALIASES = {"qr": "orthogonal", "haar": "orthogonal"}
 
 _PARAMETRIZATION = {"expm": "matrix_exp", "cayley": "cayley"}
 _PROJECTION = {"qr_projection": "qr", "polar_projection": "polar"}
@@ -105,10 +116,8 @@ class Strategy:
 
     @property
     def model_kind(self) -> str:
-        """The model this strategy trains: ``"lstm"``, ``"loop"`` (parametrized) or ``"fused"``."""
-        if self.uses("lstm"):
-            return "lstm"
-        return "loop" if self.parametrization else "fused"
+        """The model this strategy trains: ``"lstm"``, or ``"fused"`` (parametrized or not)."""
+        return "lstm" if self.uses("lstm") else "fused"
 
 
 def parse_strategy(text: str) -> Strategy:
@@ -182,17 +191,38 @@ def parse_strategy(text: str) -> Strategy:
     return Strategy(tuple(n for n in STRATEGY_NAMES if n in names))
 
 
+def canonical_init_scheme(scheme: str, name: str = "init scheme") -> str:
+    """The canonical name of an init scheme: ``qr`` and ``haar`` are ``orthogonal``.
+
+    ``name`` is what an error message calls the argument.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name.
+
+    Examples
+    --------
+    >>> canonical_init_scheme("haar"), canonical_init_scheme("henaff")
+    ('orthogonal', 'henaff')
+    """
+    check_choice(scheme, name, INIT_SCHEMES + tuple(INIT_ALIASES))
+    return INIT_ALIASES.get(scheme, scheme)
+
+
 def _sign_corrected_qr(A: torch.Tensor) -> torch.Tensor:
-    """The Q of A = QR with diag(R) >= 0 (so the factorization is unique)."""
-    Q, R = torch.linalg.qr(A)
-    signs = torch.sign(torch.diagonal(R))
-    signs[signs == 0] = 1.0
-    return Q * signs  # flips column j of Q when R[j, j] < 0
+    """The Q of A = QR with diag(R) >= 0 (unique), computed in float64 on the CPU.
+
+    The result has A's dtype and device.
+    """
+    Q, R = torch.linalg.qr(A.detach().cpu().double())
+    signs = torch.where(torch.diagonal(R) < 0, -1.0, 1.0).to(Q.dtype)
+    return (Q * signs).to(dtype=A.dtype, device=A.device)  # flips column j when R[j, j] < 0
 
 
 def orthogonal_matrix(
     n: int,
-    scheme: str = "qr",
+    scheme: str = "orthogonal",
     *,
     generator: torch.Generator | None = None,
     dtype: torch.dtype = torch.float32,
@@ -204,9 +234,10 @@ def orthogonal_matrix(
     ----------
     n : int
         Size.
-    scheme : {"qr", "haar", "identity", "henaff", "cayley"}
-        * ``qr`` / ``haar``: sign-corrected Q of a Gaussian matrix, which is
-          Haar-distributed (uniform on the orthogonal group; Mezzadri 2007);
+    scheme : {"orthogonal", "identity", "henaff", "cayley"}
+        * ``orthogonal`` (aliases ``qr``, ``haar``): sign-corrected Q of a
+          Gaussian matrix, which is Haar-distributed (uniform on the
+          orthogonal group; Mezzadri 2007);
         * ``identity``: :math:`I` (Le, Jaitly & Hinton 2015);
         * ``henaff``: block-diagonal 2×2 rotations by angles uniform in
           :math:`[-\\pi, \\pi]` (Henaff, Szlam & LeCun 2016), a 1 on the
@@ -245,12 +276,12 @@ def orthogonal_matrix(
     True
     """
     n = check_int(n, "n", minimum=1)
-    check_choice(scheme, "init scheme", INIT_SCHEMES)
+    scheme = canonical_init_scheme(scheme)
     gen_device = generator.device if generator is not None else device
     kw = dict(generator=generator, device=gen_device, dtype=torch.float64)
     if scheme == "identity":
         Q = torch.eye(n, dtype=torch.float64, device=gen_device)
-    elif scheme in ("qr", "haar"):
+    elif scheme == "orthogonal":
         Q = _sign_corrected_qr(torch.randn(n, n, **kw))
     elif scheme == "henaff":
         Q = torch.eye(n, dtype=torch.float64, device=gen_device)
@@ -268,7 +299,7 @@ def orthogonal_matrix(
 
 
 def orthogonal_init_(
-    weight: torch.Tensor, scheme: str = "qr", *, generator: torch.Generator | None = None
+    weight: torch.Tensor, scheme: str = "orthogonal", *, generator: torch.Generator | None = None
 ) -> torch.Tensor:
     """Overwrite a square weight, in place, with an orthogonal matrix from ``scheme``.
 
@@ -327,8 +358,9 @@ def qr_project_(weight: nn.Parameter) -> nn.Parameter:
     correction LAPACK may flip columns at random and the weights jump.
     :math:`Q` is *not* the nearest orthogonal matrix to :math:`W`; the polar
     factor is (:func:`polar_project_`). Cost: one Householder QR,
-    :math:`\\tfrac{4}{3}n^3` flops. Runs under ``torch.no_grad()``. Taught in
-    lesson 13.
+    :math:`\\tfrac{4}{3}n^3` flops, in float64 on the CPU (the weight is copied
+    there and the result copied back in its dtype). Runs under
+    ``torch.no_grad()``. Taught in lesson 13.
 
     Examples
     --------
@@ -338,7 +370,7 @@ def qr_project_(weight: nn.Parameter) -> nn.Parameter:
     (True, True)
     """
     with torch.no_grad():
-        weight.copy_(_sign_corrected_qr(weight))
+        weight.copy_(_sign_corrected_qr(weight))  # in float64 on the CPU, copied back
     return weight
 
 
@@ -359,8 +391,8 @@ def polar_project_(weight: nn.Parameter) -> nn.Parameter:
     -----
     :math:`UV^\\top` minimizes :math:`\\|W - Q\\|_F` over orthogonal :math:`Q`
     (Higham, *Functions of Matrices*, Thm 8.4), so it moves the weights the
-    least; it costs an SVD, several times a QR. Runs under
-    ``torch.no_grad()``. Taught in lesson 13.
+    least; it costs an SVD, several times a QR, in float64 on the CPU.
+    Runs under ``torch.no_grad()``. Taught in lesson 13.
 
     Examples
     --------
@@ -372,6 +404,6 @@ def polar_project_(weight: nn.Parameter) -> nn.Parameter:
     True
     """
     with torch.no_grad():
-        U, _, Vh = torch.linalg.svd(weight)
-        weight.copy_(U @ Vh)
+        U, _, Vh = torch.linalg.svd(weight.detach().cpu().double())
+        weight.copy_(U @ Vh)  # copy_ converts to the weight's dtype and device
     return weight

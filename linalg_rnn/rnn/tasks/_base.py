@@ -271,9 +271,17 @@ class SequenceTask:
         """Fraction of weighted positions predicted right, or ``None`` for regression tasks."""
         if not self.classification:
             return None
-        scored = self.step_weights > 0
-        pred = output[:, scored.to(output.device)].argmax(-1)
-        return (pred == target[:, scored.to(target.device)]).float().mean().item()
+        return self.accuracy_tensor(output, target).item()
+
+    def accuracy_tensor(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """:meth:`accuracy` as a 0-d tensor on the output's device (no host synchronization).
+
+        The mask of scored positions stays on the device: no boolean
+        indexing, whose result size a GPU would have to report to the host.
+        """
+        scored = (self._weights_on(output.device) > 0).to(output.dtype)
+        correct = (output.argmax(-1) == target).to(output.dtype)
+        return (correct * scored).sum() / (scored.sum() * output.shape[0])
 
     def __repr__(self) -> str:
         return (
