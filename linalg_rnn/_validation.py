@@ -508,9 +508,9 @@ def check_memory(nbytes: float, name: str, value: Any, what: str) -> None:
     """
     available = _physical_memory()
     if nbytes > available:
-        needed = f"{nbytes:.2g}" if nbytes < 1e300 else "over 1e300"  # nbytes may be a huge int
+        needed = f"about {nbytes:.2g}" if nbytes < 1e300 else "over 1e300"  # nbytes may be a huge int
         raise ValueError(
-            f"{name}={_short(value)} needs about {needed} bytes for {what}, more than this "
+            f"{name}={_short(value)} needs {needed} bytes for {what}, more than this "
             f"machine's {available:.2g} bytes of memory; choose a smaller {name}"
         )
 
