@@ -58,11 +58,11 @@ print(f"||cay(B) - exp(-2B)|| for a skew B with ||B|| = {np.linalg.norm(B_test, 
 rules = {"exp(B), B -= alpha A (lesson)": (expm_skew, -alpha),
          "cay(B), B -= alpha A": (cayley, -alpha),
          "cay(B), B += (alpha/2) A": (cayley, alpha / 2)}
-curves, errors, sizes = {}, {}, {}
+curves, errors, sizes, frobenius = {}, {}, {}, {}
 for name, (parametrize, step) in rules.items():
     B = np.zeros((n, n))
     W = parametrize(B)
-    curves[name], errors[name], sizes[name] = [], [], []
+    curves[name], errors[name], sizes[name], frobenius[name] = [], [], [], []
     for _ in range(updates):
         G = W - R
         B = B + step * (G @ W.T - W @ G.T)
@@ -70,6 +70,7 @@ for name, (parametrize, step) in rules.items():
         curves[name].append(0.5 * np.linalg.norm(W - R) ** 2)
         errors[name].append(orthogonality_error(W))
         sizes[name].append(np.linalg.norm(B, 2))
+        frobenius[name].append(np.linalg.norm(B))
 print(f"loss at W = I: {0.5 * np.linalg.norm(np.eye(n) - R) ** 2:.3f}; the largest possible loss, at "
       f"W = -R: 2n = {2 * n}")
 checkpoints = [9, 99, 299, updates - 1]
@@ -83,6 +84,11 @@ fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
 for name in rules:
     ax1.semilogy(curves[name], label=name)
     ax2.semilogy(sizes[name], errors[name], ".", ms=2, label=name)
+for name in rules:
+    if "cay" in name:
+        past = np.flatnonzero(np.array(frobenius[name]) > n)
+        where = f"from update {past[0] + 1} on" if past.size else "never"
+        print(f"{name}: ||B||_F > n (cayley's real-Schur road for a large skew argument) {where}")
 ax1.axhline(2 * n, color="0.5", ls=":", lw=0.8, label="2n: the farthest point, W = -R")
 ax1.set_xlabel("update")
 ax1.set_ylabel(r"$\frac{1}{2}\|W - R\|_F^2$")
@@ -97,10 +103,15 @@ fig.tight_layout()
 
 # %%
 # The orthogonality error is of the same kind -- rounding, far below
-# :math:`10^{-12}` for all three (the printed worst values) -- with one
-# difference the right-hand plot shows: the Cayley map is a linear solve
-# with :math:`I + B`, and its error grows with the size of :math:`B`, while
-# ``expm_skew``'s does not depend on it.
+# :math:`10^{-12}` for all three (the printed worst values) -- but it
+# behaves differently, as the right-hand plot shows.  ``expm_skew``'s does
+# not depend on the size of :math:`B`.  :func:`~linalg_rnn.orthogonal.cayley`
+# solves with :math:`I + B` while :math:`B` is moderate, and that error
+# grows with :math:`\|B\|`; for a larger skew argument
+# (:math:`\|B\|_F > n`, see its docstring) it evaluates the map in the
+# real Schur form of :math:`B` instead, and the literal run, whose
+# :math:`B` keeps growing, crosses into that road (printed), where its
+# error sits at a different level.
 #
 # The loss does *not* go down with the literal replacement: it climbs from
 # its value at :math:`W = I` towards :math:`2n`, the loss of :math:`W = -R`,
