@@ -164,7 +164,7 @@ fig.tight_layout()
 # :math:`j \approx 27`--31 for :math:`2^{-j}`; modified Gram--Schmidt and
 # Householder at :math:`j \approx 37`, where :math:`3^{-j}` falls below
 # :math:`\varepsilon\|A\|_2` (:math:`j \approx 34`), instead of
-# :math:`j \approx 56`--59.  The floors after that are the same kind of
+# :math:`j \approx 56`--58.  The floors after that are the same kind of
 # number for both bases -- classical a decade or two above
 # :math:`\sqrt\varepsilon`, modified and Householder a little below
 # :math:`\varepsilon\|A\|_2` -- and the printed ratios of the floors are
