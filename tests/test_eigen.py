@@ -208,12 +208,16 @@ def test_power_iteration_vector_converges_at_rate_of_gap_ratio(ratio):
 def test_power_iteration_rate_is_within_ten_percent_of_gap_ratio_on_random_spectra(
     ratio, scale, signs, rest, seed
 ):
-    # lambda_3.. are kept below 0.7 |lambda_2|, so that the lambda_2 term alone
-    # sets the rate over the measuring window
+    # lambda_3.. are kept below 0.7 |lambda_2|, and the start vector has equal
+    # components along every eigenvector, so that the lambda_2 term alone sets
+    # the rate over the measuring window.  (A random start can put almost
+    # nothing along q_2 -- seed 87 gave 1e-3 of it -- and then the faster
+    # lambda_3 term rules the window: that is the theory, not a failure of it.)
     lam1 = signs[0] * scale
     lams = np.r_[lam1, signs[1] * ratio * scale, ratio * scale * np.array(rest)]
     A = symmetric_with_spectrum(lams, seed)
-    res = power_iteration(A, seed=seed + 1, tol=1e-14, max_iter=5000)
+    Q, _ = np.linalg.qr(np.random.default_rng(seed).standard_normal((lams.size, lams.size)))
+    res = power_iteration(A, x0=Q.sum(axis=1), tol=1e-14, max_iter=5000)
     measured = _geometric_rate(res.history["residual"], 1e-11 * scale, 1e-3 * scale)
     assert measured == pytest.approx(ratio, rel=0.10)
 
