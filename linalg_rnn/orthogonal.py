@@ -33,6 +33,7 @@ from ._validation import (
     check_seed,
     check_tol,
 )
+from .qr._base import _signs
 from .qr._householder import _householder_vector
 
 __all__ = [
@@ -149,11 +150,6 @@ def is_orthogonal(Q: np.ndarray, tol: float = 1e-10) -> bool:
     """
     tol = check_tol(tol, "tol")
     return orthogonality_error(Q) <= tol
-
-
-def _sign_correction(R: np.ndarray) -> np.ndarray:
-    """The signs of diag(R), with a zero diagonal entry counted as +1."""
-    return np.where(np.diag(R) < 0, -1.0, 1.0)
 
 
 def random_orthogonal(n: int, *, seed: SeedLike = None) -> np.ndarray:
@@ -584,4 +580,4 @@ def qr_orthogonalize(W: np.ndarray) -> np.ndarray:
         )
     W, _ = scaled(W)  # the Q of cW (c > 0) is the Q of W: scale by a power of two, exactly
     Q, R = np.linalg.qr(W, mode="reduced")
-    return Q * _sign_correction(R)
+    return Q * _signs(np.diag(R))  # a zero r_jj counts as +1
