@@ -29,10 +29,6 @@ import numpy as np
 #: it never sees an exponent too large for a C int.
 _EXPONENT_LIMIT = 4096
 
-#: Between these, squaring the largest entry of a vector of up to 2^400 entries neither
-#: overflows nor loses anything to underflow that rounding would keep.
-_SAFE_LOW, _SAFE_HIGH = 2.0**-400, 2.0**400
-
 
 def exponent(x: np.ndarray) -> int:
     """The ``e`` with :math:`2^{e-1} \\le \\max|x| < 2^e` (0 for an all-zero ``x``).
@@ -92,9 +88,13 @@ def norm2(x: np.ndarray) -> float:
 
     ``numpy.linalg.norm`` squares the entries as they are, so
     ``norm([1e200, 1e200])`` is ``inf`` and ``norm([1e-200, 0])`` is 0.  Here
-    the entries are scaled by a power of two first (the idea of LAPACK's
-    ``dnrm2``); the result is ``inf`` only when the norm itself is beyond
-    float64.
+    the entries are first divided by the largest one, :math:`s = \\max|x_i|`,
+    and :math:`\\|x\\|_2 = s\\,\\|x/s\\|_2`: the squares of :math:`x_i/s` lie in
+    :math:`[0, 1]`, so their sum can neither overflow nor lose the largest one
+    to underflow (the idea of LAPACK's ``dnrm2``).  The result is ``inf`` only
+    when the norm itself is beyond float64, and :math:`2^kx` has norm
+    :math:`2^k\\|x\\|_2` exactly.  Every scaled norm of the package is this one
+    (Gram--Schmidt's :math:`r_{jj}`, the tolerances of the eigen iterations).
 
     Examples
     --------
@@ -102,11 +102,11 @@ def norm2(x: np.ndarray) -> float:
     (5e+200, 5e-200, 5.0)
     """
     x = np.ravel(x)
-    top = float(np.max(np.abs(x)))
-    if top == 0 or _SAFE_LOW < top < _SAFE_HIGH:  # the squares that matter are safe as they are
-        return float(np.sqrt(x @ x))
-    xs, e = scaled(x)
-    return float(ldexp(np.sqrt(xs @ xs), e))
+    scale = float(np.max(np.abs(x)))
+    if scale == 0.0:
+        return 0.0
+    y = x / scale
+    return scale * math.sqrt(np.vdot(y, y))
 
 
 def unit(x: np.ndarray) -> np.ndarray:

@@ -32,7 +32,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from .._validation import as_matrix, check_int
-from ._base import _check_mode, _into_safe_range, _pad_r, _signed_rows, _signs, _undo_scaling
+from ._base import _check_mode, _into_safe_range, _pad_r, _signed_r, _signed_rows
 from ._householder import HouseholderReflectors, _householder_vector
 
 
@@ -275,10 +275,7 @@ def blocked_householder_qr(
             # Apply the whole panel to the columns on its right: C <- (I - V T V^T)^T C.
             _apply_block_reflector(V, T, A[k0:, k0 + b :], transpose=True)
         blocks.append((k0, V, T))
-    R = np.triu(A[:p])
-    # Signs from the scaled R: undoing the scaling can round a tiny r_jj to zero, losing its sign.
-    signs = _signs(np.diag(R))
-    R = _undo_scaling(R * signs[:, None], shift)
+    signs, R = _signed_r(A, shift)
     with _stopwatch(timings, "form_q"):
         # Q = (I - V_1 T_1 V_1^T) ... diag(signs, I) applied to the identity's first columns, last block
         # first: columns < k0 are still (signed) e_j there, so block k0 changes only Q[k0:, k0:].

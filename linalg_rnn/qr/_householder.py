@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import as_matrix
-from ._base import _check_mode, _into_safe_range, _scaled, _signed_rows, _signs, _undo_scaling
+from ._base import _check_mode, _into_safe_range, _signed_r, _signed_rows
 from ._implicit import _ImplicitQR
 
 
@@ -29,9 +29,10 @@ def _householder_vector(x: np.ndarray) -> tuple[np.ndarray, float]:
     :math:`x/\\|x\\|` without forming :math:`\\|x\\|` unscaled, so it is right
     even where :math:`\\|x\\|` itself overflows (``beta`` is then inf).
     """
-    u, scale = _scaled(x)  # x / max|x|: entries in [-1, 1], nothing below overflows or underflows
+    scale = float(np.abs(x).max())
     if scale == 0.0:
         return np.zeros_like(x), 0.0
+    u = x / scale  # x / max|x|: entries in [-1, 1], nothing below overflows or underflows
     norm_u = math.sqrt(u @ u)  # ||x|| / max|x|, between 1 and sqrt(m)
     sign = 1.0 if x[0] >= 0 else -1.0
     # Work with x / ||x||, a unit vector.
@@ -178,10 +179,8 @@ def householder_reflectors(A: np.ndarray) -> HouseholderReflectors:
         A[k, k] = beta
         A[k + 1 :, k] = 0.0
         vectors.append(v)
-    R = np.triu(A[:p])
-    # Signs from the scaled R: undoing the scaling can round a tiny r_jj to zero, losing its sign.
-    signs = _signs(np.diag(R))
-    return HouseholderReflectors(tuple(vectors), signs, _undo_scaling(R * signs[:, None], shift), (m, n))
+    signs, R = _signed_r(A, shift)
+    return HouseholderReflectors(tuple(vectors), signs, R, (m, n))
 
 
 def householder_qr(A: np.ndarray, mode: str = "reduced") -> tuple[np.ndarray, np.ndarray]:
