@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ._filesystem import check_output_dir  # the folder check the trainer uses too; no torch
+
 MODE_VARIABLE = "LINALG_RNN_MODE"
 MODES = ("quick", "default", "full")
 
@@ -182,8 +184,6 @@ def _check_mode(mode: str | None) -> str:
 
 def _output_dir(out_dir: Path | str) -> Path:
     """The output folder, checked (one line naming it) and created."""
-    from .rnn.checkpoint import check_output_dir  # the one folder check; torch loads only here
-
     out = check_output_dir(out_dir, what="output folder")
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -43,25 +43,22 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import (
+from .._filesystem import (
     LOCK_FILE,
     RunDirBusyError,
     append_jsonl,
     atomic_write_bytes,
     atomic_write_json,
     check_output_dir,
-    load_checkpoint,
     lock_folder,
     make_dirs,
     read_jsonl,
     remove_dirs,
-    save_checkpoint,
     write_csv,
     write_jsonl,
 )
-from .checkpoint import (
-    display_path as _show,
-)
+from .._filesystem import display_path as _show
+from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
 
 __all__ = [
