@@ -26,6 +26,14 @@ def skew_function(S: np.ndarray, rotation: Callable[[float], tuple[float, float]
     sine are ``rotation(omega)``, each 1 x 1 block (eigenvalue 0) becomes 1.
     The Schur form of :math:`2^{-e}S` has the same :math:`Z`: scale, then
     scale :math:`\\omega` back.
+
+    Examples
+    --------
+    >>> import scipy.linalg
+    >>> S = np.array([[0.0, 2.0, 0.0], [-2.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+    >>> Q = skew_function(S, lambda omega: (np.cos(omega), np.sin(omega)))  # the exponential
+    >>> np.allclose(Q, scipy.linalg.expm(S)), np.allclose(Q.T @ Q, np.eye(3))
+    (True, True)
     """
     S, e = scaled(S)
     T, Z = scipy.linalg.schur(S, output="real")
@@ -45,6 +53,13 @@ def cayley_rotation(omega: float) -> tuple[float, float]:
     """Cosine and sine of the Cayley transform of [[0, w], [-w, 0]]: (1 - w)(1 + w)/(1 + w^2), -2w/(1 + w^2).
 
     No angle (a rounded pi would spoil tiny entries), no cancellation near w = 1, no overflow of w^2.
+
+    Examples
+    --------
+    >>> cayley_rotation(0.5)  # the first row of cay([[0, 0.5], [-0.5, 0]]) = [[0.6, -0.8], [0.8, 0.6]]
+    (0.6, -0.8)
+    >>> cayley_rotation(1e300)  # no overflow of w^2: the rotation by almost -pi
+    (-1.0, -2e-300)
     """
     if abs(omega) <= 2.0**500:
         return (1 - omega) * (1 + omega) / (1 + omega**2), -2 * omega / (1 + omega**2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import doctest
 import re
 import runpy
@@ -52,6 +53,18 @@ def test_every_public_module_has_an_api_page():
     }
     missing = sorted(modules - documented)
     assert not missing, f"modules without an API page: {missing}"
+
+
+def test_every_public_function_of_the_package_has_a_doctested_example():
+    # The rule of STYLE.md, for private modules too: a top-level function whose name
+    # does not start with "_" is called from elsewhere and shows how, in a doctest.
+    missing = []
+    for path in sorted((ROOT / "linalg_rnn").rglob("*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith("_"):
+                if ">>> " not in (ast.get_docstring(node) or "").partition("Examples")[2]:
+                    missing.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
+    assert not missing, "public functions without a doctested Examples section:\n" + "\n".join(missing)
 
 
 @pytest.mark.parametrize(
