@@ -23,6 +23,7 @@ from linalg_rnn.rnn.metrics import (
     spectral_norm,
 )
 from linalg_rnn.rnn.models import LoopRNN
+from linalg_rnn.rnn.rundir import RunDirNote
 from linalg_rnn.rnn.tasks import AddingTask
 from linalg_rnn.rnn.trainer import _forward_backward, _train_step, build_run, train
 
@@ -92,8 +93,10 @@ def test_huge_learning_rate_is_recorded_as_divergence_not_a_crash(tmp_path):
     assert saved["diverged"] is True and saved["divergence_step"] == result.divergence_step
     # the weights were left finite: no update is taken from a NaN/inf gradient
     assert all(torch.isfinite(p).all() for p in result.model.parameters())
-    # resuming a diverged run does no more work and reports the same divergence
-    again = train(cfg, tmp_path, resume=True)
+    # resuming a diverged run does no more work, says so, and reports the same divergence
+    note = rf"had already diverged at step {result.divergence_step}; nothing to train"
+    with pytest.warns(RunDirNote, match=note):
+        again = train(cfg, tmp_path, resume=True)
     assert again.diverged and again.divergence_step == result.divergence_step
 
 
@@ -180,7 +183,10 @@ def test_resume_drops_rows_logged_after_the_checkpoint_and_a_torn_line(tmp_path)
     first = train(TrainConfig(**{**kw, "steps": 5}), tmp_path / "ref")  # a real step-5 checkpoint
     os.replace(tmp_path / "ref" / "checkpoint.pt", tmp_path / "checkpoint.pt")
     assert first.steps_done == 5
-    resumed = train(TrainConfig(**kw), tmp_path, resume=True)
+    # the checkpoint's rows (the other run's: another elapsed_s) replace the file's up to step 5
+    note = r"lost or torn rows for step\(s\) 1, 2, 3, 4, 5; restored from the checkpoint"
+    with pytest.warns(RunDirNote, match=note):
+        resumed = train(TrainConfig(**kw), tmp_path, resume=True)
     steps = [r["step"] for r in read_jsonl(tmp_path / "metrics.jsonl")]
     assert steps == list(range(1, 11))
     assert resumed.final | {"elapsed_s": 0} == full.final | {"elapsed_s": 0}
