@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from linalg_rnn.rnn._step import forward_backward
 from linalg_rnn.rnn.checkpoint import read_jsonl
 from linalg_rnn.rnn.config import TrainConfig, resolve_device
 from linalg_rnn.rnn.metrics import (
@@ -25,7 +26,7 @@ from linalg_rnn.rnn.metrics import (
 from linalg_rnn.rnn.models import LoopRNN
 from linalg_rnn.rnn.rundir import RunDirNote
 from linalg_rnn.rnn.tasks import AddingTask
-from linalg_rnn.rnn.trainer import _forward_backward, _train_step, build_run, train
+from linalg_rnn.rnn.trainer import _train_step, build_run, train
 
 SMALL = dict(task="recall", seq_len=10, delay=3, hidden=8, batch=8, device="cpu")
 REQUIRED = {"step", "train_loss", "grad_norm", "w_hh_spectral_norm", "orthogonality_error", "elapsed_s"}
@@ -127,7 +128,7 @@ def test_tbptt_cuts_the_gradient_at_window_boundaries_and_keeps_the_forward_pass
                           **({"strategy": "tbptt", "tbptt_window": window} if window else {}))
         run = build_run(cfg)
         xg = x.clone().requires_grad_(True)
-        losses[window], _ = _forward_backward(run, xg, y)
+        losses[window], _ = forward_backward(run, xg, y)
         grads[window] = xg.grad
     assert torch.allclose(losses[None], losses[4], atol=1e-6)  # the hidden state is carried
     assert grads[4][:, :8].abs().max() == 0  # loss at the last step: nothing crosses into earlier windows
@@ -401,7 +402,7 @@ def test_batch_tbptt_accumulates_the_windows_into_one_update():
     ref = build_run(cfg)
     x, y = ref.task.sample(4, ref.data_rng)
     ref.optimizer.zero_grad()
-    loss, _ = _forward_backward(ref, x, y)
+    loss, _ = forward_backward(ref, x, y)
     ref.optimizer.step()
     assert row["train_loss"] == loss.item()
     for p, q in zip(run.model.parameters(), ref.model.parameters(), strict=True):

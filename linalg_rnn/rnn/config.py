@@ -479,21 +479,19 @@ class TrainConfig:
         length = c.task_spec().length
 
         # 3. each strategy option belongs to its strategy, and gets its default there
-        def belongs(option: str, strategy_name: str) -> None:
-            if getattr(c, option) is not None and not strategy.uses(strategy_name):
-                raise ValueError(f"{option} is set but the strategy {c.strategy!r} has no {strategy_name}")
+        def belongs(option: str, used: bool, what: str) -> None:
+            if getattr(c, option) is not None and not used:
+                raise ValueError(f"{option} is set but the strategy {c.strategy!r} has no {what}")
 
-        belongs("clip_norm", "clip")
-        belongs("clip_value", "clip")
-        belongs("tbptt_window", "tbptt")
-        belongs("tbptt_update", "tbptt")
-        belongs("init_scheme", "orthogonal_init")
-        if c.orth_lr is not None and strategy.parametrization is None:
-            raise ValueError(f"orth_lr is set but the strategy {c.strategy!r} has no expm or cayley")
+        belongs("clip_norm", strategy.uses("clip"), "clip")
+        belongs("clip_value", strategy.uses("clip"), "clip")
+        belongs("tbptt_window", strategy.uses("tbptt"), "tbptt")
+        belongs("tbptt_update", strategy.uses("tbptt"), "tbptt")
+        belongs("init_scheme", strategy.uses("orthogonal_init"), "orthogonal_init")
+        belongs("orth_lr", strategy.parametrization is not None, "expm or cayley")
+        belongs("proj_every", strategy.projection is not None, "projection")
         if strategy.parametrization is not None:
             c.orth_lr = c.lr / 10 if c.orth_lr is None else c.orth_lr
-        if c.proj_every is not None and strategy.projection is None:
-            raise ValueError(f"proj_every is set but the strategy {c.strategy!r} has no projection")
         if c.clip_norm is not None and c.clip_value is not None:
             raise ValueError("give clip_norm or clip_value, not both")
         if strategy.uses("clip") and c.clip_value is None:

@@ -46,6 +46,7 @@ from typing import Any
 from .._filesystem import (
     LOCK_FILE,
     RunDirBusyError,
+    _check_regular,
     append_jsonl,
     atomic_write_bytes,
     atomic_write_json,
@@ -178,8 +179,7 @@ def _read_config_json(p: Path) -> dict | None:
     path = p / "config.json"
     if not path.exists():
         return None
-    if not path.is_file():
-        raise ValueError(f"{_show(path)} is not a regular file")
+    _check_regular(path)
     try:
         values = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
