@@ -451,7 +451,7 @@ def train(
         If ``resume`` is given and ``out_dir`` holds no run.
     OSError
         If ``out_dir`` cannot be written (a file in the way, permissions, a
-        read-only file system); :class:`~linalg_rnn.rnn.rundir.RunDirBusyError`
+        read-only file system); :class:`~linalg_rnn.rnn.checkpoint.RunDirBusyError`
         if another run holds it. All of these come before any work, with the
         folder unchanged.
 
