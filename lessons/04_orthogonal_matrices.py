@@ -465,7 +465,7 @@ print(f"after the projection under no_grad: same parameter {rnn.weight_hh_l0 is 
 #   columns of a nearly orthogonal :math:`W_{hh}`; in torch it runs under
 #   ``torch.no_grad()`` and copies into the parameter in place.
 #
-# Lesson 05 builds the QR factorization itself, starting with Gram--Schmidt.
+# Lesson 05 builds the QR factorization itself, starting with Gram–Schmidt.
 #
 # Exercises
 # ---------
