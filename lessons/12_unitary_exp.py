@@ -430,10 +430,10 @@ fig.tight_layout()
 #
 # The eigenvalues of :math:`B_\star` are :math:`\pm i\omega_j`, where the
 # :math:`\omega_j` are the rotation angles of :math:`Q_\star`.  This integral
-# multiplies the component of :math:`\delta` that couples two eigenvalues
-# :math:`\theta` apart (:math:`\theta = \omega_j - \omega_k`, say) by
-# :math:`(e^{i\theta} - 1)/(i\theta)`.  One update therefore multiplies that
-# component by
+# multiplies the component of :math:`\delta` that couples the eigenvalues
+# :math:`i\omega_j` and :math:`i\omega_k` by :math:`(e^{i\theta} - 1)/(i\theta)`
+# with :math:`\theta = \omega_j - \omega_k`.  One update therefore multiplies
+# that component by
 #
 # .. math::
 #
