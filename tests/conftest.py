@@ -3,9 +3,17 @@
 import os
 
 import pytest
+from hypothesis import settings
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("LINALG_RNN_MODE", "quick")
+
+# CI draws the same hypothesis examples on every run (a failure there is then
+# reproducible, never a one-off); on a developer's machine they are random, so
+# every run also explores new inputs.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(autouse=True)
