@@ -108,11 +108,6 @@ def test_the_notation_page_is_in_the_contents_and_the_theory_notes_point_to_it()
         assert "/notation>`" in text, f"{page.name} does not link the notation page"
 
 
-# Files another work package is rewriting as this test lands; their docstring math
-# still says ^T and sigma' until the notation pass reaches them (issue 13).
-_NOTATION_PENDING = {"eigen.py", "orthogonal.py", "dynamics.py", "stability.py", "_validation.py"}
-
-
 def _math_of(path: Path) -> list[tuple[int, str]]:
     """(line, text) of every :math: role, ``.. math::`` block and matplotlib ``$...$`` in a file."""
     text = path.read_text(encoding="utf-8")
@@ -137,7 +132,7 @@ def _math_of(path: Path) -> list[tuple[int, str]]:
 def _book_files() -> list[Path]:
     files = sorted((ROOT / "lessons").rglob("*.py")) + sorted(DOCS.glob("*.rst"))
     files += sorted((DOCS / "theory").glob("*.rst"))
-    files += [p for p in sorted((ROOT / "linalg_rnn").rglob("*.py")) if p.name not in _NOTATION_PENDING]
+    files += sorted((ROOT / "linalg_rnn").rglob("*.py"))
     return files
 
 
