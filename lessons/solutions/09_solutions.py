@@ -50,13 +50,13 @@ torch.set_num_threads(1)
 mode = lesson_mode()
 n = {"quick": 16, "default": 32, "full": 64}[mode]
 T = {"quick": 60, "default": 120, "full": 300}[mode]
-d = 8
+n_in = 8  # input width
 rng = np.random.default_rng(0)  # the lesson's draws, in the lesson's order
 W_normal = init_recurrent(n, "normal", gain=1.0, seed=1)
-W_xh = rng.standard_normal((n, d)) / np.sqrt(d)
+W_ih = rng.standard_normal((n, n_in)) / np.sqrt(n_in)
 b = 0.1 * rng.standard_normal(n)
-X = 0.5 * rng.standard_normal((T, d))
-drive = X @ W_xh.T + b  # row t is W_xh x_t + b
+X = 0.5 * rng.standard_normal((T, n_in))
+drive = X @ W_ih.T + b  # row t is W_ih x_t + b
 
 
 def sigmoid_jacobians(W):
@@ -144,14 +144,14 @@ cases = {"lesson: inputs 0.5, bias": (X, b), "inputs 0.01, no bias": (0.02 * X, 
 forward = {}
 print(f"ln(100) / ln(1.5) = {np.log(100) / np.log(1.5):.1f}")
 for name, (inputs, bias) in cases.items():
-    res = bptt_jacobian_norms(W15, inputs, W_xh=W_xh, b=bias, activation="tanh")
+    res = bptt_jacobian_norms(W15, inputs, W_xh=W_ih, b=bias, activation="tanh")
     J, norms = np.eye(n), [1.0]
     for k in range(T):
         J = (res.sigma_prime[k][:, None] * W15) @ J  # dh_(k+1)/dh_0 = D_(k+1) W dh_k/dh_0
         norms.append(np.linalg.norm(J, 2))
     norms = np.array(norms)
     forward[name] = norms
-    check = max(abs(bptt_jacobian_norms(W15, inputs[:k], W_xh=W_xh, b=bias).norms[-1] / norms[k] - 1)
+    check = max(abs(bptt_jacobian_norms(W15, inputs[:k], W_xh=W_ih, b=bias).norms[-1] / norms[k] - 1)
                 for k in (5, 20, T))
     windows = [(0, 10), (10, 30), (30, T)]
     rates = ", ".join(f"steps {lo}-{hi}: {(norms[hi] / norms[lo]) ** (1 / (hi - lo)):.3f}"
