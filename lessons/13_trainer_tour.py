@@ -143,7 +143,8 @@ for name, r in results.items():
 # of its recurrent weight, which is not asked to be orthogonal.)
 
 fig = plot_runs({name: r.history for name, r in results.items()}, baseline_loss=task.baseline_loss,
-                title=f"delayed recall, delay {settings['delay']}: every strategy")
+                title=f"delayed recall, delay {settings['delay']}: every strategy",
+                fig=plt.figure(figsize=(15, 4.2), layout="constrained"))
 
 # %%
 # Between two projections
