@@ -54,7 +54,7 @@ def clip_grad_norm(grads: Any, max_norm: float) -> tuple[Any, float]:
         ``[80, 60]``) or several (a list or tuple of NumPy arrays, one per
         parameter, of any shapes).
     max_norm : float
-        The threshold :math:`c`, finite and > 0.
+        The threshold :math:`\\tau`, finite and > 0.
 
     Returns
     -------
@@ -79,15 +79,15 @@ def clip_grad_norm(grads: Any, max_norm: float) -> tuple[Any, float]:
     .. math::
 
         g \\leftarrow \\begin{cases}
-            g \\cdot \\dfrac{c}{\\|g\\| + 10^{-6}} & \\text{if } \\|g\\| > c, \\\\
+            g \\cdot \\dfrac{\\tau}{\\|g\\| + 10^{-6}} & \\text{if } \\|g\\| > \\tau, \\\\
             g & \\text{otherwise,}
         \\end{cases}
 
     with every array scaled by the same factor, so the direction of the
     whole gradient is kept and only its length is capped.  The
     :math:`10^{-6}` is the one ``torch.nn.utils.clip_grad_norm_`` adds.
-    Torch multiplies by :math:`\\min(1, c/(\\|g\\| + 10^{-6}))` always, so for
-    norms in :math:`(c - 10^{-6}, c]` it shrinks by a factor within
+    Torch multiplies by :math:`\\min(1, \\tau/(\\|g\\| + 10^{-6}))` always, so for
+    norms in :math:`(\\tau - 10^{-6}, \\tau]` it shrinks by a factor within
     :math:`10^{-7}\\,`-ish of 1 where this function leaves the gradient
     untouched (the lecture's :math:`(8, 6)` at threshold 10 stays exactly
     :math:`(8, 6)`); everywhere else the two agree to rounding.  Inputs are
@@ -162,7 +162,7 @@ def clip_grad_value(grads: Any, limit: float) -> Any:
 
     Notes
     -----
-    :math:`g_i \\leftarrow \\min(\\max(g_i, -c), c)` entry by entry, exactly
+    :math:`g_i \\leftarrow \\min(\\max(g_i, -\\tau), \\tau)` entry by entry, exactly
     what ``torch.nn.utils.clip_grad_value_`` does.  Unlike norm clipping
     this changes the *direction* of the gradient whenever entries of
     different size are cut: :math:`(80, 60)` clipped at 10 becomes

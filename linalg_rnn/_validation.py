@@ -516,7 +516,7 @@ def check_memory(nbytes: float, name: str, value: Any, what: str) -> None:
 
 
 class RNNArguments(NamedTuple):
-    """The checked arguments of a vanilla RNN run, :math:`a_t = W_{hh} h_{t-1} + W_{xh} x_t + b`."""
+    """The checked arguments of a vanilla RNN run, :math:`a_t = W_{hh} h_{t-1} + W_{ih} x_t + b`."""
 
     W_hh: np.ndarray  #: (n, n)
     X: np.ndarray  #: (T, d), row t-1 is x_t; width d = 0 when there is no input
@@ -585,7 +585,7 @@ def check_rnn(
                 )
     h0 = np.zeros(n) if h0 is None else as_vector(h0, "h0", size=n)
     b = np.zeros(n) if b is None else as_vector(b, "b", size=n)
-    # states, sigma' and the drive: 3 (T + 1) n floats; the Jacobians (T + 1) n^2 more
+    # states, f'(a_t) and the drive: 3 (T + 1) n floats; the Jacobians (T + 1) n^2 more
     per_step = 8 * (3 * n + (n * n if keep_jacobians else 0))
     check_memory(per_step * (T + 1), "steps" if inputs is None else "inputs", T, "the states of every step")
     if inputs is None:

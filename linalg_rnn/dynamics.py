@@ -5,9 +5,10 @@ story.  A vanilla RNN updates its hidden state with
 
 .. math::
 
-    a_t = W_{hh} h_{t-1} + W_{xh} x_t + b, \\qquad h_t = \\sigma(a_t),
+    a_t = W_{hh} h_{t-1} + W_{ih} x_t + b, \\qquad h_t = f(a_t),
 
-so backpropagation through time multiplies by :math:`W_{hh}` once per step.
+with an activation :math:`f` (tanh unless said otherwise), so backpropagation
+through time multiplies by :math:`W_{hh}` once per step.
 This module holds the small tools the lessons use to watch that happen:
 
 * :func:`init_recurrent` -- the usual ways to initialize :math:`W_{hh}`;
@@ -325,7 +326,7 @@ class JacobianNorms:
     hidden : numpy.ndarray
         The forward states :math:`h_0, \\dots, h_T`, shape ``(T + 1, n)``.
     sigma_prime : numpy.ndarray
-        :math:`\\sigma'(a_t)` for :math:`t = 1, \\dots, T`, shape ``(T, n)``
+        The slopes :math:`f'(a_t)` of the activation for :math:`t = 1, \\dots, T`, shape ``(T, n)``
         (row ``t - 1`` is step t); all ones for the linear activation.
     activation : str
         ``"tanh"`` or ``"linear"``.
@@ -366,7 +367,7 @@ def bptt_jacobian_norms(
 
     .. math::
 
-        a_t = W_{hh} h_{t-1} + W_{xh} x_t + b, \\qquad h_t = \\sigma(a_t),
+        a_t = W_{hh} h_{t-1} + W_{ih} x_t + b, \\qquad h_t = f(a_t),
         \\qquad t = 1, \\dots, T,
 
     and the Jacobian of the last state with respect to an earlier one is the
@@ -375,25 +376,26 @@ def bptt_jacobian_norms(
     .. math::
 
         \\frac{\\partial h_T}{\\partial h_t}
-        = \\prod_{i=T}^{t+1} \\operatorname{diag}(\\sigma'(a_i))\\, W_{hh}
+        = \\prod_{i=T}^{t+1} \\operatorname{diag}(f'(a_i))\\, W_{hh}
         = D_T W_{hh}\\, D_{T-1} W_{hh} \\cdots D_{t+1} W_{hh}.
 
     Parameters
     ----------
     W_hh : array_like, shape (n, n)
         The recurrent matrix :math:`W_{hh}`.
-    inputs : array_like, shape (T, d), optional
+    inputs : array_like, shape (T, n_in), optional
         The inputs :math:`x_1, \\dots, x_T`, one row per step.  Without
-        ``W_xh`` they are added to :math:`a_t` as they are, so ``d`` must equal
-        ``n``.  ``None`` means no input (then give ``steps``).
+        ``W_xh`` they are added to :math:`a_t` as they are, so ``n_in`` must
+        equal ``n``.  ``None`` means no input (then give ``steps``).
     h0 : array_like, shape (n,), optional
         The initial state :math:`h_0`; zeros by default.
-    W_xh : array_like, shape (n, d), optional
-        The input matrix :math:`W_{xh}`; needs ``inputs``.
+    W_xh : array_like, shape (n, n_in), optional
+        The input matrix :math:`W_{ih}` (PyTorch's ``weight_ih_l0``); needs
+        ``inputs``.
     b : array_like, shape (n,), optional
         The bias :math:`b`; zeros by default.
     activation : {"tanh", "linear"}, default "tanh"
-        :math:`\\sigma`; ``"linear"`` is the identity, so every
+        The activation :math:`f`; ``"linear"`` is the identity, so every
         :math:`D_i = I` and the Jacobian is :math:`W_{hh}^{T-t}`.
     steps : int, optional
         :math:`T`, required when ``inputs`` is None; must equal ``len(inputs)``
@@ -405,7 +407,7 @@ def bptt_jacobian_norms(
     -------
     JacobianNorms
         ``norms[ell]`` is :math:`\\|\\partial h_T/\\partial h_{T-\\ell}\\|_2`
-        for lags ``ell = 0, ..., T``, with the states and :math:`\\sigma'(a_t)`.
+        for lags ``ell = 0, ..., T``, with the states and the slopes :math:`f'(a_t)`.
 
     Raises
     ------
@@ -420,7 +422,7 @@ def bptt_jacobian_norms(
 
     Notes
     -----
-    With :math:`\\sigma = \\tanh`, :math:`\\sigma'(a) = 1 - \\tanh^2(a) \\in (0, 1]`,
+    With :math:`f = \\tanh`, :math:`f'(a) = 1 - \\tanh^2(a) \\in (0, 1]`,
     so :math:`\\|D_i\\|_2 \\le 1` and
 
     .. math::
@@ -431,7 +433,7 @@ def bptt_jacobian_norms(
     geometrically; a large spectral radius lets it explode (as long as the
     units do not saturate); an orthogonal :math:`W_{hh}` keeps it at exactly 1
     only when every :math:`D_i = I` -- saturated tanh units
-    (:math:`\\sigma' \\approx 0`) break that guarantee (Pascanu, Mikolov &
+    (:math:`f' \\approx 0`) break that guarantee (Pascanu, Mikolov &
     Bengio 2013, section 2).  The product is accumulated from lag 1 upwards,
     :math:`J_\\ell = J_{\\ell-1} D_{T-\\ell+1} W_{hh}`, in float64; each step is
     an :math:`n \\times n` product and an SVD, so the cost is
@@ -468,9 +470,9 @@ def bptt_jacobian_norms(
     activation = check_choice(activation, "activation", _ACTIVATIONS)
     T, n = X.shape[0], W_hh.shape[0]
 
-    # Forward: a_t = W_hh h_{t-1} + W_xh x_t + b and h_t = sigma(a_t), keeping every
-    # h_t and sigma'(a_t) for the backward product.
-    drive = X @ W_xh.T + b  # row t - 1 is W_xh x_t + b
+    # Forward: a_t = W_hh h_{t-1} + W_ih x_t + b and h_t = f(a_t), keeping every
+    # h_t and f'(a_t) (in sigma_prime) for the backward product.
+    drive = X @ W_xh.T + b  # row t - 1 is W_ih x_t + b
     hidden = np.empty((T + 1, n))
     sigma_prime = np.ones((T, n))
     hidden[0] = h
@@ -484,7 +486,7 @@ def bptt_jacobian_norms(
             hidden[t] = a
 
     # Backward: dh_T/dh_{T-lag} = D_T W_hh D_{T-1} W_hh ... D_{T-lag+1} W_hh, one factor
-    # more per lag, J_lag = J_{lag-1} diag(sigma'(a_{T-lag+1})) W_hh, kept as 2^E J
+    # more per lag, J_lag = J_{lag-1} diag(f'(a_{T-lag+1})) W_hh, kept as 2^E J
     # (W_hh = 2^e_W W_hat) so that the product can neither overflow nor underflow.
     W_hat, e_W = scaled(W_hh)
     norms = np.empty(T + 1)

@@ -1,6 +1,6 @@
 """Orthogonal matrices: how to test for them, sample them, build them and project onto them.
 
-A real square matrix :math:`Q` is orthogonal when :math:`Q^T Q = I`.  Then
+A real square matrix :math:`Q` is orthogonal when :math:`Q^\\top Q = I`.  Then
 :math:`\\|Qx\\|_2 = \\|x\\|_2` for every :math:`x`, every eigenvalue has
 :math:`|\\lambda| = 1` and :math:`\\det Q = \\pm 1`, which is why an RNN whose
 recurrent matrix is orthogonal neither explodes nor vanishes through its linear
@@ -52,7 +52,7 @@ SeedLike = int | np.random.Generator | None
 
 
 def orthogonality_error(Q: np.ndarray) -> float:
-    """How far the columns of ``Q`` are from orthonormal: :math:`\\|Q^T Q - I\\|_2`.
+    """How far the columns of ``Q`` are from orthonormal: :math:`\\|Q^\\top Q - I\\|_2`.
 
     Parameters
     ----------
@@ -63,7 +63,7 @@ def orthogonality_error(Q: np.ndarray) -> float:
     Returns
     -------
     float
-        The spectral norm of :math:`Q^T Q - I_n`.
+        The spectral norm of :math:`Q^\\top Q - I_n`.
 
     Raises
     ------
@@ -104,13 +104,13 @@ def orthogonality_error(Q: np.ndarray) -> float:
     with np.errstate(over="ignore", invalid="ignore"):
         G = Q.T @ Q
     if not np.all(np.isfinite(G)):
-        # some column has ||q_j||^2 beyond float64, and ||Q^T Q - I||_2 >= ||q_j||^2 - 1
+        # some column has ||q_j||^2 beyond float64, and ||Q.T Q - I||_2 >= ||q_j||^2 - 1
         return float("inf")
     return spectral_norm(G - np.eye(Q.shape[1]))
 
 
 def is_orthogonal(Q: np.ndarray, tol: float = 1e-10) -> bool:
-    """True when ``Q`` has orthonormal columns up to ``tol``: :math:`\\|Q^T Q - I\\|_2 \\le` tol.
+    """True when ``Q`` has orthonormal columns up to ``tol``: :math:`\\|Q^\\top Q - I\\|_2 \\le` tol.
 
     Parameters
     ----------
@@ -252,7 +252,7 @@ def rotation_matrix(theta: float) -> np.ndarray:
 
 
 def householder_reflector(x: np.ndarray) -> np.ndarray:
-    """The Householder reflection :math:`H` with :math:`Hx = -\\mathrm{sign}(x_1)\\|x\\|_2 e_1`.
+    """The Householder reflection :math:`F` with :math:`Fx = -\\mathrm{sign}(x_1)\\|x\\|_2 e_1`.
 
     Parameters
     ----------
@@ -261,8 +261,8 @@ def householder_reflector(x: np.ndarray) -> np.ndarray:
 
     Returns
     -------
-    H : ndarray, shape (m, m)
-        Symmetric and orthogonal (:math:`H = H^T = H^{-1}`, :math:`\\det H = -1`),
+    F : ndarray, shape (m, m)
+        Symmetric and orthogonal (:math:`F = F^\\top = F^{-1}`, :math:`\\det F = -1`),
         or the identity when ``x`` is zero.
 
     Raises
@@ -273,11 +273,11 @@ def householder_reflector(x: np.ndarray) -> np.ndarray:
     Notes
     -----
     With :math:`v = x + \\mathrm{sign}(x_1)\\|x\\|_2 e_1` (and
-    :math:`\\mathrm{sign}(0) = 1`), :math:`H = I - 2vv^T / (v^Tv)` reflects
+    :math:`\\mathrm{sign}(0) = 1`), :math:`F = I - 2vv^\\top / (v^\\top v)` reflects
     across the hyperplane orthogonal to :math:`v`.  Choosing the sign of
     :math:`x_1` makes :math:`x` and its image far apart, so forming :math:`v`
     never subtracts nearly equal numbers (Trefethen and Bau, Lecture 10).
-    Forming :math:`H` costs :math:`m^2` flops; QR algorithms never form it and
+    Forming :math:`F` costs :math:`m^2` flops; QR algorithms never form it and
     apply it as a rank-one update instead.  The vector is the one
     :func:`linalg_rnn.qr.householder_qr` uses, built from :math:`x/\\|x\\|_2`
     with a scaled norm, so it is right for every representable :math:`x`,
@@ -291,15 +291,15 @@ def householder_reflector(x: np.ndarray) -> np.ndarray:
 
     Examples
     --------
-    >>> H = householder_reflector([3.0, 4.0])
-    >>> np.round(H @ [3.0, 4.0], 12) + 0.0
+    >>> F = householder_reflector([3.0, 4.0])
+    >>> np.round(F @ [3.0, 4.0], 12) + 0.0
     array([-5.,  0.])
-    >>> np.allclose(H, H.T), is_orthogonal(H)
+    >>> np.allclose(F, F.T), is_orthogonal(F)
     (True, True)
     """
     x = as_vector(x, "x")
     # The one Householder vector of the book (scaled, so safe at every size); v = 0 for x = 0,
-    # and then H = I maps x to 0 = -0 e1.
+    # and then F = I maps x to 0 = -0 e1.
     v, _ = _householder_vector(x)
     return np.eye(x.shape[0]) - 2.0 * np.outer(v, v)
 
@@ -336,7 +336,7 @@ def cayley(A: np.ndarray) -> np.ndarray:
     (Helfrich, Willmott and Ye, 2018) uses it.  Cost: one LU solve,
     about :math:`\\tfrac{8}{3}n^3` flops.
 
-    The solve's rounding errors are of size :math:`\\epsilon\\|A\\|` and not
+    The solve's rounding errors are of size :math:`\\varepsilon\\|A\\|` and not
     skew, so :math:`Q` loses orthogonality as :math:`\\|A\\|` grows (order 1
     near :math:`\\|A\\| = 10^{15}` for odd :math:`n`).  An exactly skew ``A``
     (``A.T == -A``) with :math:`\\|A\\|_F > n` therefore takes another road: in
@@ -344,7 +344,7 @@ def cayley(A: np.ndarray) -> np.ndarray:
     becomes the rotation with cosine :math:`(1 - \\omega^2)/(1 + \\omega^2)` and
     sine :math:`-2\\omega/(1 + \\omega^2)`, by the angle
     :math:`-2\\arctan\\omega \\in (-\\pi, \\pi)` -- so :math:`-1` is never an
-    eigenvalue -- and :math:`Q` is orthogonal to within about :math:`n\\epsilon`
+    eigenvalue -- and :math:`Q` is orthogonal to within about :math:`n\\varepsilon`
     for every representable ``A`` (about :math:`25n^3` flops).
 
     Taught in lesson 04.
@@ -407,23 +407,24 @@ def expm_skew(B: np.ndarray, *, tol: float = 1e-10) -> np.ndarray:
     :math:`(e^B)^\\top e^B = e^{B^\\top} e^{B} = e^{-B} e^{B} = I`, because :math:`B`
     and :math:`-B` commute.  To keep that property in floating point the
     exponential is taken through the eigendecomposition of the Hermitian
-    matrix :math:`H = iB`: with :math:`H = V \\Lambda V^*` and :math:`V`
-    unitary, :math:`e^B = V e^{-i\\Lambda} V^*`, a product of unitary factors.
+    matrix :math:`iB = V \\Lambda V^*`: with :math:`V` unitary,
+    :math:`e^B = V e^{-i\\Lambda} V^*`, a product of unitary factors.
     (The exactly skew part :math:`(B - B^\\top)/2` is used.)  Cost: one
     Hermitian eigendecomposition, :math:`O(n^3)`.  This is the exponential
     parametrization of Lezcano-Casado and Martinez-Rubio (2019).
 
-    The eigenvalues carry errors :math:`\\epsilon\\|B\\|`, which become phase
+    The eigenvalues carry errors :math:`\\varepsilon\\|B\\|`, which become phase
     errors of :math:`e^{\\pm i\\omega}` that break the conjugate pairs; the real
-    part then loses orthogonality like :math:`(\\epsilon\\|B\\|)^2`, which
-    passes :math:`\\epsilon` at :math:`\\|B\\| = \\epsilon^{-1/2} = 2^{26}`.  Beyond
+    part then loses orthogonality like :math:`(\\varepsilon\\|B\\|)^2`, which
+    passes :math:`\\varepsilon` at :math:`\\|B\\| = \\varepsilon^{-1/2} = 2^{26}`.  Beyond
     that the exponential is taken block by block of the real Schur form
-    :math:`B = Z T Z^\\top`: the 2 x 2 blocks
+    :math:`B = Q \\tilde B Q^\\top` (:math:`Q` orthogonal, :math:`\\tilde B` block
+    diagonal): the 2 x 2 blocks
     :math:`\\begin{bmatrix} 0 & \\omega \\\\ -\\omega & 0 \\end{bmatrix}` become
-    rotations by :math:`\\omega` and the zeros ones, so :math:`e^B = Z R Z^\\top`
-    is orthogonal, with determinant +1, to within about :math:`n\\epsilon` up
-    to the largest float.  The accepted asymmetry is relative, so :math:`cB`
-    passes or fails as :math:`B` does.
+    rotations by :math:`\\omega` and the zeros ones, so
+    :math:`e^B = Q e^{\\tilde B} Q^\\top` is orthogonal, with determinant +1, to
+    within about :math:`n\\varepsilon` up to the largest float.  The accepted
+    asymmetry is relative, so :math:`cB` passes or fails as :math:`B` does.
 
     Taught in lesson 04.
 
@@ -466,7 +467,7 @@ def expm_skew(B: np.ndarray, *, tol: float = 1e-10) -> np.ndarray:
 
 
 def nearest_orthogonal(W: np.ndarray) -> np.ndarray:
-    """The orthogonal matrix nearest to ``W`` in Frobenius norm: the polar factor :math:`UV^T`.
+    """The orthogonal matrix nearest to ``W`` in Frobenius norm: the polar factor :math:`UV^\\top`.
 
     Parameters
     ----------
@@ -476,7 +477,7 @@ def nearest_orthogonal(W: np.ndarray) -> np.ndarray:
     Returns
     -------
     Q : ndarray, shape (m, n)
-        :math:`UV^T` from the thin SVD :math:`W = U\\Sigma V^T`: orthogonal
+        :math:`UV^\\top` from the thin SVD :math:`W = U\\Sigma V^\\top`: orthogonal
         when ``W`` is square, orthonormal columns when it is tall, orthonormal
         rows when it is wide.
 
@@ -487,8 +488,8 @@ def nearest_orthogonal(W: np.ndarray) -> np.ndarray:
 
     Notes
     -----
-    Among all :math:`Q` with :math:`Q^TQ = I` (for :math:`m \\ge n`),
-    :math:`\\|W - Q\\|_F` is smallest at the polar factor :math:`Q = UV^T`
+    Among all :math:`Q` with :math:`Q^\\top Q = I` (for :math:`m \\ge n`),
+    :math:`\\|W - Q\\|_F` is smallest at the polar factor :math:`Q = UV^\\top`
     (the orthogonal Procrustes problem; Higham, *Functions of Matrices*,
     Theorem 8.4), and then :math:`\\|W - Q\\|_F^2 = \\sum_i (\\sigma_i - 1)^2`.
     The QR factor of :func:`qr_orthogonalize` is also orthogonal, but it

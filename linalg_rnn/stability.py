@@ -40,7 +40,7 @@ _GRAM_SCHMIDT = {
 def matrix_with_singular_values(
     s: Sequence[float] | np.ndarray, m: int | None = None, *, seed: Any = None
 ) -> np.ndarray:
-    """A random m x n matrix :math:`A = U\\,\\mathrm{diag}(s)\\,V^T` whose singular values are ``s``.
+    """A random m x n matrix :math:`A = U\\,\\mathrm{diag}(s)\\,V^\\top` whose singular values are ``s``.
 
     Parameters
     ----------
@@ -116,7 +116,7 @@ class StabilityStudy:
     kappas : ndarray, shape (k,)
         The condition numbers tried.
     errors : dict of str to ndarray
-        ``errors[method][i]`` is :math:`\\|Q^TQ - I\\|_2` for the matrix with
+        ``errors[method][i]`` is :math:`\\|Q^\\top Q - I\\|_2` for the matrix with
         condition number ``kappas[i]`` (NaN if the method refused it).
     residuals : dict of str to ndarray
         ``residuals[method][i]`` is :math:`\\|QR - A\\|_F / \\|A\\|_F`.
@@ -149,7 +149,7 @@ class StabilityStudy:
     def __repr__(self) -> str:
         names = list(self.errors)
         widths = [max(10, len(name) + 2) for name in names]
-        lines = [f"StabilityStudy(m={self.m}, n={self.n}): ||Q^T Q - I||_2 per method"]
+        lines = [f"StabilityStudy(m={self.m}, n={self.n}): ||Q.T Q - I||_2 per method"]
         lines.append(f"{'kappa':>9}" + "".join(f"{name:>{w}}" for name, w in zip(names, widths, strict=True)))
         for i, kappa in enumerate(self.kappas):
             row = "".join(f"{self.errors[name][i]:>{w}.2e}" for name, w in zip(names, widths, strict=True))
@@ -165,7 +165,7 @@ def orthogonality_vs_condition(
     *,
     seed: Any = None,
 ) -> StabilityStudy:
-    """Measure :math:`\\|Q^TQ - I\\|_2` of each QR method on matrices of growing condition number.
+    """Measure :math:`\\|Q^\\top Q - I\\|_2` of each QR method on matrices of growing condition number.
 
     Parameters
     ----------
@@ -195,7 +195,7 @@ def orthogonality_vs_condition(
 
     Notes
     -----
-    For each :math:`\\kappa` one matrix :math:`A = U\\,\\mathrm{diag}(\\sigma)V^T`
+    For each :math:`\\kappa` one matrix :math:`A = U\\,\\mathrm{diag}(\\sigma)V^\\top`
     with :math:`\\sigma_j` log-spaced from 1 down to :math:`1/\\kappa` is
     built by :func:`matrix_with_singular_values` and every method factors the
     same matrix.  Gram--Schmidt methods run with ``rank_tol=0.0``: the point

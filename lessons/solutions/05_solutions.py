@@ -13,22 +13,22 @@ lesson's exercises, with the output of the run that built the page.
 #
 # Both algorithms compute :math:`r_{ij}` (:math:`i < j`) as an inner product
 # of :math:`q_i` with a vector; they differ in which vector.  Classical
-# Gram--Schmidt uses the original column, :math:`r_{ij}^{C} = q_i^\top a_j`.
+# Gram--Schmidt uses the original column, :math:`r_{ij}^{\mathrm{CGS}} = q_i^\top a_j`.
 # Modified Gram--Schmidt uses what is left of column :math:`j` after the
 # first :math:`i - 1` projections,
 #
 # .. math::
 #
 #    v_j^{(i)} = a_j - \sum_{l < i} r_{lj}\, q_l ,
-#    \qquad r_{ij}^{M} = q_i^\top v_j^{(i)} .
+#    \qquad r_{ij}^{\mathrm{MGS}} = q_i^\top v_j^{(i)} .
 #
 # Suppose, by induction on :math:`j`, that both algorithms have produced the
 # same orthonormal :math:`q_1, \dots, q_{j-1}`.  Then
 #
 # .. math::
 #
-#    r_{ij}^{M} = q_i^\top a_j - \sum_{l < i} r_{lj}\, q_i^\top q_l
-#               = q_i^\top a_j = r_{ij}^{C},
+#    r_{ij}^{\mathrm{MGS}} = q_i^\top a_j - \sum_{l < i} r_{lj}\, q_i^\top q_l
+#               = q_i^\top a_j = r_{ij}^{\mathrm{CGS}},
 #
 # because :math:`q_i^\top q_l = 0` for :math:`l \ne i` (the hint).  With equal
 # :math:`r_{ij}` for :math:`i < j`, both remainders

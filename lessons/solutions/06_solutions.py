@@ -13,39 +13,40 @@ lesson's exercises, with the output of the run that built the page.
 #
 # Suppose the first :math:`j` reflectors are already grouped,
 # :math:`F_1\cdots F_j = I - VTV^\top`, and the next one is
-# :math:`F_{j+1} = I - \tau vv^\top` (:math:`\tau = 2` for a unit :math:`v`).
+# :math:`F_{j+1} = I - \beta vv^\top` (:math:`\beta = 2` for a unit :math:`v`; LAPACK and the
+# package's code call it ``tau``).
 # Multiply out:
 #
 # .. math::
 #
-#    (I - VTV^\top)(I - \tau vv^\top)
-#    = I - VTV^\top - \tau vv^\top + \tau\, VTV^\top v\, v^\top .
+#    (I - VTV^\top)(I - \beta vv^\top)
+#    = I - VTV^\top - \beta vv^\top + \beta\, VTV^\top v\, v^\top .
 #
 # We want this in the form :math:`I - V_+T_+V_+^\top` with
 # :math:`V_+ = [V\ \ v]` and an upper triangular
-# :math:`T_+ = \begin{pmatrix} T & z \\ 0 & \rho \end{pmatrix}`.  Expanding
+# :math:`T_+ = \begin{pmatrix} T & w \\ 0 & \eta \end{pmatrix}`.  Expanding
 # the block product,
 #
 # .. math::
 #
-#    V_+T_+V_+^\top = VTV^\top + V z v^\top + \rho\, vv^\top .
+#    V_+T_+V_+^\top = VTV^\top + V w v^\top + \eta\, vv^\top .
 #
 # Comparing the two expressions term by term: the :math:`vv^\top` terms give
-# :math:`\rho = \tau`, and the :math:`V(\cdot)v^\top` terms give
-# :math:`Vzv^\top = -\tau VTV^\top v v^\top`, i.e.
+# :math:`\eta = \beta`, and the :math:`V(\cdot)v^\top` terms give
+# :math:`Vwv^\top = -\beta VTV^\top v v^\top`, i.e.
 #
 # .. math::
 #
-#    z = -\tau\, T\,(V^\top v), \qquad
-#    T_+ = \begin{pmatrix} T & -\tau\, T V^\top v \\ 0 & \tau \end{pmatrix},
+#    w = -\beta\, T\,(V^\top v), \qquad
+#    T_+ = \begin{pmatrix} T & -\beta\, T V^\top v \\ 0 & \beta \end{pmatrix},
 #
-# starting from the :math:`1\times1` matrix :math:`T = (\tau)` for one
+# starting from the :math:`1\times1` matrix :math:`T = (\beta)` for one
 # reflector.  Each new column costs a product :math:`V^\top v` (:math:`2mj`
 # flops) and a triangular matrix--vector product (:math:`j^2`), so a block of
-# :math:`b` reflectors costs :math:`O(mb^2)`.
+# :math:`n_b` reflectors costs :math:`O(mn_b^2)`.
 #
 # Sympy checks the identity for symbolic :math:`V` (4 by 2), an upper
-# triangular :math:`T`, :math:`v` and :math:`\tau`; then the recurrence,
+# triangular :math:`T`, :math:`v` and :math:`\beta`; then the recurrence,
 # coded from scratch on the reflectors of a random matrix, reproduces the
 # :math:`T` of :func:`linalg_rnn.qr.compact_wy` and the explicit product of
 # the reflectors.
@@ -67,24 +68,24 @@ from linalg_rnn.qr import (
 mode = lesson_mode()
 
 Vs = sympy.Matrix(4, 2, sympy.symbols("V0:8"))
-t11, t12, t22, tau = sympy.symbols("t11 t12 t22 tau")
+t11, t12, t22, beta = sympy.symbols("t11 t12 t22 beta")
 Ts = sympy.Matrix([[t11, t12], [0, t22]])
 vs = sympy.Matrix(4, 1, sympy.symbols("v0:4"))
 I4 = sympy.eye(4)
-lhs = (I4 - Vs * Ts * Vs.T) * (I4 - tau * vs * vs.T)
-T_plus = Ts.row_join(-tau * Ts * Vs.T * vs).col_join(sympy.Matrix([[0, 0, tau]]))
+lhs = (I4 - Vs * Ts * Vs.T) * (I4 - beta * vs * vs.T)
+T_plus = Ts.row_join(-beta * Ts * Vs.T * vs).col_join(sympy.Matrix([[0, 0, beta]]))
 V_plus = Vs.row_join(vs)
 difference = sympy.expand(lhs - (I4 - V_plus * T_plus * V_plus.T))
-print("(I - V T V^T)(I - tau v v^T) - (I - V+ T+ V+^T), expanded, is zero:", difference == sympy.zeros(4, 4))
+print("(I - V T V.T)(I - beta v v.T) - (I - V+ T+ V+.T), expanded, is zero:", difference == sympy.zeros(4, 4))
 
 
-def t_by_recurrence(V, tau=2.0):
-    """T of the compact WY form, one column at a time: T+ = [[T, -tau T V^T v], [0, tau]]."""
+def t_by_recurrence(V, beta=2.0):
+    """T of the compact WY form, one column at a time: T+ = [[T, -beta T V.T v], [0, beta]]."""
     b = V.shape[1]
     T = np.zeros((b, b))
     for j in range(b):
-        T[:j, j] = -tau * T[:j, :j] @ (V[:, :j].T @ V[:, j])
-        T[j, j] = tau
+        T[:j, j] = -beta * T[:j, :j] @ (V[:, :j].T @ V[:, j])
+        T[j, j] = beta
     return T
 
 
@@ -106,8 +107,8 @@ print(f"T upper triangular: {np.allclose(T_mine, np.triu(T_mine))}, diagonal {np
 # Exercise 2
 # ----------
 #
-# An upper Hessenberg matrix has one nonzero below the diagonal in each
-# column, :math:`h_{k+1,k}`.  Givens needs one rotation per such entry, of
+# An upper Hessenberg matrix :math:`A` has one nonzero below the diagonal in
+# each column, :math:`a_{k+1,k}`.  Givens needs one rotation per such entry, of
 # rows :math:`k` and :math:`k+1`; it leaves the structure below intact
 # (those rows are zero to the left of column :math:`k`), so an :math:`n
 # \times n` Hessenberg matrix takes :math:`n - 1` rotations instead of
@@ -244,25 +245,25 @@ for b in block_sizes:
 # Both ends are slower than the middle, for different reasons (the split
 # above).
 #
-# * **Small blocks.**  With :math:`b = 1` the compact WY form is a single
+# * **Small blocks.**  With :math:`n_b = 1` the compact WY form is a single
 #   reflector, :math:`T = (2)`, and the "matrix--matrix" update
-#   :math:`C - V(T^\top(V^\top C))` is the rank-one update of the unblocked
+#   :math:`A_{\mathrm{trail}} - V(T^\top(V^\top A_{\mathrm{trail}}))` is the rank-one update of the unblocked
 #   algorithm: BLAS-2 work, limited by memory bandwidth, made as three
 #   separate calls per column, for the trailing update and again for forming
 #   :math:`Q`.  Those two stages take almost all of the time at
-#   :math:`b = 1`, which is no faster than the unblocked code (the same
-#   factors, to rounding).  As :math:`b` grows, each number loaded from
-#   memory is used for about :math:`b` flops and there are :math:`n/b`
+#   :math:`n_b = 1`, which is no faster than the unblocked code (the same
+#   factors, to rounding).  As :math:`n_b` grows, each number loaded from
+#   memory is used for about :math:`n_b` flops and there are :math:`n/n_b`
 #   times fewer calls: the update and :math:`Q` stages shrink fast.
 # * **Large blocks.**  Now the panel stage grows.  The panel is factored
 #   recursively, in matrix--matrix products too, but with more bookkeeping
 #   the wider it is: the joins of the :math:`T` matrices, the single-column
 #   steps at the bottom of the recursion, and products whose inner
 #   dimension is only a few columns.  And the :math:`T` factors add flops
-#   that are "lower order" only while :math:`b \ll n`: applying a block
-#   reflector to :math:`c` columns costs :math:`4mbc` flops for the
-#   :math:`V` products and :math:`2b^2c` more for :math:`T`, a fraction
-#   :math:`b/2m` extra -- a quarter more at :math:`b = 256`, :math:`m = 512`
+#   that are "lower order" only while :math:`n_b \ll n`: applying a block
+#   reflector to :math:`p` columns costs :math:`4mn_bp` flops for the
+#   :math:`V` products and :math:`2n_b^2p` more for :math:`T`, a fraction
+#   :math:`n_b/2m` extra -- a quarter more at :math:`n_b = 256`, :math:`m = 512`
 #   -- which shows in the form-:math:`Q` stage growing again.
 #
 # The best block size in this run is printed below; reference LAPACK's

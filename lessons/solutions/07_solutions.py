@@ -12,9 +12,9 @@ lesson's exercises, with the output of the run that built the page.
 # ----------
 #
 # The theory does not depend on the shape: the bounds are
-# :math:`\|Q^\top Q - I\| \le c_1(m, n)\,\varepsilon\kappa^2` for classical
-# Gram--Schmidt (while that is small), :math:`c_2(m, n)\,\varepsilon\kappa`
-# for modified and :math:`c_3(m, n)\,\varepsilon` for Householder, with
+# :math:`\|Q^\top Q - I\| \le C_1(m, n)\,\varepsilon\kappa^2` for classical
+# Gram--Schmidt (while that is small), :math:`C_2(m, n)\,\varepsilon\kappa`
+# for modified and :math:`C_3(m, n)\,\varepsilon` for Householder, with
 # constants that grow slowly with :math:`m` and :math:`n`.  So a square
 # matrix should change the constants a little and the slopes not at all.
 # We rerun the lab (:func:`linalg_rnn.stability.orthogonality_vs_condition`,
@@ -145,21 +145,22 @@ fig.tight_layout()
 # ----------
 #
 # :func:`linalg_rnn.qr.givens_qr` forms :math:`Q` as well as :math:`R`.  For
-# a square :math:`n \times n` matrix it makes :math:`N = n(n-1)/2` rotations;
+# a square :math:`n \times n` matrix it makes :math:`n_{\mathrm{rot}}(n) = n(n-1)/2` rotations;
 # rotation :math:`(i, j)` (zeroing column :math:`j`) updates two rows of
 # :math:`R` from column :math:`j` on, :math:`6(n - j)` flops, and forming
 # :math:`Q` applies each rotation to two rows of length :math:`n` of the
 # identity, :math:`6n` flops.  In all
 #
-# .. math:: F(n) = \sum_{j=0}^{n-2} (n-1-j)\,\bigl(6(n-j) + 6n\bigr)
+# .. math:: \mathrm{flops}(n) = \sum_{j=0}^{n-2} (n-1-j)\,\bigl(6(n-j) + 6n\bigr)
 #           \approx 2n^3 + 3n^3 = 5n^3 .
 #
 # We time it (best of interleaved rounds) for :math:`n = 64, 128, 256`,
 # convert to a flop rate, and extrapolate to :math:`n = 2048` two ways:
-# (a) as the exercise asks, :math:`F(2048)` at the rate measured at the
+# (a) as the exercise asks, :math:`\mathrm{flops}(2048)` at the rate measured at the
 # largest :math:`n`, which is the same as scaling its time by
 # :math:`(2048/256)^3 = 512`; (b) from a two-term model, a fixed cost per
-# rotation plus a cost per flop, :math:`t \approx \alpha N(n) + \beta F(n)`,
+# rotation plus a cost per flop,
+# :math:`\text{time} \approx c_{\mathrm{rot}}\, n_{\mathrm{rot}}(n) + c_{\mathrm{flop}}\, \mathrm{flops}(n)`,
 # fitted to the three timings.  Then both predictions are checked at
 # :math:`n = 512`, where the clock can still be read in a few seconds.
 
@@ -185,12 +186,12 @@ print(f"time grows like n^{growth:.2f} over these sizes (flops: n^3, rotations: 
 n_big = sizes[-1]
 rate = givens_flops(n_big) / times[n_big]
 X = np.array([[rotations[n], givens_flops(n)] for n in sizes], dtype=float)
-alpha, beta = scipy.optimize.nnls(X, np.array([times[n] for n in sizes]))[0]
-arithmetic = f"{1e-9 / beta:.2f} GFLOP/s" if beta > 0 else "too small to resolve at these sizes"
-print(f"model: {1e6 * alpha:.1f} us per rotation + {1e9 * beta:.3f} ns per flop (arithmetic: {arithmetic})")
+c_rot, c_flop = scipy.optimize.nnls(X, np.array([times[n] for n in sizes]))[0]
+arithmetic = f"{1e-9 / c_flop:.2f} GFLOP/s" if c_flop > 0 else "too small to resolve at these sizes"
+print(f"model: {1e6 * c_rot:.1f} us per rotation + {1e9 * c_flop:.3f} ns per flop (arithmetic: {arithmetic})")
 predict = {name: {n: f(n) for n in (check, 2048)} for name, f in (
     ("(a) flops at the measured rate", lambda n: givens_flops(n) / rate),
-    ("(b) per-rotation + per-flop model", lambda n: alpha * rotations[n] + beta * givens_flops(n)))}
+    ("(b) per-rotation + per-flop model", lambda n: c_rot * rotations[n] + c_flop * givens_flops(n)))}
 start = time.perf_counter()
 givens_qr(mats[check])
 measured = time.perf_counter() - start

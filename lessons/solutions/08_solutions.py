@@ -12,10 +12,10 @@ lesson's exercises, with the output of the run that built the page.
 # ----------
 #
 # The prediction first.  The ``normal`` scheme draws i.i.d. entries of
-# variance :math:`\text{gain}^2/n`; by the circular law the eigenvalues fill
-# the disc of radius :math:`\text{gain}`, so :math:`\rho(W) \approx
-# \text{gain}` and, by Gelfand's formula, :math:`\|W^t\|_2` should change by a
-# factor of about :math:`\text{gain}` per step: about 0.5 (vanishing) for
+# variance :math:`\gamma^2/n` for the gain :math:`\gamma`; by the circular law
+# the eigenvalues fill the disc of radius :math:`\gamma`, so
+# :math:`\rho(W) \approx \gamma` and, by Gelfand's formula, :math:`\|W^t\|_2`
+# should change by a factor of about :math:`\gamma` per step: about 0.5 (vanishing) for
 # gain 0.5, 1.5 (exploding) for gain 1.5.  One refinement: for finite
 # :math:`n` the largest eigenvalue sits a little *outside* the limiting
 # disc (the edge of the disc fluctuates on a scale of about
@@ -54,7 +54,7 @@ for color, gain in zip(("C0", "C1", "C3"), gains, strict=True):
         ax.semilogy(runs[(gain, seed)].t, runs[(gain, seed)].norms, color=color, lw=1, alpha=0.7,
                     label=f"normal, gain {gain}" if k == 0 else None)
     ax.semilogy(runs[(gain, seeds[0])].t, gain ** runs[(gain, seeds[0])].t.astype(float), "k:", lw=1)
-ax.plot([], [], "k:", label=r"$\mathrm{gain}^t$ (circular-law prediction)")
+ax.plot([], [], "k:", label=r"$\gamma^t$ (circular-law prediction)")
 ax.set_xlabel("t")
 ax.set_ylabel(r"$\|W^t\|_2$")
 ax.set_title(f"normal init, n = {n}: every seed, three gains")
@@ -66,7 +66,7 @@ fig.tight_layout()
 # printed digits, and :math:`\rho(W)` is the gain times a factor a little
 # above 1 -- the same factor for all three gains at a given seed, because
 # ``init_recurrent`` draws the same Gaussian matrix and only scales it.  On
-# the log plot each run is parallel to :math:`\text{gain}^t` and slightly
+# the log plot each run is parallel to :math:`\gamma^t` and slightly
 # steeper (upward for 1.5, less steeply downward for 0.5).  Gain 1, the
 # lesson's case, is the knife edge: with :math:`\rho` a few percent above 1
 # the powers slowly explode, which is why lesson 08's ``normal`` run drifted
@@ -76,12 +76,12 @@ fig.tight_layout()
 # Exercise 2
 # ----------
 #
-# :math:`W = \begin{pmatrix} 0.9 & 5 \\ 0 & 0.9 \end{pmatrix} = 0.9I + N`
-# with :math:`N^2 = 0`, so by the binomial theorem
+# :math:`W = \begin{pmatrix} 0.9 & 5 \\ 0 & 0.9 \end{pmatrix} = 0.9I + K`
+# with :math:`K^2 = 0`, so by the binomial theorem
 #
 # .. math::
 #
-#    W^t = 0.9^t I + t\,0.9^{t-1} N
+#    W^t = 0.9^t I + t\,0.9^{t-1} K
 #        = \begin{pmatrix} 0.9^t & 5t\,0.9^{t-1} \\ 0 & 0.9^t \end{pmatrix}.
 #
 # Both eigenvalues are 0.9, yet the off-diagonal entry first *grows*
@@ -157,12 +157,13 @@ fig.tight_layout()
 # A prediction to hold the measurement against.  If the :math:`n` units
 # behave like independent Gaussian pre-activations (a mean-field picture,
 # reasonable for a random rotation :math:`Q` that mixes all units), then
-# :math:`q = \|h\|^2/n` settles where
-# :math:`q = \mathbb{E}\,\tanh^2\!\bigl(\sqrt{q + s^2}\,z\bigr)`,
-# :math:`z \sim N(0, 1)`, because :math:`(Qh)_i` has variance :math:`q` and
-# the input adds :math:`s^2`.  The settled norm is then :math:`\sqrt{nq}`
-# and the saturated fraction
-# :math:`P(|z| > \operatorname{artanh}(0.95) / \sqrt{q + s^2})`.
+# the mean square :math:`\nu = \|h\|^2/n` settles where
+# :math:`\nu = E\,\tanh^2\!\bigl(\sqrt{\nu + \nu_x}\,z\bigr)`,
+# :math:`z \sim \mathcal{N}(0, 1)`, because :math:`(Qh)_i` has variance
+# :math:`\nu` and the input adds its variance :math:`\nu_x`
+# (``input_std`` squared).  The settled norm is then :math:`\sqrt{n\nu}` and
+# the saturated fraction
+# :math:`\Pr(|z| > \operatorname{artanh}(0.95) / \sqrt{\nu + \nu_x})`.
 
 from scipy.stats import norm as gaussian
 
@@ -174,11 +175,11 @@ w = w / w.sum()
 
 
 def mean_field(s):
-    """Fixed point q of q = E tanh^2(sqrt(q + s^2) z): predicted settled norm and saturated fraction."""
-    q = 1.0
+    """Fixed point nu of nu = E tanh^2(sqrt(nu + s^2) z), s = input_std: settled norm, saturated share."""
+    nu = 1.0
     for _ in range(500):
-        q = float(np.sum(w * np.tanh(np.sqrt(q + s * s) * z) ** 2))
-    return np.sqrt(n * q), 2 * gaussian.sf(np.arctanh(0.95) / np.sqrt(q + s * s))
+        nu = float(np.sum(w * np.tanh(np.sqrt(nu + s * s) * z) ** 2))
+    return np.sqrt(n * nu), 2 * gaussian.sf(np.arctanh(0.95) / np.sqrt(nu + s * s))
 
 
 rng = np.random.default_rng(1)
@@ -233,4 +234,4 @@ fig.tight_layout()
 # training this is the trade-off of lessons 08 and 09 in one picture: an
 # orthogonal :math:`W_{hh}` only keeps the signal alive if the inputs keep
 # the units out of saturation, because every saturated unit contributes a
-# :math:`\sigma' \approx 0` to the backward product.
+# :math:`f' \approx 0` to the backward product.

@@ -11,14 +11,15 @@ lesson's exercises, with the output of the run that built the page.
 # Exercise 1
 # ----------
 #
-# With the logistic sigmoid :math:`\sigma(a) = 1/(1 + e^{-a})`,
+# With the logistic sigmoid as the activation,
+# :math:`f(a) = \operatorname{sigmoid}(a) = 1/(1 + e^{-a})`,
 #
 # .. math::
 #
-#    \sigma'(a) = \frac{e^{-a}}{(1 + e^{-a})^2} = \sigma(a)\,(1 - \sigma(a)),
+#    f'(a) = \frac{e^{-a}}{(1 + e^{-a})^2} = f(a)\,(1 - f(a)),
 #    \qquad D_i = \operatorname{diag}\bigl(h_i \odot (1 - h_i)\bigr),
 #
-# since :math:`h_i = \sigma(a_i)`.  The product :math:`\sigma(1 - \sigma)` of
+# since :math:`h_i = f(a_i)`.  The product :math:`f(1 - f)` of
 # two numbers in :math:`(0, 1)` that add up to 1 is at most
 # :math:`\tfrac12\cdot\tfrac12 = \tfrac14`, reached at :math:`a = 0`.  So
 # every factor has :math:`\|D_iW_{hh}\|_2 \le \tfrac14\|W_{hh}\|_2`, and for
@@ -49,13 +50,13 @@ torch.set_num_threads(1)
 mode = lesson_mode()
 n = {"quick": 16, "default": 32, "full": 64}[mode]
 T = {"quick": 60, "default": 120, "full": 300}[mode]
-d = 8
+n_in = 8  # input width
 rng = np.random.default_rng(0)  # the lesson's draws, in the lesson's order
 W_normal = init_recurrent(n, "normal", gain=1.0, seed=1)
-W_xh = rng.standard_normal((n, d)) / np.sqrt(d)
+W_ih = rng.standard_normal((n, n_in)) / np.sqrt(n_in)
 b = 0.1 * rng.standard_normal(n)
-X = 0.5 * rng.standard_normal((T, d))
-drive = X @ W_xh.T + b  # row t is W_xh x_t + b
+X = 0.5 * rng.standard_normal((T, n_in))
+drive = X @ W_ih.T + b  # row t is W_ih x_t + b
 
 
 def sigmoid_jacobians(W):
@@ -63,7 +64,7 @@ def sigmoid_jacobians(W):
     h, sig_prime = np.zeros(n), []
     for t in range(T):
         h = 1.0 / (1.0 + np.exp(-(W @ h + drive[t])))
-        sig_prime.append(h * (1.0 - h))  # sigma'(a) = sigma(a) (1 - sigma(a))
+        sig_prime.append(h * (1.0 - h))  # f'(a) = f(a) (1 - f(a)) for f = sigmoid
     J, jacobians = np.eye(n), [np.eye(n)]
     for lag in range(1, T + 1):
         J = J @ (sig_prime[T - lag][:, None] * W)  # append D_(T-lag+1) W on the right
@@ -88,7 +89,7 @@ for name, W in (("normal (lesson)", W_normal), ("orthogonal", init_recurrent(n, 
     norms = np.linalg.norm(explicit, 2, axis=(1, 2))
     sigmoid_runs[name] = norms
     print(f"{name:>16}: max|autograd - explicit| = {np.abs(auto - explicit).max():.1e}; "
-          f"largest sigma' {sig_prime.max():.4f} (bound 1/4), mean {sig_prime.mean():.4f}; "
+          f"largest f' {sig_prime.max():.4f} (bound 1/4), mean {sig_prime.mean():.4f}; "
           f"||dh_T/dh_0|| = {norms[-1]:.2e}, rate per step {norms[-1] ** (1 / T):.4f}")
 lags = np.arange(T + 1)
 print(f"bound for the orthogonal W at lag {T}: 0.25^{T} = {0.25**T:.2e}")
@@ -101,16 +102,16 @@ for name, norms in sigmoid_runs.items():
 ax.semilogy(lags, 0.25**lags, "k:", label=r"$0.25^\ell$ (bound for orthogonal W)")
 ax.set_xlabel(r"lag $\ell = T - t$")
 ax.set_ylabel(r"$\|\partial h_T / \partial h_t\|_2$")
-ax.set_title(r"Sigmoid RNN: $\sigma' \leq 1/4$ at every step")
+ax.set_title(r"Sigmoid RNN: $f' \leq 1/4$ at every step")
 ax.legend(fontsize=8)
 fig.tight_layout()
 
 # %%
-# The explicit product and autograd agree to rounding, no :math:`\sigma'`
+# The explicit product and autograd agree to rounding, no :math:`f'`
 # ever exceeds :math:`\tfrac14`, and the orthogonal network's Jacobian stays
 # below :math:`0.25^\ell` at every lag, at a rate per step a little under
 # 0.25 (printed): the sigmoid's states sit near :math:`\tfrac12`, where
-# :math:`\sigma'` is close to its maximum, so the bound is nearly reached
+# :math:`f'` is close to its maximum, so the bound is nearly reached
 # -- and even then the gradient is gone after a handful of steps.  This is one reason sigmoid
 # is used for gates (where a value in :math:`(0, 1)` is the point) and tanh
 # for the state of a plain RNN.
@@ -143,14 +144,14 @@ cases = {"lesson: inputs 0.5, bias": (X, b), "inputs 0.01, no bias": (0.02 * X, 
 forward = {}
 print(f"ln(100) / ln(1.5) = {np.log(100) / np.log(1.5):.1f}")
 for name, (inputs, bias) in cases.items():
-    res = bptt_jacobian_norms(W15, inputs, W_xh=W_xh, b=bias, activation="tanh")
+    res = bptt_jacobian_norms(W15, inputs, W_xh=W_ih, b=bias, activation="tanh")
     J, norms = np.eye(n), [1.0]
     for k in range(T):
         J = (res.sigma_prime[k][:, None] * W15) @ J  # dh_(k+1)/dh_0 = D_(k+1) W dh_k/dh_0
         norms.append(np.linalg.norm(J, 2))
     norms = np.array(norms)
     forward[name] = norms
-    check = max(abs(bptt_jacobian_norms(W15, inputs[:k], W_xh=W_xh, b=bias).norms[-1] / norms[k] - 1)
+    check = max(abs(bptt_jacobian_norms(W15, inputs[:k], W_xh=W_ih, b=bias).norms[-1] / norms[k] - 1)
                 for k in (5, 20, T))
     windows = [(0, 10), (10, 30), (30, T)]
     rates = ", ".join(f"steps {lo}-{hi}: {(norms[hi] / norms[lo]) ** (1 / (hi - lo)):.3f}"
@@ -159,7 +160,7 @@ for name, (inputs, bias) in cases.items():
     print(f"{name:>25}: ||dh_T/dh_0|| = {norms[-1]:.3e} (lag view: {res.norms[-1]:.3e}); "
           f"rate per step {rates}")
     print(f"{'':>27}mean |h_k| at k = 1, 5, 10, 20: {mean_h[[0, 4, 9, 19]].round(3).tolist()}; "
-          f"mean sigma' over steps 30-{T}: {res.sigma_prime[30:].mean():.3f}; "
+          f"mean f' over steps 30-{T}: {res.sigma_prime[30:].mean():.3f}; "
           f"check against separate runs: {check:.1e}")
 
 fig, ax = plt.subplots(figsize=(6.5, 4))
@@ -183,7 +184,7 @@ fig.tight_layout()
 # sequence (the printed rates for steps 10-30 and 30-:math:`T`): with tiny
 # inputs the network runs almost on its own, :math:`h_t \approx
 # \tanh(1.5\,Qh_{t-1})`, and its states settle less saturated (a larger
-# mean :math:`\sigma'`, printed) than with the lesson's inputs and bias,
+# mean :math:`f'`, printed) than with the lesson's inputs and bias,
 # where the rate after the first steps is just below 1.  Without any input the states stay exactly at
 # 0 and the gradient follows :math:`1.5^k` for ever: the pure linear
 # explosion of the lesson's linear case.  So an exploding gradient needs the
@@ -203,10 +204,10 @@ fig.tight_layout()
 #    MM^\top = D\,QQ^\top D = D^2 ,
 #
 # whose eigenvalues are the :math:`d_j^2`.  Hence :math:`\|DQ\|_2 =
-# \max_j |d_j| = \max_j |\sigma'(a_{i,j})|`: an orthogonal factor does not
+# \max_j |d_j| = \max_j |f'(a_{i,j})|`: an orthogonal factor does not
 # change singular values, and a diagonal matrix's singular values are the
 # moduli of its entries.  Consequently :math:`\|\partial h_T/\partial h_t\|_2
-# \le \prod_{i=t+1}^{T} \max_j \sigma'(a_{i,j})`.
+# \le \prod_{i=t+1}^{T} \max_j f'(a_{i,j})`.
 #
 # Numerically, for every step of a tanh run with the lesson's orthogonal
 # :math:`Q` (seed 4) and inputs of standard deviation 1:
@@ -216,17 +217,17 @@ Z = np.random.default_rng(5).standard_normal((T, n))
 res = bptt_jacobian_norms(Q, Z, activation="tanh")
 norms_DQ = np.array([np.linalg.norm(sp[:, None] * Q, 2) for sp in res.sigma_prime])
 max_sp = res.sigma_prime.max(axis=1)
-print(f"{T} steps: max over steps of | ||D_i Q||_2 - max_j sigma'_ij | / max_j sigma'_ij = "
+print(f"{T} steps: max over steps of | ||D_i Q||_2 - max_j f'_ij | / max_j f'_ij = "
       f"{np.max(np.abs(norms_DQ - max_sp) / max_sp):.1e}")
-print(f"range of max_j sigma'_ij over the steps: [{max_sp.min():.4f}, {max_sp.max():.4f}]")
+print(f"range of max_j f'_ij over the steps: [{max_sp.min():.4f}, {max_sp.max():.4f}]")
 bound = np.concatenate([[1.0], np.cumprod(max_sp[::-1])])  # prod over the last `lag` steps
-print(f"the bound prod max_j sigma' holds at every lag: {bool(np.all(res.norms <= bound * (1 + 1e-12)))}; "
+print(f"the bound prod max_j f' holds at every lag: {bool(np.all(res.norms <= bound * (1 + 1e-12)))}; "
       f"at lag {T}: norm {res.norms[-1]:.2e}, bound {bound[-1]:.2e}")
 
 # %%
 # The identity holds to rounding at every step.  The bound it gives for the
-# whole product is valid but loose: the largest :math:`\sigma'` of a step
+# whole product is valid but loose: the largest :math:`f'` of a step
 # is usually close to 1 (some unit is always near 0), while the norm of the
 # product decays at a rate set by the typical units, because the directions
-# that a unit with large :math:`\sigma'` preserves at one step are mixed by
+# that a unit with large :math:`f'` preserves at one step are mixed by
 # :math:`Q` into saturated units at the next.

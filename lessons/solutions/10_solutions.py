@@ -131,7 +131,7 @@ fig.tight_layout()
 # :math:`2\times10^8`, after a loss of about :math:`2\times10^6`.  Without
 # clipping, the step taken with that gradient sends the weights so far that
 # the next forward pass overflows.  Any threshold, however generous, cuts
-# that one step by the factor :math:`\|g\|/c`, and that was enough here:
+# that one step by the factor :math:`\|g\|/\tau`, and that was enough here:
 # the run recovers, and the thresholds 10 and 100 are reached in only a few
 # updates afterwards (the printed fractions).  What the threshold changes
 # is the damage on the way: the largest loss of the run -- the spike right
@@ -139,7 +139,7 @@ fig.tight_layout()
 # with the threshold (printed; on the right-hand plot, the early peaks).
 # After that all four runs settle at about the same loss, near the
 # predict-1 baseline of :math:`1/6`: at threshold 0.1 every update is
-# clipped and training moves in steps of length :math:`\text{lr}\cdot 0.1`,
+# clipped and training moves in steps of length :math:`0.1\,\alpha` (:math:`\alpha` the learning rate),
 # at the larger thresholds the gradients are mostly below the threshold.
 # None of them solves the task in this budget, which is lesson 10's point:
 # clipping keeps training alive; it does not make it learn.
@@ -164,8 +164,8 @@ for name, run in value_runs.items():
           "on average")
 rnn_, head_ = make_irnn()
 n_params = sum(p.numel() for p in (*rnn_.parameters(), *head_.parameters()))
-print(f"{n_params} parameters: an update made entirely of +-c has norm c * sqrt({n_params}) = "
-      f"{np.sqrt(n_params):.1f} c")
+print(f"{n_params} parameters: an update made entirely of +-tau has norm tau * sqrt({n_params}) = "
+      f"{np.sqrt(n_params):.1f} tau")
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 for name, (_, losses, angles) in value_runs.items():
@@ -185,13 +185,13 @@ fig.tight_layout()
 # %%
 # Yes: value clipping also stopped the overflow, at both limits (the
 # printed statuses).  Every entry of an update is at most
-# :math:`\text{lr}\cdot c`, so the step is bounded too -- but only by
-# :math:`\text{lr}\cdot c\sqrt{p}` for :math:`p` parameters (printed), a
+# :math:`\alpha\tau`, so the step is bounded too -- but only by
+# :math:`\alpha\tau\sqrt{p}` for :math:`p` parameters (printed), a
 # looser cap than norm clipping at the same number.  The price is the
 # direction: whenever some entries are clipped and others are not, the
 # update turns away from the gradient, and the printed angles are large:
 # a median of about 60 degrees at the tight limit, where almost every entry
-# is cut to :math:`\pm c` and the update is little more than the sign
+# is cut to :math:`\pm\tau` and the update is little more than the sign
 # pattern of the gradient, and over 50 degrees on average for the first ten
 # updates at limit 1.  At limit 1 the run also ended with a higher mean
 # loss than norm clipping at 1 (printed; the black curve on the right).  A
@@ -202,59 +202,60 @@ fig.tight_layout()
 # Exercise 3
 # ----------
 #
-# **Norm clipping.** :math:`\operatorname{clip}(g) = \lambda g` with
-# :math:`\lambda = \min(1, c/\|g\|) > 0`, so
-# :math:`\langle g, \operatorname{clip}(g)\rangle = \lambda\|g\|^2 > 0` for
-# :math:`g \ne 0`, and the angle is 0.
+# **Norm clipping.** :math:`\operatorname{clip}(g) = \min(1, \tau/\|g\|)\, g`,
+# a positive multiple of :math:`g`, so
+# :math:`\langle g, \operatorname{clip}(g)\rangle = \min(1, \tau/\|g\|)\,\|g\|^2 > 0`
+# for :math:`g \ne 0`, and the angle is 0.
 #
 # **Value clipping.** :math:`\operatorname{clip}(g)_i =
-# \operatorname{sign}(g_i)\min(|g_i|, c)`, so each term of the inner product
-# is :math:`g_i\operatorname{clip}(g)_i = |g_i|\min(|g_i|, c) \ge 0`, with
+# \operatorname{sign}(g_i)\min(|g_i|, \tau)`, so each term of the inner product
+# is :math:`g_i\operatorname{clip}(g)_i = |g_i|\min(|g_i|, \tau) \ge 0`, with
 # equality only where :math:`g_i = 0`.  For :math:`g \ne 0` at least one term
 # is positive, so :math:`\langle g, \operatorname{clip}(g)\rangle > 0`: the
 # angle is below 90 degrees, and a small enough step along the clipped vector
 # decreases the loss.
 #
 # **The worst angle in two dimensions.**  By symmetry take
-# :math:`g = (a, b)` with :math:`a \ge b \ge 0`.  If :math:`a \le c` nothing
-# is clipped.  If :math:`b \le c < a`, the clipped vector is :math:`(c, b)`
-# and the angle is :math:`\arctan(b/c) - \arctan(b/a)`; if :math:`c < b`, it
-# is :math:`(c, c)` and the angle is :math:`45^\circ - \arctan(b/a)`.  Both
-# grow as :math:`a` grows and the first also as :math:`b` grows to
-# :math:`c`, so the angle is largest for :math:`b = c` and :math:`a` as
-# large as possible: :math:`g = (a, c)` gives :math:`45^\circ -
-# \arctan(c/a)`, which tends to :math:`45^\circ` as :math:`a \to \infty`
-# and never reaches it.  The worst case is a gradient that points almost
-# along an axis, with its small component exactly at the limit: clipping
-# turns it to the diagonal.  (In :math:`p` dimensions the same argument
-# gives :math:`g = (a, c, \dots, c)` and a supremum of
+# :math:`g = (g_1, g_2)` with :math:`g_1 \ge g_2 \ge 0`.  If :math:`g_1 \le \tau`
+# nothing is clipped.  If :math:`g_2 \le \tau < g_1`, the clipped vector is
+# :math:`(\tau, g_2)` and the angle is
+# :math:`\arctan(g_2/\tau) - \arctan(g_2/g_1)`; if :math:`\tau < g_2`, it is
+# :math:`(\tau, \tau)` and the angle is :math:`45^\circ - \arctan(g_2/g_1)`.
+# Both grow as :math:`g_1` grows and the first also as :math:`g_2` grows to
+# :math:`\tau`, so the angle is largest for :math:`g_2 = \tau` and :math:`g_1`
+# as large as possible: :math:`g = (g_1, \tau)` gives
+# :math:`45^\circ - \arctan(\tau/g_1)`, which tends to :math:`45^\circ` as
+# :math:`g_1 \to \infty` and never reaches it.  The worst case is a gradient
+# that points almost along an axis, with its small component exactly at the
+# limit: clipping turns it to the diagonal.  (In :math:`p` dimensions the
+# same argument gives :math:`g = (g_1, \tau, \dots, \tau)` and a supremum of
 # :math:`\arccos(1/\sqrt p)`, which is why real, high-dimensional gradients
 # can be turned by tens of degrees.)
 #
 # The numbers: a grid search over :math:`g` in a square of half-width
-# :math:`R` at limit :math:`c = 1`, and the descent property on random
-# vectors with the package's functions.
+# :math:`g_{\max}` at limit :math:`\tau = 1`, and the descent property on
+# random vectors with the package's functions.
 
 rng = np.random.default_rng(0)
-c = 1.0
-for R in (3.0, 10.0, 100.0, 1000.0):
-    grid = np.union1d(np.linspace(-R, R, 801), [-c, c])  # the grid holds the limit itself
+tau = 1.0
+for g_max in (3.0, 10.0, 100.0, 1000.0):
+    grid = np.union1d(np.linspace(-g_max, g_max, 801), [-tau, tau])  # the grid holds the limit itself
     A, B = np.meshgrid(grid, grid)
     G = np.stack([A.ravel(), B.ravel()], axis=1)
     G = G[np.linalg.norm(G, axis=1) > 0]
-    C = np.clip(G, -c, c)  # what clip_grad_value does, entrywise, for all grid points at once
+    C = np.clip(G, -tau, tau)  # what clip_grad_value does, entrywise, for all grid points at once
     cos = np.sum(G * C, axis=1) / (np.linalg.norm(G, axis=1) * np.linalg.norm(C, axis=1))
     k = int(np.argmin(cos))
-    formula = 45.0 - np.degrees(np.arctan(c / np.sqrt(R**2)))
-    print(f"R = {R:6g}: largest angle on the grid {np.degrees(np.arccos(cos[k])):6.3f} deg at g = "
-          f"({G[k, 0]:.3g}, {G[k, 1]:.3g}); 45 - arctan(c / R) = {formula:6.3f} deg")
-print(f"package's clip_grad_value on g = (1000, 1): {clip_grad_value(np.array([1000.0, 1.0]), c)}, angle "
-      f"{angle_deg(np.array([1000.0, 1.0]), clip_grad_value(np.array([1000.0, 1.0]), c)):.3f} deg")
+    formula = 45.0 - np.degrees(np.arctan(tau / np.sqrt(g_max**2)))
+    print(f"g_max = {g_max:6g}: largest angle on the grid {np.degrees(np.arccos(cos[k])):6.3f} deg at g = "
+          f"({G[k, 0]:.3g}, {G[k, 1]:.3g}); 45 - arctan(tau / g_max) = {formula:6.3f} deg")
+print(f"package's clip_grad_value on g = (1000, 1): {clip_grad_value(np.array([1000.0, 1.0]), tau)}, angle "
+      f"{angle_deg(np.array([1000.0, 1.0]), clip_grad_value(np.array([1000.0, 1.0]), tau)):.3f} deg")
 worst = 90.0
 for p in (2, 10, 1000):
     g = rng.standard_normal((500, p)) * rng.lognormal(0, 2, (500, 1))  # many scales
     for row in g:
-        for clipped in (clip_grad_value(row, c), clip_grad_norm(row, c)[0]):
+        for clipped in (clip_grad_value(row, tau), clip_grad_norm(row, tau)[0]):
             worst = min(worst, 90.0 - angle_deg(row, clipped))
     sup = np.degrees(np.arccos(1 / np.sqrt(p)))
     print(f"p = {p:4d}: arccos(1/sqrt(p)) = {sup:.2f} deg")
@@ -262,7 +263,7 @@ print(f"1500 random gradients, both rules: smallest margin below 90 degrees {wor
       "(positive: every clipped vector is a descent direction)")
 
 # %%
-# The grid search finds the largest angle at :math:`g = (R, \pm 1)` or its
-# mirror images, equal to :math:`45^\circ - \arctan(c/R)`, approaching
-# :math:`45^\circ` as :math:`R` grows, as derived; and no random gradient,
+# The grid search finds the largest angle at :math:`g = (g_{\max}, \pm 1)` or
+# its mirror images, equal to :math:`45^\circ - \arctan(\tau/g_{\max})`,
+# approaching :math:`45^\circ` as :math:`g_{\max}` grows, as derived; and no random gradient,
 # in any dimension, was turned by 90 degrees or more.

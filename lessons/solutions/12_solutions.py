@@ -11,8 +11,8 @@ lesson's exercises, with the output of the run that built the page.
 # Exercise 1
 # ----------
 #
-# The lesson's fitting problem -- :math:`L(W) = \tfrac12\|W - R\|_F^2` for a
-# random rotation :math:`R` (same seed and size as the lesson), :math:`G =
+# The lesson's fitting problem -- :math:`L(W) = \tfrac12\|W - Q_\star\|_F^2` for a
+# random rotation :math:`Q_\star` (same seed and size as the lesson), :math:`G =
 # W - R`, step :math:`\alpha = 0.05`, 1000 updates from :math:`B = 0` --
 # with :math:`W = \operatorname{cay}(B)` (:func:`linalg_rnn.orthogonal.cayley`)
 # in place of :math:`\exp(B)`, next to the lesson's exponential.
@@ -25,11 +25,11 @@ lesson's exercises, with the output of the run that built the page.
 #    = I - 2B + 2B^2 - 2B^3 + \dots = e^{-2B} - \tfrac23 B^3 + O(B^4) ,
 #
 # so the Cayley map runs the other way, twice as fast: where
-# :math:`B \leftarrow B - \alpha A` moves :math:`e^{B}` downhill (to first
-# order :math:`W \to e^{-\alpha A}W`), it moves :math:`\operatorname{cay}(B)`
-# by about :math:`e^{+2\alpha A}W`, *uphill*.  The straight replacement
+# :math:`B \leftarrow B - \alpha\Omega` moves :math:`e^{B}` downhill (to first
+# order :math:`W \to e^{-\alpha\Omega}W`), it moves :math:`\operatorname{cay}(B)`
+# by about :math:`e^{+2\alpha\Omega}W`, *uphill*.  The straight replacement
 # should make the loss go up; the update
-# :math:`B \leftarrow B + \tfrac{\alpha}{2}A` undoes both the sign and the
+# :math:`B \leftarrow B + \tfrac{\alpha}{2}\Omega` undoes both the sign and the
 # factor 2.  We run all three.
 
 import matplotlib.pyplot as plt
@@ -45,9 +45,9 @@ mode = lesson_mode()
 n = {"quick": 8, "default": 16, "full": 32}[mode]
 updates = 1000
 alpha = 0.05
-R = init_recurrent(n, "orthogonal", seed=1)
-if np.linalg.det(R) < 0:
-    R[:, 0] = -R[:, 0]  # det +1, as in the lesson
+Q_star = init_recurrent(n, "orthogonal", seed=1)  # the target
+if np.linalg.det(Q_star) < 0:
+    Q_star[:, 0] = -Q_star[:, 0]  # det +1, as in the lesson
 
 B_test = np.random.default_rng(2).standard_normal((n, n))
 B_test = 1e-3 * (B_test - B_test.T)
@@ -55,24 +55,24 @@ print(f"||cay(B) - exp(-2B)|| for a skew B with ||B|| = {np.linalg.norm(B_test, 
       f"{np.linalg.norm(cayley(B_test) - expm_skew(-2 * B_test), 2):.1e} (third order: "
       f"(2/3) ||B||^3 = {2 / 3 * np.linalg.norm(B_test, 2) ** 3:.1e})")
 
-rules = {"exp(B), B -= alpha A (lesson)": (expm_skew, -alpha),
-         "cay(B), B -= alpha A": (cayley, -alpha),
-         "cay(B), B += (alpha/2) A": (cayley, alpha / 2)}
+rules = {"exp(B), B -= alpha Omega (lesson)": (expm_skew, -alpha),
+         "cay(B), B -= alpha Omega": (cayley, -alpha),
+         "cay(B), B += (alpha/2) Omega": (cayley, alpha / 2)}
 curves, errors, sizes, frobenius = {}, {}, {}, {}
 for name, (parametrize, step) in rules.items():
     B = np.zeros((n, n))
     W = parametrize(B)
     curves[name], errors[name], sizes[name], frobenius[name] = [], [], [], []
     for _ in range(updates):
-        G = W - R
+        G = W - Q_star
         B = B + step * (G @ W.T - W @ G.T)
         W = parametrize(B)
-        curves[name].append(0.5 * np.linalg.norm(W - R) ** 2)
+        curves[name].append(0.5 * np.linalg.norm(W - Q_star) ** 2)
         errors[name].append(orthogonality_error(W))
         sizes[name].append(np.linalg.norm(B, 2))
         frobenius[name].append(np.linalg.norm(B))
-print(f"loss at W = I: {0.5 * np.linalg.norm(np.eye(n) - R) ** 2:.3f}; the largest possible loss, at "
-      f"W = -R: 2n = {2 * n}")
+print(f"loss at W = I: {0.5 * np.linalg.norm(np.eye(n) - Q_star) ** 2:.3f}; the largest possible loss, at "
+      f"W = -Q*: 2n = {2 * n}")
 checkpoints = [9, 99, 299, updates - 1]
 print(f"{'rule':>30} " + " ".join(f"{f'loss @{c + 1}':>11}" for c in checkpoints)
       + f" {'lowest':>9} {'worst orth. error':>18} {'final ||B||_2':>14}")
@@ -89,16 +89,16 @@ for name in rules:
         past = np.flatnonzero(np.array(frobenius[name]) > n)
         where = f"from update {past[0] + 1} on" if past.size else "never"
         print(f"{name}: ||B||_F > n (cayley's real-Schur road for a large skew argument) {where}")
-ax1.axhline(2 * n, color="0.5", ls=":", lw=0.8, label="2n: the farthest point, W = -R")
+ax1.axhline(2 * n, color="0.5", ls=":", lw=0.8, label=r"$2n$: the farthest point, $W = -Q_\star$")
 ax1.set_xlabel("update")
-ax1.set_ylabel(r"$\frac{1}{2}\|W - R\|_F^2$")
+ax1.set_ylabel(r"$\frac{1}{2}\|W - Q_\star\|_F^2$")
 ax1.set_title("loss")
-ax1.legend(fontsize=7)
+ax1.legend(fontsize=8)
 ax2.set_xscale("log")
 ax2.set_xlabel(r"$\|B\|_2$")
 ax2.set_ylabel(r"$\|W^\top W - I\|_2$")
 ax2.set_title("orthogonality error against the size of B")
-ax2.legend(fontsize=7)
+ax2.legend(fontsize=8)
 fig.tight_layout()
 
 # %%
@@ -114,17 +114,17 @@ fig.tight_layout()
 # error sits at a different level.
 #
 # The loss does *not* go down with the literal replacement: it climbs from
-# its value at :math:`W = I` towards :math:`2n`, the loss of :math:`W = -R`,
+# its value at :math:`W = I` towards :math:`2n`, the loss of :math:`W = -Q_\star`,
 # the point farthest from the target -- gradient ascent, as the expansion
-# predicted.  It can only approach that point, since :math:`-R` has
+# predicted.  It can only approach that point, since :math:`-Q_\star` has
 # eigenvalues near :math:`-1`, which the Cayley map reaches only as
 # :math:`\|B\| \to \infty` (the printed final :math:`\|B\|_2` keeps
 # growing).  With the sign and factor corrected,
-# :math:`B \leftarrow B + \tfrac{\alpha}{2}A`, the loss goes down, though
+# :math:`B \leftarrow B + \tfrac{\alpha}{2}\Omega`, the loss goes down, though
 # in this run far more slowly than with the lesson's exponential rule (the
 # printed losses): the two maps agree only to second order in :math:`B`,
-# and accumulating :math:`A` into :math:`B` is a step along the group only
-# while :math:`A` and :math:`B` commute, for either map.
+# and accumulating :math:`\Omega` into :math:`B` is a step along the group only
+# while :math:`\Omega` and :math:`B` commute, for either map.
 
 # %%
 # Exercise 2
@@ -132,63 +132,63 @@ fig.tight_layout()
 #
 # :math:`\det e^{B} = e^{\operatorname{tr}B} = e^0 = 1` for every skew
 # :math:`B`, so the update never leaves :math:`SO(n)`, the rotations.  A
-# target with :math:`\det R = -1` is out of reach, and the question is how
-# close a rotation can get.  For orthogonal :math:`W` and :math:`R`,
+# target with :math:`\det Q_\star = -1` is out of reach, and the question is how
+# close a rotation can get.  For orthogonal :math:`W` and :math:`Q_\star`,
 #
 # .. math::
 #
-#    \tfrac12\|W - R\|_F^2 = \tfrac12\bigl(\|W\|_F^2 + \|R\|_F^2\bigr)
-#    - \operatorname{tr}(R^\top W) = n - \operatorname{tr}(R^\top W) .
+#    \tfrac12\|W - Q_\star\|_F^2 = \tfrac12\bigl(\|W\|_F^2 + \|Q_\star\|_F^2\bigr)
+#    - \operatorname{tr}(Q_\star^\top W) = n - \operatorname{tr}(Q_\star^\top W) .
 #
-# :math:`P = R^\top W` is orthogonal with :math:`\det P = -1`.  Its
+# :math:`Q_\star^\top W` is orthogonal with :math:`\det(Q_\star^\top W) = -1`.  Its
 # eigenvalues lie on the unit circle in conjugate pairs, and their product
 # is :math:`-1`, so at least one of them is real and equal to :math:`-1`; the
 # trace is then at most :math:`-1 + (n - 1) = n - 2`.  Hence
 #
-# .. math:: \min_{W \in SO(n)} \tfrac12\|W - R\|_F^2 = n - (n - 2) = 2 ,
+# .. math:: \min_{W \in SO(n)} \tfrac12\|W - Q_\star\|_F^2 = n - (n - 2) = 2 ,
 #
-# reached exactly when :math:`R^\top W` has eigenvalues
-# :math:`(-1, 1, \dots, 1)`: a reflection :math:`S = I - 2uu^\top`, i.e.
-# :math:`W = RS` for any unit :math:`u` -- a whole sphere of best rotations,
+# reached exactly when :math:`Q_\star^\top W` has eigenvalues
+# :math:`(-1, 1, \dots, 1)`: a Householder reflection :math:`F = I - 2vv^\top`, i.e.
+# :math:`W = Q_\star F` for any unit :math:`v` -- a whole sphere of best rotations,
 # each the target with one direction flipped back.  Whatever the
 # dimension, the lowest loss is 2.
 #
 # The measurement: the lesson's exponential update and the step along the
-# group, :math:`W \leftarrow e^{-\alpha A}W` (both from the lesson), on a
-# target of determinant :math:`-1` (the lesson's :math:`R` with one column
+# group, :math:`W \leftarrow e^{-\alpha \Omega}W` (both from the lesson), on a
+# target of determinant :math:`-1` (the lesson's :math:`Q_\star` with one column
 # flipped the other way).
 
-R_minus = init_recurrent(n, "orthogonal", seed=1)
-if np.linalg.det(R_minus) > 0:
-    R_minus[:, 0] = -R_minus[:, 0]
-print(f"det R = {np.linalg.det(R_minus):.6f}")
+Q_star_minus = init_recurrent(n, "orthogonal", seed=1)
+if np.linalg.det(Q_star_minus) > 0:
+    Q_star_minus[:, 0] = -Q_star_minus[:, 0]
+print(f"det Q* = {np.linalg.det(Q_star_minus):.6f}")
 B, W_slides, W_group = np.zeros((n, n)), np.eye(n), np.eye(n)
 loss_slides, loss_group = [], []
 for _ in range(updates):
-    G = W_slides - R_minus
+    G = W_slides - Q_star_minus
     B = B - alpha * (G @ W_slides.T - W_slides @ G.T)
     W_slides = expm_skew(B)
-    G = W_group - R_minus
+    G = W_group - Q_star_minus
     W_group = expm_skew(-alpha * (G @ W_group.T - W_group @ G.T)) @ W_group
-    loss_slides.append(0.5 * np.linalg.norm(W_slides - R_minus) ** 2)
-    loss_group.append(0.5 * np.linalg.norm(W_group - R_minus) ** 2)
+    loss_slides.append(0.5 * np.linalg.norm(W_slides - Q_star_minus) ** 2)
+    loss_group.append(0.5 * np.linalg.norm(W_group - Q_star_minus) ** 2)
 for name, losses in (("exp(B) update (lesson)", loss_slides), ("step along the group", loss_group)):
     print(f"{name:>24}: loss after 10, 100, {updates} updates: {losses[9]:.6f}, {losses[99]:.6f}, "
           f"{losses[-1]:.6f}; lowest {min(losses):.12f}")
 print(f"det W at the end: {np.linalg.det(W_slides):.6f}, {np.linalg.det(W_group):.6f}")
-P = R_minus.T @ W_group
-print("eigenvalues of R^T W (step along the group), rounded:",
-      np.round(np.sort(np.linalg.eigvals(P).real), 6).tolist())
-u = np.random.default_rng(3).standard_normal(n)
-u /= np.linalg.norm(u)
-W_best = R_minus @ (np.eye(n) - 2 * np.outer(u, u))
-print(f"a random best rotation R(I - 2uu^T): det {np.linalg.det(W_best):.6f}, "
-      f"loss {0.5 * np.linalg.norm(W_best - R_minus) ** 2:.12f}")
+QtW = Q_star_minus.T @ W_group
+print("eigenvalues of Q*.T W (step along the group), rounded:",
+      np.round(np.sort(np.linalg.eigvals(QtW).real), 6).tolist())
+v = np.random.default_rng(3).standard_normal(n)
+v /= np.linalg.norm(v)
+W_best = Q_star_minus @ (np.eye(n) - 2 * np.outer(v, v))
+print(f"a random best rotation Q*(I - 2vv.T): det {np.linalg.det(W_best):.6f}, "
+      f"loss {0.5 * np.linalg.norm(W_best - Q_star_minus) ** 2:.12f}")
 
 # %%
 # Both updates stop at a loss of 2 (printed to twelve digits), with
 # determinant 1 throughout, and the rotation they reach is the target times
-# a reflection: :math:`R^\top W` has one eigenvalue :math:`-1` and all others
+# a reflection: :math:`Q_\star^\top W` has one eigenvalue :math:`-1` and all others
 # 1.  A random member of the sphere of minimizers has the same loss.  This
 # is why orthogonal RNNs built on :math:`\exp` (or Cayley) cover only
 # :math:`SO(n)`: if the best :math:`W_{hh}` has determinant :math:`-1`, the
@@ -199,21 +199,22 @@ print(f"a random best rotation R(I - 2uu^T): det {np.linalg.det(W_best):.6f}, "
 # Exercise 3
 # ----------
 #
-# Write :math:`B = \begin{pmatrix} 0 & b \\ -b & 0 \end{pmatrix}` and
-# :math:`C = \begin{pmatrix} p & q \\ q & r \end{pmatrix}`.  Sympy computes
-# the commutator:
+# Write :math:`B = \begin{pmatrix} 0 & \omega \\ -\omega & 0 \end{pmatrix}` and
+# :math:`S = \begin{pmatrix} s_{11} & s_{12} \\ s_{12} & s_{22} \end{pmatrix}`.
+# Sympy computes the commutator:
 
-b, p, q, r, eps_s = sympy.symbols("b p q r epsilon", real=True)
-B_s = sympy.Matrix([[0, b], [-b, 0]])
-C_s = sympy.Matrix([[p, q], [q, r]])
-commutator = sympy.simplify(B_s * C_s - C_s * B_s)
-print("BC - CB =", commutator.tolist())
-print("||BC - CB||_F^2 =", sympy.factor(sum(x**2 for x in commutator)))
+omega, s11, s12, s22 = sympy.symbols("omega s_11 s_12 s_22", real=True)
+B_s = sympy.Matrix([[0, omega], [-omega, 0]])
+S_s = sympy.Matrix([[s11, s12], [s12, s22]])
+commutator = sympy.simplify(B_s * S_s - S_s * B_s)
+print("BS - SB =", commutator.tolist())
+print("||BS - SB||_F^2 =", sympy.factor(sum(x**2 for x in commutator)))
 
 # %%
-# So :math:`[B, C] = BC - CB = b\begin{pmatrix} 2q & r - p \\ r - p & -2q
-# \end{pmatrix}`, which vanishes exactly when :math:`b = 0` or :math:`C` is a
-# multiple of the identity (:math:`q = 0`, :math:`p = r`): a 2-by-2
+# So :math:`[B, S] = BS - SB = \omega\begin{pmatrix} 2s_{12} & s_{22} - s_{11}
+# \\ s_{22} - s_{11} & -2s_{12} \end{pmatrix}`, which vanishes exactly when
+# :math:`\omega = 0` or :math:`S` is a multiple of the identity
+# (:math:`s_{12} = 0`, :math:`s_{11} = s_{22}`): a 2-by-2
 # rotation generator commutes only with scalars among the symmetric
 # matrices.  The Baker--Campbell--Hausdorff formula says
 #
@@ -221,54 +222,58 @@ print("||BC - CB||_F^2 =", sympy.factor(sum(x**2 for x in commutator)))
 #
 #    e^{X}e^{Y} = e^{X + Y + \frac12[X, Y] + \frac1{12}([X,[X,Y]] + [Y,[Y,X]]) + \dots},
 #
-# so for :math:`X = tB`, :math:`Y = tC`,
+# so for :math:`X = \delta B`, :math:`Y = \delta S` with a small :math:`\delta`,
 #
 # .. math::
 #
-#    e^{tB}e^{tC} - e^{t(B+C)} = \frac{t^2}{2}[B, C] + O(t^3) :
+#    e^{\delta B}e^{\delta S} - e^{\delta(B+S)} = \frac{\delta^2}{2}[B, S] + O(\delta^3) :
 #
 # the defect is the commutator, to leading order.  We check it with SciPy's
-# general ``expm`` (:math:`C` is not skew, so ``expm_skew`` does not apply),
-# on a random pair, shrinking :math:`t`; and on a commuting pair (:math:`C`
-# a multiple of :math:`I`) the defect is rounding only.
+# general ``expm`` (:math:`S` is not skew, so ``expm_skew`` does not apply),
+# on a random pair, shrinking :math:`\delta`; and on a commuting pair
+# (:math:`S` a multiple of :math:`I`) the defect is rounding only.
 
 rng = np.random.default_rng(4)
-b_val = rng.standard_normal()
-B2 = np.array([[0.0, b_val], [-b_val, 0.0]])
-C2 = rng.standard_normal((2, 2))
-C2 = (C2 + C2.T) / 2
-K = B2 @ C2 - C2 @ B2
-print(f"B = {B2.round(4).tolist()}, C = {C2.round(4).tolist()}; ||[B, C]||_2 = {np.linalg.norm(K, 2):.4f}")
-print(f"{'t':>8} {'||e^tB e^tC - e^t(B+C)||_2':>28} {'t^2/2 ||[B,C]||_2':>18} {'ratio':>7}")
-ts = np.logspace(0, -4, 9)
+omega_val = rng.standard_normal()
+B2 = np.array([[0.0, omega_val], [-omega_val, 0.0]])
+S2 = rng.standard_normal((2, 2))
+S2 = (S2 + S2.T) / 2
+commutator_BS = B2 @ S2 - S2 @ B2
+print(f"B = {B2.round(4).tolist()}, S = {S2.round(4).tolist()}; "
+      f"||[B, S]||_2 = {np.linalg.norm(commutator_BS, 2):.4f}")
+print(f"{'delta':>8} {'||e^dB e^dS - e^d(B+S)||_2':>28} {'d^2/2 ||[B,S]||_2':>18} {'ratio':>7}")
+deltas = np.logspace(0, -4, 9)
 defects = []
-for t in ts:
-    D = scipy.linalg.expm(t * B2) @ scipy.linalg.expm(t * C2) - scipy.linalg.expm(t * (B2 + C2))
-    defects.append(np.linalg.norm(D, 2))
-    print(f"{t:8.0e} {defects[-1]:28.3e} {t**2 / 2 * np.linalg.norm(K, 2):18.3e} "
-          f"{defects[-1] / (t**2 / 2 * np.linalg.norm(K, 2)):7.4f}")
-D_dir = (scipy.linalg.expm(1e-4 * B2) @ scipy.linalg.expm(1e-4 * C2) - scipy.linalg.expm(1e-4 * (B2 + C2)))
-print(f"at t = 1e-4, (defect) / (t^2/2) - [B, C], largest entry: {np.abs(D_dir / 0.5e-8 - K).max():.1e} "
-      f"(||[B, C]|| = {np.linalg.norm(K, 2):.2f})")
-C_scalar = 0.7 * np.eye(2)
-D0 = scipy.linalg.expm(B2) @ scipy.linalg.expm(C_scalar) - scipy.linalg.expm(B2 + C_scalar)
-print(f"C = 0.7 I (commutes with B): ||e^B e^C - e^(B+C)||_2 = {np.linalg.norm(D0, 2):.1e}")
+for delta in deltas:
+    defect = (scipy.linalg.expm(delta * B2) @ scipy.linalg.expm(delta * S2)
+              - scipy.linalg.expm(delta * (B2 + S2)))
+    defects.append(np.linalg.norm(defect, 2))
+    print(f"{delta:8.0e} {defects[-1]:28.3e} {delta**2 / 2 * np.linalg.norm(commutator_BS, 2):18.3e} "
+          f"{defects[-1] / (delta**2 / 2 * np.linalg.norm(commutator_BS, 2)):7.4f}")
+D_dir = (scipy.linalg.expm(1e-4 * B2) @ scipy.linalg.expm(1e-4 * S2) - scipy.linalg.expm(1e-4 * (B2 + S2)))
+print(f"at delta = 1e-4, (defect) / (delta^2/2) - [B, S], largest entry: "
+      f"{np.abs(D_dir / 0.5e-8 - commutator_BS).max():.1e} "
+      f"(||[B, S]|| = {np.linalg.norm(commutator_BS, 2):.2f})")
+S_scalar = 0.7 * np.eye(2)
+D0 = scipy.linalg.expm(B2) @ scipy.linalg.expm(S_scalar) - scipy.linalg.expm(B2 + S_scalar)
+print(f"S = 0.7 I (commutes with B): ||e^B e^S - e^(B+S)||_2 = {np.linalg.norm(D0, 2):.1e}")
 
 fig, ax = plt.subplots(figsize=(6, 4))
-ax.loglog(ts, defects, "o-", label=r"$\|e^{tB}e^{tC} - e^{t(B+C)}\|_2$")
-ax.loglog(ts, ts**2 / 2 * np.linalg.norm(K, 2), "k--", label=r"$\frac{t^2}{2}\|[B, C]\|_2$")
-ax.set_xlabel("t")
-ax.set_title("B skew, C symmetric: the defect is the commutator")
+ax.loglog(deltas, defects, "o-", label=r"$\|e^{\delta B}e^{\delta S} - e^{\delta(B+S)}\|_2$")
+ax.loglog(deltas, deltas**2 / 2 * np.linalg.norm(commutator_BS, 2), "k--",
+          label=r"$\frac{\delta^2}{2}\|[B, S]\|_2$")
+ax.set_xlabel(r"$\delta$")
+ax.set_title("B skew, S symmetric: the defect is the commutator")
 ax.legend(fontsize=8)
 fig.tight_layout()
 
 # %%
-# The ratio of the defect to :math:`\tfrac{t^2}{2}\|[B, C]\|_2` tends to 1
-# as :math:`t` shrinks, and the defect matrix itself, divided by
-# :math:`t^2/2`, tends to :math:`[B, C]` entry by entry (printed); at
-# :math:`t = 1` the higher BCH terms still matter.  For a :math:`C` that
+# The ratio of the defect to :math:`\tfrac{\delta^2}{2}\|[B, S]\|_2` tends to 1
+# as :math:`\delta` shrinks, and the defect matrix itself, divided by
+# :math:`\delta^2/2`, tends to :math:`[B, S]` entry by entry (printed); at
+# :math:`\delta = 1` the higher BCH terms still matter.  For an :math:`S` that
 # commutes with :math:`B` the defect is zero up to rounding.  This is the
 # lesson's argument in reverse: :math:`e^{B}e^{B^\top} = e^{B + B^\top}`
 # holds because :math:`B^\top = -B` commutes with :math:`B`; a symmetric
-# :math:`C` in general does not, and the identity fails by about
-# :math:`\tfrac12[B, C]`.
+# :math:`S` in general does not, and the identity fails by about
+# :math:`\tfrac12[B, S]`.

@@ -6,7 +6,7 @@ quotient iteration (27.3) are the same loop::
     for k = 1, 2, ...
         w = ...                  how w is made: the one line that differs
         v = w / ||w||            normalize
-        lam = v^T A v            Rayleigh quotient
+        lam = v.T A v            Rayleigh quotient
 
 Power iteration multiplies, ``w = A v``; inverse iteration solves
 ``(A - mu I) w = v`` with a fixed shift; Rayleigh quotient iteration solves
@@ -525,8 +525,8 @@ def rayleigh_quotient(A: Any, x: Any) -> float:
     -----
     If :math:`x` is an eigenvector, :math:`r(x)` is its eigenvalue.  For
     symmetric :math:`A` the gradient of :math:`r` vanishes at eigenvectors,
-    so an eigenvector error :math:`\\epsilon` gives an eigenvalue error of
-    only :math:`O(\\epsilon^2)` (Trefethen & Bau, Lecture 27): the reason
+    so an eigenvector error of size :math:`\\delta` gives an eigenvalue error
+    of only :math:`O(\\delta^2)` (Trefethen & Bau, Lecture 27): the reason
     power iteration's eigenvalue converges twice as fast as its vector.
 
     :math:`r(cx) = r(x)` and :math:`r` scales with :math:`A`, so ``x`` and

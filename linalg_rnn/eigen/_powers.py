@@ -62,7 +62,7 @@ def spectral_radius(A: Any) -> float:
 
 
 def matrix_power_eig(A: Any, k: int) -> np.ndarray:
-    """:math:`A^k` through the eigendecomposition :math:`A = Q \\Lambda Q^{-1}`.
+    """:math:`A^k` through the eigendecomposition :math:`A = V \\Lambda V^{-1}`.
 
     Parameters
     ----------
@@ -74,7 +74,7 @@ def matrix_power_eig(A: Any, k: int) -> np.ndarray:
     Returns
     -------
     numpy.ndarray, shape (n, n)
-        :math:`Q \\Lambda^k Q^{-1}`.  It is real (float64) when ``A`` is real:
+        :math:`V \\Lambda^k V^{-1}`.  It is real (float64) when ``A`` is real:
         complex eigenvalues of a real matrix come in conjugate pairs, so the
         imaginary parts cancel up to rounding, and the rounding is dropped.
         ``A**0`` is the identity.  Entries beyond float64 are ``inf`` (or
@@ -89,23 +89,23 @@ def matrix_power_eig(A: Any, k: int) -> np.ndarray:
         If ``A`` holds strings or complex numbers, or ``k`` is not an integer.
     numpy.linalg.LinAlgError
         If ``A`` is not diagonalizable to working precision (its eigenvector
-        matrix :math:`Q` has condition number above :math:`10^{-3}/\\epsilon`),
+        matrix :math:`V` has condition number above :math:`10^{-3}/\\varepsilon`),
         such as the Jordan block ``[[1, 1], [0, 1]]``.
 
     Notes
     -----
-    From :math:`A = Q\\Lambda Q^{-1}`,
-    :math:`A^k = Q\\Lambda Q^{-1} Q\\Lambda Q^{-1}\\cdots = Q \\Lambda^k Q^{-1}`:
+    From :math:`A = V\\Lambda V^{-1}`,
+    :math:`A^k = V\\Lambda V^{-1} V\\Lambda V^{-1}\\cdots = V \\Lambda^k V^{-1}`:
     the :math:`k` products collapse into :math:`k`-th powers of the
     eigenvalues.  The cost is one eigendecomposition, whatever :math:`k`; the
     price is accuracy, since rounding errors are amplified by the condition
-    number of :math:`Q` and relative errors in :math:`\\lambda_j` grow by a
+    number of :math:`V` and relative errors in :math:`\\lambda_j` grow by a
     factor :math:`k` in :math:`\\lambda_j^k`.  A matrix without a full set of
     eigenvectors (defective) has no such decomposition; use
     :func:`numpy.linalg.matrix_power` for it.
 
     When :math:`\\lambda_j^k` overflows, the product is formed again as
-    :math:`(Q\\Lambda^{\\lfloor k/2 \\rfloor})(\\Lambda^{\\lceil k/2 \\rceil} Q^{-1})`:
+    :math:`(V\\Lambda^{\\lfloor k/2 \\rfloor})(\\Lambda^{\\lceil k/2 \\rceil} V^{-1})`:
     each factor carries half the growth, so no intermediate overflows while
     the result is representable (:math:`\\varphi^{1476}` overflows, but
     :math:`F_{1476}`, an entry of :math:`F^{1476}`, does not).  Taught in
@@ -123,24 +123,24 @@ def matrix_power_eig(A: Any, k: int) -> np.ndarray:
     >>> matrix_power_eig(F, 10).round(6)
     array([[89., 55.],
            [55., 34.]])
-    >>> R = [[0, -1], [1, 0]]  # a quarter turn: eigenvalues +-i
-    >>> np.allclose(matrix_power_eig(R, 2), -np.eye(2))
+    >>> quarter_turn = [[0, -1], [1, 0]]  # eigenvalues +-i
+    >>> np.allclose(matrix_power_eig(quarter_turn, 2), -np.eye(2))
     True
     """
     A = as_square_matrix(A, "A")
     k = check_int(k, "k", maximum=np.iinfo(np.int64).max)
-    lam, Q = np.linalg.eig(A)
-    kappa = np.linalg.cond(Q)
+    lam, V = np.linalg.eig(A)
+    kappa = np.linalg.cond(V)
     if not np.isfinite(kappa) or kappa > 1e-3 / np.finfo(float).eps:
         raise np.linalg.LinAlgError(
             f"A is not diagonalizable to working precision (its eigenvector matrix has condition "
             f"number {kappa:.2g}); use numpy.linalg.matrix_power, which needs no eigenvectors"
         )
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        Ak = (Q * lam**k) @ np.linalg.inv(Q)  # Q diag(lam**k) Q^{-1}
+        Ak = (V * lam**k) @ np.linalg.inv(V)  # V diag(lam**k) V^{-1}
         if not np.all(np.isfinite(Ak)):  # lam**k overflowed: split it in two halves
             half = k // 2
-            Ak = (Q * lam**half) @ (lam[:, None] ** (k - half) * np.linalg.inv(Q))
+            Ak = (V * lam**half) @ (lam[:, None] ** (k - half) * np.linalg.inv(V))
     return np.real(Ak) if np.iscomplexobj(Ak) else Ak
 
 
@@ -173,7 +173,7 @@ def fibonacci(n: int, method: str = "matrix") -> int | float:
     method : {"matrix", "eig", "binet"}, default "matrix"
         ``"matrix"``: exact, with Python integers, by repeated squaring of
         :math:`F = \\begin{pmatrix} 1 & 1 \\\\ 1 & 0 \\end{pmatrix}`.
-        ``"eig"``: float64, the entry of :math:`Q\\Lambda^n Q^{-1}` from
+        ``"eig"``: float64, the entry of :math:`V\\Lambda^n V^{-1}` from
         :func:`matrix_power_eig`.
         ``"binet"``: float64, Binet's closed form.
 

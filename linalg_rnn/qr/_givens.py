@@ -45,7 +45,7 @@ class GivensRotations(_ImplicitQR):
 
     def _transforms_t(self, B: np.ndarray) -> np.ndarray:
         for i, c, s in self.rotations:
-            # Q^T applies the rotations in the order they were made.
+            # Q.T applies the rotations in the order they were made.
             top = B[i].copy()
             B[i] = c * top + s * B[i + 1]
             B[i + 1] = -s * top + c * B[i + 1]

@@ -86,7 +86,7 @@ def classical_gram_schmidt(A: np.ndarray, *, rank_tol: float | None = None) -> t
 
     Notes
     -----
-    For :math:`j = 1, \\dots, n`: :math:`r_{ij} = q_i^T a_j` for :math:`i < j`,
+    For :math:`j = 1, \\dots, n`: :math:`r_{ij} = q_i^\\top a_j` for :math:`i < j`,
     :math:`v_j = a_j - \\sum_{i<j} r_{ij} q_i`, :math:`r_{jj} = \\|v_j\\|_2`,
     :math:`q_j = v_j / r_{jj}`.  Cost: :math:`2mn^2` flops.  Every projection
     uses the *original* column :math:`a_j`, so rounding errors in earlier
@@ -167,11 +167,11 @@ def modified_gram_schmidt(A: np.ndarray, *, rank_tol: float | None = None) -> tu
     Notes
     -----
     As soon as :math:`q_i` is known, its component is removed from *every
-    later* column: :math:`r_{ij} = q_i^T v_j`, :math:`v_j \\leftarrow v_j -
+    later* column: :math:`r_{ij} = q_i^\\top v_j`, :math:`v_j \\leftarrow v_j -
     r_{ij} q_i` for :math:`j > i`.  In exact arithmetic this equals classical
     Gram--Schmidt; in floating point each projection sees the already-reduced
     vector, which removes the error made by earlier steps.  Cost: :math:`2mn^2`
-    flops.  Loss of orthogonality: :math:`\\|Q^TQ - I\\|_2 = O(\\varepsilon\\kappa(A))`
+    flops.  Loss of orthogonality: :math:`\\|Q^\\top Q - I\\|_2 = O(\\varepsilon\\kappa(A))`
     (Bjorck, BIT 7, 1967; Trefethen and Bau, Lecture 9 and Experiment 2).
 
     At the edges of float64 it keeps the guarantee of

@@ -89,7 +89,7 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--orth-lr", type=float,
                    help="expm/cayley: learning rate of the parametrization (default lr/10)")
     p.add_argument("--hidden", type=int, help="hidden size H (default 64)")
-    p.add_argument("--batch", type=int, help="batch size B (default 32)")
+    p.add_argument("--batch", type=int, help="batch size N (default 32)")
     p.add_argument("--lr", type=float, help="learning rate (default 1e-3)")
     p.add_argument("--optimizer", help="adam|rmsprop|sgd (default adam)")
     p.add_argument("--steps", type=int, help="optimizer steps (default 200)")

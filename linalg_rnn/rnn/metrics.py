@@ -157,7 +157,7 @@ def recurrent_metrics(W: torch.Tensor, *, eigenvalues: bool = True) -> dict[str,
     return {
         "w_hh_spectral_norm": sigma.max().item(),
         "w_hh_max_abs_eigenvalue": max_abs_eigenvalue(W) if eigenvalues else None,
-        # W^T W = V diag(sigma^2) V^T, so ||W^T W - I||_2 = max |sigma_i^2 - 1|
+        # W.T W = V diag(sigma^2) V.T, so ||W.T W - I||_2 = max |sigma_i^2 - 1|
         "orthogonality_error": (sigma**2 - 1).abs().max().item(),
     }
 
