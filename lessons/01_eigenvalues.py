@@ -148,7 +148,7 @@ for ax, (title, M) in zip(axes, examples.items(), strict=True):
     ax.set_aspect("equal")
     ax.set_xlim(-2.2, 2.2)
     ax.set_ylim(-2.2, 2.2)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=8, loc="lower right")
 fig.suptitle("Eigenvectors are the directions a matrix only stretches")
 fig.tight_layout()
 
@@ -252,22 +252,24 @@ fig.tight_layout()
 # ------------------------------------------------
 #
 # The lecture's diagnosis: a recurrent matrix drawn as
-# :math:`W_{ij} \sim \mathcal{N}(0, \sigma^2/n)` has eigenvalues spread over a
-# disc of radius about :math:`\sigma`, so its spectral radius
-# :math:`\max_j |\lambda_j|` (:func:`linalg_rnn.eigen.spectral_radius`) lands
-# wherever :math:`\sigma` puts it, and most eigenvalues sit well inside the
-# disc, where products vanish.  A slightly too large :math:`\sigma` and the
-# dominant direction explodes; a slightly too small one and everything
-# vanishes.  Only :math:`\sigma \approx 1` gives a radius near 1, and even
-# then the bulk of the spectrum has magnitude well below 1.
+# :math:`W_{ij} \sim \mathcal{N}(0, \gamma^2/n)`, with a *gain*
+# :math:`\gamma` (the ``gain`` of :func:`linalg_rnn.dynamics.init_recurrent`),
+# has eigenvalues spread over a disc of radius about :math:`\gamma`, so its
+# spectral radius :math:`\max_j |\lambda_j|`
+# (:func:`linalg_rnn.eigen.spectral_radius`) lands wherever :math:`\gamma`
+# puts it, and most eigenvalues sit well inside the disc, where products
+# vanish.  A slightly too large :math:`\gamma` and the dominant direction
+# explodes; a slightly too small one and everything vanishes.  Only
+# :math:`\gamma \approx 1` gives a radius near 1, and even then the bulk of
+# the spectrum has magnitude well below 1.
 
 n = {"quick": 64, "default": 128, "full": 512}[mode]
 print(f"n = {n}")
-print(f"{'sigma':>6} {'spectral radius':>16} {'median |lambda|':>16} {'share |lambda| < 0.9':>22}")
-for sigma in (0.5, 0.9, 1.0, 1.1, 2.0):
-    W = np.random.default_rng(1).standard_normal((n, n)) * sigma / np.sqrt(n)
+print(f"{'gain':>6} {'spectral radius':>16} {'median |lambda|':>16} {'share |lambda| < 0.9':>22}")
+for gain in (0.5, 0.9, 1.0, 1.1, 2.0):
+    W = np.random.default_rng(1).standard_normal((n, n)) * gain / np.sqrt(n)
     mags = np.abs(np.linalg.eigvals(W))
-    print(f"{sigma:6.1f} {spectral_radius(W):16.3f} {np.median(mags):16.3f} {np.mean(mags < 0.9):22.0%}")
+    print(f"{gain:6.1f} {spectral_radius(W):16.3f} {np.median(mags):16.3f} {np.mean(mags < 0.9):22.0%}")
 
 # %%
 # Summary

@@ -159,7 +159,7 @@ fig.tight_layout()
 # :math:`r(x) = x^\top M x / x^\top x`
 # (:func:`linalg_rnn.eigen.rayleigh_quotient`).  For a *symmetric* matrix,
 # :math:`r` is flat at an eigenvector (its gradient vanishes there), so an
-# eigenvector error :math:`\epsilon` costs only :math:`O(\epsilon^2)` in the
+# eigenvector error of size :math:`\delta` costs only :math:`O(\delta^2)` in the
 # eigenvalue: the eigenvalue error shrinks like :math:`|\lambda_2/\lambda_1|^{2k}`.
 # A nonsymmetric matrix with the same spectrum
 # (:math:`V \operatorname{diag}(\lambda) V^{-1}` with a random :math:`V`) has
@@ -225,15 +225,16 @@ fig.tight_layout()
 # announced at the top), and every second iterate does settle.
 #
 # **A complex dominant pair.**  A real matrix with eigenvalues
-# :math:`\rho e^{\pm i\phi}` has no real eigenvector in the plane they span,
-# so no real direction there is ever kept.  How the iterate moves depends on
+# :math:`\rho e^{\pm i\theta}` (so :math:`\rho` is its spectral radius) has
+# no real eigenvector in the plane they span, so no real direction there is
+# ever kept.  How the iterate moves depends on
 # the 2-by-2 block that acts on the plane.  When the block is *normal* --
-# :math:`\rho` times a rotation by :math:`\phi` in an orthonormal basis of the
+# :math:`\rho` times a rotation by :math:`\theta` in an orthonormal basis of the
 # plane, as in our first example -- each step turns every vector of the plane
-# by exactly :math:`\phi`, and the Rayleigh quotient of every such vector is
-# :math:`\rho\cos\phi`, the real part of the eigenvalues.  A non-normal block
-# with the same eigenvalues, :math:`S(\rho\, G(\phi))S^{-1}` with a
-# non-orthogonal :math:`S`, moves the iterate round an ellipse instead: the
+# by exactly :math:`\theta`, and the Rayleigh quotient of every such vector is
+# :math:`\rho\cos\theta`, the real part of the eigenvalues.  A non-normal block
+# with the same eigenvalues, :math:`X(\rho\operatorname{rot}(\theta))X^{-1}` with a
+# non-orthogonal :math:`X`, moves the iterate round an ellipse instead: the
 # angle it turns changes from step to step, and so does the Rayleigh quotient.
 
 
@@ -282,12 +283,12 @@ def turns_and_quotients(M, x, steps=40):
     return np.array(angles), np.array(quotients)
 
 
-phi = 0.5
-block = 0.95 * np.array([[np.cos(phi), -np.sin(phi)], [np.sin(phi), np.cos(phi)]])
-S = np.array([[1.0, 1.0], [0.0, 1.0]])  # not orthogonal: the same eigenvalues, a non-normal block
+theta = 0.5
+block = 0.95 * np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])  # 0.95 rot(theta)
+X = np.array([[1.0, 1.0], [0.0, 1.0]])  # not orthogonal: the same eigenvalues, a non-normal block
 rest = with_spectrum(0.5 * np.linspace(0.9, -0.9, n - 2), seed=7)[0]
 complex_runs = {}
-for name, B2 in (("normal block", block), ("non-normal block", S @ block @ np.linalg.inv(S))):
+for name, B2 in (("normal block", block), ("non-normal block", X @ block @ np.linalg.inv(X))):
     M_c = np.zeros((n, n))
     M_c[:2, :2] = B2
     M_c[2:, 2:] = rest
@@ -299,12 +300,12 @@ for name, B2 in (("normal block", block), ("non-normal block", S @ block @ np.li
           f"over {angles.size} more steps the iterate turns by {angles.min():.4f} to "
           f"{angles.max():.4f} rad per step, Rayleigh quotient {quotients.min():.4f} to "
           f"{quotients.max():.4f}")
-print(f"    phi = {phi}, rho cos(phi) = {0.95 * np.cos(phi):.4f}")
+print(f"    theta = {theta}, rho cos(theta) = {0.95 * np.cos(theta):.4f}")
 
 # %%
 # With :math:`\pm 1`, and with the normal block, the Rayleigh quotient settles
-# at a wrong value (for the normal block at :math:`\rho\cos\phi`, and each
-# step turns by exactly :math:`\phi`); with the non-normal block it never
+# at a wrong value (for the normal block at :math:`\rho\cos\theta`, and each
+# step turns by exactly :math:`\theta`); with the non-normal block it never
 # settles, and the angle per step varies.  In every case the residual
 # :math:`\|Mx - r(x)x\|` does not shrink: the residual, not the estimate, is
 # the honest convergence test.
@@ -372,7 +373,7 @@ for ax, res, title, which in (
 axes[1].plot(complex_runs["non-normal block"].history["eigenvalue"], lw=0.8, color="tab:green",
              label=r"$r(x_k)$, non-normal block")
 for ax in axes[:2]:
-    ax.legend(fontsize=7, loc="upper right")
+    ax.legend(fontsize=8, loc="upper right")
 kk = np.arange(component.size)
 axes[2].semilogy(kk, np.maximum(component, 1e-20), ".-", label=r"float: $|v_1 \cdot x_k|$")
 axes[2].semilogy(kk, np.minimum(1e-16 * 3.0**kk, 1), "k--", lw=1, label=r"$10^{-16}\cdot 3^k$")
@@ -387,13 +388,14 @@ fig.tight_layout()
 # Inverse iteration: any eigenvalue, fast
 # ---------------------------------------
 #
-# The eigenvalues of :math:`(A - \mu I)^{-1}` are :math:`1/(\lambda_j - \mu)`,
+# The eigenvalues of :math:`(A - \mu I)^{-1}` are :math:`1/(\lambda_i - \mu)`,
 # and the largest of them belongs to the eigenvalue nearest the shift
 # :math:`\mu`.  Power iteration on :math:`(A - \mu I)^{-1}`, which means one
 # linear solve per step, finds that eigenpair
 # (:func:`linalg_rnn.eigen.inverse_iteration`, Algorithm 27.2), with rate
-# :math:`|\lambda_J - \mu| / |\lambda_K - \mu|` (nearest over second nearest).
-# A good shift makes that ratio tiny.  We use Trefethen & Bau's matrix
+# :math:`|\lambda_j - \mu| / |\lambda_k - \mu|`, where :math:`\lambda_j` is the
+# eigenvalue nearest :math:`\mu` and :math:`\lambda_k` the second nearest.  A
+# good shift makes that ratio tiny.  We use Trefethen & Bau's matrix
 #
 # .. math:: A = \begin{pmatrix} 2 & 1 & 1 \\ 1 & 3 & 1 \\ 1 & 1 & 4 \end{pmatrix}.
 

@@ -1,11 +1,11 @@
 """
-Matrix powers: Fibonacci, the golden ratio and the fate of W^t
+Matrix powers: Fibonacci, the golden ratio and the fate of Wᵗ
 ==============================================================
 
 A recurrent network applies the same matrix at every step, so after
 :math:`t` steps it has in effect applied a matrix *power*.  The
-eigendecomposition :math:`A = Q\\Lambda Q^{-1}` turns such a power into powers
-of numbers, :math:`A^t = Q\\Lambda^t Q^{-1}`, and shows at a glance which
+eigendecomposition :math:`A = V\\Lambda V^{-1}` turns such a power into powers
+of numbers, :math:`A^t = V\\Lambda^t V^{-1}`, and shows at a glance which
 directions explode and which die.  We learn it on the friendliest matrix
 there is, the one that generates the Fibonacci numbers, and then carry it
 over to :math:`W^t` and to the Jacobian products of backpropagation through
@@ -21,7 +21,7 @@ time.
 * where float64 Binet stops giving exact integers, and why;
 * that :math:`\\|W^t\\|` decays, holds or explodes according to the spectral
   radius of :math:`W`, and how that reaches the RNN gradient
-  :math:`\\partial h_t/\\partial h_1 = \\prod \\operatorname{diag}(\\sigma')W`.
+  :math:`\\partial h_t/\\partial h_1 = \\prod \\operatorname{diag}(\\tanh'(a_i))\\,W`.
 
 **Prerequisites:** lesson 01 (eigenvalues) and lesson 02 (power iteration).
 """
@@ -59,10 +59,10 @@ mode = lesson_mode()
 print(f"mode = {mode}")
 
 F = np.array([[1, 1], [1, 0]], dtype=np.int64)
-P = np.eye(2, dtype=np.int64)
+F_power = np.eye(2, dtype=np.int64)
 for n in range(6):
-    print(f"F^{n} = {P.tolist()}")
-    P = P @ F
+    print(f"F^{n} = {F_power.tolist()}")
+    F_power = F_power @ F
 
 # %%
 # Three algorithms
@@ -78,8 +78,8 @@ for n in range(6):
 # ``fibonacci(n, method="matrix")``, exact with Python integers for any
 # :math:`n`.
 #
-# **Eigenvalues.**  With :math:`F = Q\Lambda Q^{-1}`,
-# :math:`F^n = Q\Lambda^n Q^{-1}`, and :math:`\Lambda^n` is just two numbers
+# **Eigenvalues.**  With :math:`F = V\Lambda V^{-1}`,
+# :math:`F^n = V\Lambda^n V^{-1}`, and :math:`\Lambda^n` is just two numbers
 # raised to the power :math:`n`: :math:`O(1)` operations, if ``pow`` counts as
 # one (``method="eig"``, through :func:`linalg_rnn.eigen.matrix_power_eig`,
 # and its closed form ``method="binet"``).  The price is floating point,
@@ -140,7 +140,7 @@ fig.tight_layout()
 # golden ratio :math:`\varphi = (1+\sqrt5)/2 \approx 1.618` and
 # :math:`\psi = (1-\sqrt5)/2 = -1/\varphi \approx -0.618`.  So
 #
-# .. math:: F^n = Q \begin{pmatrix} \varphi^n & 0 \\ 0 & \psi^n \end{pmatrix} Q^{-1},
+# .. math:: F^n = V \begin{pmatrix} \varphi^n & 0 \\ 0 & \psi^n \end{pmatrix} V^{-1},
 #           \qquad F_n = \frac{\varphi^n - \psi^n}{\sqrt 5} \quad\text{(Binet)}.
 #
 # One eigenvalue has :math:`|\varphi| > 1` and explodes, the other has
@@ -149,11 +149,11 @@ fig.tight_layout()
 # :math:`\varphi^n` is 123: the small eigenvalue is almost irrelevant.
 
 print("eigenvalues (exact):", eigenvalues_exact([[1, 1], [1, 0]]))
-lam, Q = np.linalg.eig(F.astype(float))
+lam, V = np.linalg.eig(F.astype(float))
 order = np.argsort(-lam)
-lam, Q = lam[order], Q[:, order]
-print("Lambda =", lam, "  Q =", np.round(Q, 4).tolist())
-print("Q Lambda^10 Q^-1 =", np.round(Q @ np.diag(lam**10) @ np.linalg.inv(Q), 9).tolist())
+lam, V = lam[order], V[:, order]
+print("Lambda =", lam, "  V =", np.round(V, 4).tolist())
+print("V Lambda^10 V^-1 =", np.round(V @ np.diag(lam**10) @ np.linalg.inv(V), 9).tolist())
 print("matrix_power_eig(F, 10) =", matrix_power_eig(F, 10).round(9).tolist())
 print(f"{'n':>3} {'phi^n':>12} {'psi^n':>12}")
 for n in (1, 5, 10, 20, 40):
@@ -270,7 +270,7 @@ fig.tight_layout()
 # -----------------------
 #
 # Everything above holds for any diagonalizable :math:`W`:
-# :math:`W^t = Q\Lambda^t Q^{-1}`, so as :math:`t` grows, :math:`W^t`
+# :math:`W^t = V\Lambda^t V^{-1}`, so as :math:`t` grows, :math:`W^t`
 #
 # * vanishes if every :math:`|\lambda_j| < 1`;
 # * keeps its size if every :math:`|\lambda_j| = 1`;
@@ -289,12 +289,12 @@ n_hidden = {"quick": 32, "default": 64, "full": 128}[mode]
 T = {"quick": 150, "default": 400, "full": 1000}[mode]
 rng = np.random.default_rng(0)
 Q_orth, _ = np.linalg.qr(rng.standard_normal((n_hidden, n_hidden)))
-G = rng.standard_normal((n_hidden, n_hidden)) / np.sqrt(n_hidden)
-G /= spectral_radius(G)
+Z = rng.standard_normal((n_hidden, n_hidden)) / np.sqrt(n_hidden)
+Z /= spectral_radius(Z)
 norms = {}
 for rho in (0.9, 1.0, 1.1):
-    for kind, W in (("rho Q (orthogonal)", rho * Q_orth), ("Gaussian, rescaled", rho * G)):
-        P = np.eye(n_hidden)
+    for kind, W in (("rho Q (orthogonal)", rho * Q_orth), ("Gaussian, rescaled", rho * Z)):
+        P = np.eye(n_hidden)  # W^t, one factor at a time
         path = [1.0]
         for _ in range(T):
             P = W @ P  # one more step of the recurrence
@@ -303,7 +303,7 @@ for rho in (0.9, 1.0, 1.1):
 print(f"{'rho':>4} {'W':>20} {'spectral radius':>16} {'max_t ||W^t||':>14} "
       f"{f'||W^{T}||':>10} {f'||W^{T}||^(1/{T})':>16}")
 for (rho, kind), path in norms.items():
-    W = rho * (Q_orth if "orth" in kind else G)
+    W = rho * (Q_orth if "orth" in kind else Z)
     print(f"{rho:4.1f} {kind:>20} {spectral_radius(W):16.4f} {path.max():14.3g} "
           f"{path[-1]:10.3g} {path[-1] ** (1 / T):16.4f}")
 
@@ -323,12 +323,12 @@ fig.tight_layout()
 # ------------------
 #
 # A vanilla RNN updates :math:`h_t = \tanh(a_t)` with
-# :math:`a_t = W h_{t-1} + U x_t + b`.  The chain rule gives the Jacobian of
-# one step, :math:`\partial h_t/\partial h_{t-1} = \operatorname{diag}(\sigma'(a_t))\,W`
-# with :math:`\sigma = \tanh`, and across many steps
+# :math:`a_t = W h_{t-1} + W_{ih} x_t + b`.  The chain rule gives the Jacobian
+# of one step, :math:`\partial h_t/\partial h_{t-1} = \operatorname{diag}(\tanh'(a_t))\,W`,
+# and across many steps
 #
 # .. math:: \frac{\partial h_t}{\partial h_1} = \prod_{i=2}^{t}
-#           \operatorname{diag}(\sigma'(a_i))\, W .
+#           \operatorname{diag}(\tanh'(a_i))\, W .
 #
 # Backpropagation through time multiplies by this product (transposed), so
 # the gradient from step :math:`t` reaching step 1 is a matrix power of
@@ -336,7 +336,7 @@ fig.tight_layout()
 # :math:`0 < \tanh' \le 1`, every diagonal factor has norm at most 1, and
 #
 # .. math:: \Big\|\frac{\partial h_t}{\partial h_1}\Big\|_2 \le
-#           \prod_{i=2}^{t} \max_j \sigma'(a_{i,j}) \; \|W\|_2^{\,t-1} .
+#           \prod_{i=2}^{t} \max_j \tanh'(a_{i,j}) \; \|W\|_2^{\,t-1} .
 #
 # That bound guarantees exactly this much, and no more:
 #
@@ -345,52 +345,53 @@ fig.tight_layout()
 #   that counts: a non-normal :math:`W` can have :math:`\rho(W) < 1 < \|W\|_2`,
 #   like the Gaussian matrices above, whose powers grew for a while.)
 # * :math:`\|W\|_2 = 1`, an orthogonal :math:`W`, guarantees neither: the
-#   product decays exactly as fast as the :math:`\sigma'` factors make it.
+#   product decays exactly as fast as the :math:`\tanh'` factors make it.
 #   That is fast when the pre-activations :math:`a_t` are large and slow when
-#   they stay near 0, where :math:`\sigma'(a) = 1 - \tanh^2 a \approx 1 - a^2`;
+#   they stay near 0, where :math:`\tanh'(a) = 1 - \tanh^2 a \approx 1 - a^2`;
 #   lesson 09 measures a norm still near 1 after a hundred steps with tiny
 #   inputs.
 # * :math:`\|W\|_2 > 1` lets the product grow only while
-#   :math:`\|\operatorname{diag}(\sigma'(a_i))W\|_2 > 1`, that is while the
+#   :math:`\|\operatorname{diag}(\tanh'(a_i))W\|_2 > 1`, that is while the
 #   units stay near tanh's linear region.  But a large :math:`W` also
 #   amplifies the state, which pushes the pre-activations out to where
-#   :math:`\sigma'(a) \approx 4e^{-2|a|}` is tiny, and then the product stops
+#   :math:`\tanh'(a) \approx 4e^{-2|a|}` is tiny, and then the product stops
 #   growing.  Saturation, not the spectral radius, decides.
 #
 # We compute :math:`\|\partial h_t/\partial h_1\|_2` for a random input
 # sequence, starting from :math:`h_0 = 0`, for :math:`W = \rho Q` (so
 # :math:`\|W\|_2 = \rho(W) = \rho`), compare it with :math:`\|W^{t-1}\|_2`,
-# and print the mean :math:`\sigma'` and the growth rate per step over the
+# and print the mean :math:`\tanh'` and the growth rate per step over the
 # first ten steps and over the rest of the run.
 
-U = rng.standard_normal(n_hidden) * 0.5
+W_ih = rng.standard_normal(n_hidden) * 0.5  # one input per step: W_ih is a single column
 inputs = rng.standard_normal(T)
-jac_norms, mean_sigma_prime = {}, {}
+jac_norms, mean_tanh_prime = {}, {}
 print(f"{'W':>17} {'rho(W)':>7} " + " ".join(f"{'t=' + str(t):>10}" for t in (11, 50, T))
       + "   (||dh_t/dh_1||_2, then ||W^(t-1)||_2)")
 for rho in (0.9, 1.0, 1.5):
     W = rho * Q_orth
     h = np.zeros(n_hidden)
     J = np.eye(n_hidden)  # dh_1/dh_1
-    path, path_w, sigma_prime = [1.0], [1.0], []
+    path, path_w, tanh_prime = [1.0], [1.0], []
     for t in range(2, T + 1):
-        a = W @ h + U * inputs[t - 1]
+        a = W @ h + W_ih * inputs[t - 1]
         h = np.tanh(a)
-        sigma_prime.append(1 - h**2)  # tanh'(a_t), one entry per unit
-        J = sigma_prime[-1][:, None] * (W @ J)  # diag(tanh'(a_t)) W times the product so far
+        tanh_prime.append(1 - h**2)  # tanh'(a_t), one entry per unit
+        J = tanh_prime[-1][:, None] * (W @ J)  # diag(tanh'(a_t)) W times the product so far
         path.append(np.linalg.norm(J, 2))
         path_w.append(rho ** (t - 1))  # ||W^(t-1)||_2 for rho times an orthogonal matrix
     jac_norms[rho] = (np.array(path), np.array(path_w))
-    mean_sigma_prime[rho] = np.mean(sigma_prime)
+    mean_tanh_prime[rho] = np.mean(tanh_prime)
     print(f"{f'{rho} x orthogonal':>17} {spectral_radius(W):7.2f} "
           + " ".join(f"{path[t - 1]:10.2e}" for t in (11, 50, T)))
     print(f"{'':>17} {'':>7} " + " ".join(f"{path_w[t - 1]:10.2e}" for t in (11, 50, T)))
-print(f"{'W':>17} {'mean sigma_prime':>17} {'rate, t = 1..11':>16} {f'rate, t = 50..{T}':>17} "
+mean_label = "mean tanh'"
+print(f"{'W':>17} {mean_label:>17} {'rate, t = 1..11':>16} {f'rate, t = 50..{T}':>17} "
       f"{'largest norm (at t)':>20}")
 for rho, (path, _) in jac_norms.items():
     early = (path[10] / path[0]) ** (1 / 10)  # path[t - 1] is ||dh_t/dh_1||
     late = (path[T - 1] / path[49]) ** (1 / (T - 50))
-    print(f"{f'{rho} x orthogonal':>17} {mean_sigma_prime[rho]:17.3f} {early:16.3f} {late:17.3f} "
+    print(f"{f'{rho} x orthogonal':>17} {mean_tanh_prime[rho]:17.3f} {early:16.3f} {late:17.3f} "
           f"{path.max():12.3g} (t={int(np.argmax(path)) + 1})")
 
 fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -409,12 +410,12 @@ fig.tight_layout()
 # The diagonal factors pull every curve below its matrix power, as the
 # bound says.  With :math:`W = 0.9\,Q` the product vanishes faster than
 # :math:`0.9^t`.  With :math:`W = Q` the bare power keeps norm 1, and the
-# Jacobian decays at a rate set only by the :math:`\sigma'` factors: these
-# inputs are large enough to keep the mean :math:`\sigma'` well below 1 (the
+# Jacobian decays at a rate set only by the :math:`\tanh'` factors: these
+# inputs are large enough to keep the mean :math:`\tanh'` well below 1 (the
 # printed value), so it vanishes too -- a consequence of the inputs, not of
 # :math:`\rho(W) = 1`.  With :math:`W = 1.5\,Q` the product does grow over the
 # first steps, while the state started at :math:`h_0 = 0` is still small; then
-# the state saturates (the lowest mean :math:`\sigma'` of the three), the rate
+# the state saturates (the lowest mean :math:`\tanh'` of the three), the rate
 # per step drops to about 1, and the product wanders up and down instead of
 # exploding like :math:`1.5^t`.  Part III
 # studies these products in detail, and part II builds the orthogonal matrices
@@ -423,7 +424,7 @@ fig.tight_layout()
 # Summary
 # -------
 #
-# * :math:`A^n = Q\Lambda^n Q^{-1}`: a matrix power is a power of its
+# * :math:`A^n = V\Lambda^n V^{-1}`: a matrix power is a power of its
 #   eigenvalues, in the eigenvector basis.
 # * Fibonacci three ways: :math:`n` products, :math:`O(\log n)` squarings
 #   (exact), or Binet's :math:`O(1)` formula, which in float64 is first wrong
@@ -436,7 +437,7 @@ fig.tight_layout()
 # * :math:`\|W^t\|` vanishes, holds or explodes as :math:`\rho(W) <, =, > 1`,
 #   after a possible transient when :math:`W` is not normal.
 # * In an RNN, :math:`\partial h_t/\partial h_1` multiplies such powers with
-#   :math:`\operatorname{diag}(\sigma')` factors, which only shrink: it must
+#   :math:`\operatorname{diag}(\tanh')` factors, which only shrink: it must
 #   vanish when :math:`\|W\|_2 < 1`; with :math:`\|W\|_2 \ge 1` it does
 #   whatever the saturation of the units lets it do.
 #
@@ -449,5 +450,5 @@ fig.tight_layout()
 # 2. Use :func:`linalg_rnn.eigen.matrix_power_eig` on the Jordan block
 #    :math:`\begin{pmatrix} 1 & 1 \\ 0 & 1 \end{pmatrix}`.  Why does it refuse,
 #    and how does :math:`\|J^t\|` grow although :math:`\rho(J) = 1`?
-# 3. In the RNN cell, scale the input weights ``U`` by 10.  What happens to the
+# 3. In the RNN cell, scale the input weights :math:`W_{ih}` (``W_ih``) by 10.  What happens to the
 #    Jacobian norms for :math:`W = Q`, and why?

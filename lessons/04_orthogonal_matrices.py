@@ -112,8 +112,9 @@ fig.tight_layout()
 # -------------------------------------------------
 #
 # The rotation by :math:`\theta`,
-# :math:`G(\theta) = \begin{pmatrix}\cos\theta & -\sin\theta \\ \sin\theta & \cos\theta\end{pmatrix}`
-# (:func:`linalg_rnn.orthogonal.rotation_matrix`), has :math:`\det G = 1` and
+# :math:`\operatorname{rot}(\theta) = \begin{pmatrix}\cos\theta & -\sin\theta \\
+# \sin\theta & \cos\theta\end{pmatrix}`
+# (:func:`linalg_rnn.orthogonal.rotation_matrix`), has determinant 1 and
 # moves every direction of the plane, so it has no real eigenvector: its
 # eigenvalues are the complex pair :math:`e^{\pm i\theta}`.  Every orthogonal
 # matrix is, in a suitable orthonormal basis, a block diagonal of such 2-by-2
@@ -156,20 +157,20 @@ fig.tight_layout()
 # Reflections
 # -----------
 #
-# The Householder reflection :math:`H = I - 2vv^\top/(v^\top v)` mirrors space
+# The Householder reflection :math:`F = I - 2vv^\top/(v^\top v)` mirrors space
 # across the hyperplane orthogonal to :math:`v`.  It is symmetric and its own
-# inverse (:math:`H^2 = I`), with eigenvalue :math:`-1` along :math:`v` and
-# :math:`+1` on the hyperplane, so :math:`\det H = -1`.
+# inverse (:math:`F^2 = I`), with eigenvalue :math:`-1` along :math:`v` and
+# :math:`+1` on the hyperplane, so :math:`\det F = -1`.
 # :func:`linalg_rnn.orthogonal.householder_reflector` picks :math:`v` so that
-# :math:`Hx = \mp\|x\|e_1`: a reflection that flattens a vector onto the
+# :math:`Fx = \mp\|x\|e_1`: a reflection that flattens a vector onto the
 # first axis, the building block of Householder QR in lesson 06.
 
 x = np.array([3.0, 4.0])
-H = householder_reflector(x)
-print(f"H = \n{np.round(H, 6)}")
-print(f"H @ x = {np.round(H @ x, 12) + 0.0}  (length {np.linalg.norm(H @ x):g})")
-print(f"H symmetric: {np.allclose(H, H.T)},  H @ H = I: {np.allclose(H @ H, np.eye(2))}")
-print(f"det H = {np.linalg.det(H):+.6f},  eigenvalues {np.sort(np.linalg.eigvalsh(H))}")
+F = householder_reflector(x)
+print(f"F = \n{np.round(F, 6)}")
+print(f"F @ x = {np.round(F @ x, 12) + 0.0}  (length {np.linalg.norm(F @ x):g})")
+print(f"F symmetric: {np.allclose(F, F.T)},  F @ F = I: {np.allclose(F @ F, np.eye(2))}")
+print(f"det F = {np.linalg.det(F):+.6f},  eigenvalues {np.sort(np.linalg.eigvalsh(F))}")
 x3 = np.array([1.0, 2.0, 2.0, 4.0])
 print(
     f"eigenvalues of a 4x4 reflector: {np.round(np.sort(np.linalg.eigvalsh(householder_reflector(x3))), 12)}"
@@ -188,7 +189,7 @@ print(
 # that convention makes :math:`r_{11} = -\mathrm{sign}(z_{11})\|z_1\|`, so
 # :math:`q_{11} = -|z_{11}|/\|z_1\|` is *always negative*: not Haar at all.
 # :func:`linalg_rnn.orthogonal.random_orthogonal` multiplies by
-# :math:`D = \mathrm{diag}(\mathrm{sign}\, r_{jj})`, which makes the
+# :math:`\mathrm{diag}(\mathrm{sign}\, r_{jj})`, which makes the
 # factorization unique and the distribution invariant (Mezzadri, 2007).
 # Under Haar, :math:`E[q_{11}] = 0` and :math:`E[\mathrm{tr}\,Q] = 0`.
 # In the right-hand histogram the spikes at angles :math:`0` and
@@ -206,9 +207,9 @@ for _ in range(draws):
     fair.append(qr_orthogonalize(Z))  # the same Z, corrected
 fair, raw = np.array(fair), np.array(raw)
 se = 1 / np.sqrt(draws)  # trace has standard deviation 1 under Haar
-for name, S in (("sign-corrected", fair), ("uncorrected QR", raw)):
-    q11 = S[:, 0, 0].mean()
-    tr = np.trace(S, axis1=1, axis2=2).mean()
+for name, sample in (("sign-corrected", fair), ("uncorrected QR", raw)):
+    q11 = sample[:, 0, 0].mean()
+    tr = np.trace(sample, axis1=1, axis2=2).mean()
     print(f"{name:>15}: E[Q11] = {q11:+.3f},  E[trace Q] = {tr:+.3f}   (Haar: 0 within +-{3 * se:.3f})")
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
@@ -241,14 +242,14 @@ fig.tight_layout()
 # Training updates a weight matrix by adding a gradient step, and a sum of
 # orthogonal matrices is not orthogonal: the swap matrix :math:`P` plus any
 # small step already fails the test.  One cure is to train a *skew-symmetric*
-# :math:`A` (:math:`A^\top = -A`, any real numbers above the diagonal) and map it
+# :math:`B` (:math:`B^\top = -B`, any real numbers above the diagonal) and map it
 # to an orthogonal matrix:
 #
-# * the Cayley transform :math:`(I + A)^{-1}(I - A)`
+# * the Cayley transform :math:`\operatorname{cay}(B) = (I + B)^{-1}(I - B)`
 #   (:func:`linalg_rnn.orthogonal.cayley`);
-# * the matrix exponential :math:`e^A` (:func:`linalg_rnn.orthogonal.expm_skew`),
-#   orthogonal because :math:`(e^A)^\top e^A = e^{-A}e^{A} = I`, with
-#   :math:`\det e^A = e^{\mathrm{tr} A} = 1`.
+# * the matrix exponential :math:`e^B` (:func:`linalg_rnn.orthogonal.expm_skew`),
+#   orthogonal because :math:`(e^B)^\top e^B = e^{-B}e^{B} = I`, with
+#   :math:`\det e^B = e^{\mathrm{tr} B} = 1`.
 #
 # A skew-symmetric matrix has eigenvalues :math:`\pm i\omega` on the
 # imaginary axis; the exponential sends them to :math:`e^{\pm i\omega}` and
@@ -261,15 +262,15 @@ print(
 )
 
 M = np.random.default_rng(7).standard_normal((n, n))
-A = M - M.T
-for name, Qa in (("cayley(A)", cayley(A)), ("expm_skew(A)", expm_skew(A))):
+B = M - M.T
+for name, Qa in (("cayley(B)", cayley(B)), ("expm_skew(B)", expm_skew(B))):
     print(f"{name:>12}: ||Q.T Q - I||_2 = {orthogonality_error(Qa):.1e},  det = {np.linalg.det(Qa):+.6f}")
-gap = np.abs(expm_skew(A) - scipy.linalg.expm(A)).max()
-print(f"expm_skew(A) vs scipy.linalg.expm(A): max difference {gap:.1e}")
-omega = np.sort(np.abs(np.linalg.eigvals(A).imag))[::2]
-lam_exp = np.linalg.eigvals(expm_skew(A))
-print(f"eigenvalues of A: +-i * {np.round(omega, 3)}")
-print(f"|eigenvalues of e^A| = {np.round(np.abs(lam_exp), 12)}")
+gap = np.abs(expm_skew(B) - scipy.linalg.expm(B)).max()
+print(f"expm_skew(B) vs scipy.linalg.expm(B): max difference {gap:.1e}")
+omega = np.sort(np.abs(np.linalg.eigvals(B).imag))[::2]
+lam_exp = np.linalg.eigvals(expm_skew(B))
+print(f"eigenvalues of B: +-i * {np.round(omega, 3)}")
+print(f"|eigenvalues of e^B| = {np.round(np.abs(lam_exp), 12)}")
 try:
     expm_skew(M)
 except ValueError as err:
@@ -338,9 +339,9 @@ trials = {"quick": 200, "default": 1000, "full": 5000}[mode]
 rng = np.random.default_rng(11)
 others = []
 for _ in range(trials):
-    S = rng.standard_normal((n_rnn, n_rnn))
-    S = (S - S.T) * rng.uniform(0.01, 0.2) / np.linalg.norm(S - S.T)  # a random skew step
-    others.append(np.linalg.norm(Wd - Q_polar @ expm_skew(S)))
+    Y = rng.standard_normal((n_rnn, n_rnn))
+    B_step = (Y - Y.T) * rng.uniform(0.01, 0.2) / np.linalg.norm(Y - Y.T)  # a random skew step
+    others.append(np.linalg.norm(Wd - Q_polar @ expm_skew(B_step)))
 print(
     f"\ndelta = 0.1: polar distance {d_best:.4f}; the nearest of {trials} orthogonal matrices "
     f"around it: {min(others):.4f}"
@@ -387,9 +388,9 @@ print(f"   QR(W Pi) ==    QR(W) Pi: {np.allclose(qr_orthogonalize(Wd @ Pi), qr_o
 # of each :math:`r_{jj}` by the sign of the entry it reflects, so about half
 # of them come out negative, whatever :math:`W` is.  Since
 # :math:`Q = WR^{-1}`, every negative :math:`r_{jj}` flips a column of
-# :math:`Q`.  For a nearly orthogonal :math:`W`, :math:`R` is nearly
-# :math:`D = \mathrm{diag}(\pm 1)`, so the bare :math:`Q` is nearly
-# :math:`WD`: :math:`W` with some columns negated, at distance about
+# :math:`Q`.  For a nearly orthogonal :math:`W`, :math:`R` is nearly a
+# diagonal of signs, :math:`\mathrm{diag}(\pm 1)`, so the bare :math:`Q` is
+# nearly :math:`W\mathrm{diag}(\pm 1)`: :math:`W` with some columns negated, at distance about
 # :math:`2\sqrt{k}` when :math:`k` columns flip.  As a training step, that
 # negates the outgoing recurrent weights of :math:`k` hidden units each time
 # the projection runs.  Multiplying by :math:`\mathrm{diag}(\mathrm{sign}\,
@@ -464,7 +465,7 @@ print(f"after the projection under no_grad: same parameter {rnn.weight_hh_l0 is 
 #   columns of a nearly orthogonal :math:`W_{hh}`; in torch it runs under
 #   ``torch.no_grad()`` and copies into the parameter in place.
 #
-# Lesson 05 builds the QR factorization itself, starting with Gram--Schmidt.
+# Lesson 05 builds the QR factorization itself, starting with Gram–Schmidt.
 #
 # Exercises
 # ---------
@@ -472,10 +473,10 @@ print(f"after the projection under no_grad: same parameter {rnn.weight_hh_l0 is 
 # 1. Show that a 2-by-2 orthogonal matrix with :math:`\det = -1` is a
 #    reflection, and find the line it mirrors across for
 #    :math:`\begin{pmatrix}\cos\theta & \sin\theta \\ \sin\theta & -\cos\theta\end{pmatrix}`.
-# 2. Prove that :math:`(I+A)^{-1}(I-A)` is orthogonal for skew-symmetric
-#    :math:`A`, and check numerically what happens to
+# 2. Prove that :math:`(I+B)^{-1}(I-B)` is orthogonal for skew-symmetric
+#    :math:`B`, and check numerically what happens to
 #    :func:`linalg_rnn.orthogonal.cayley` when an eigenvalue of the orthogonal
 #    matrix you want is close to :math:`-1`.
-# 3. For :math:`W = \begin{pmatrix}1 & a \\ 0 & 1\end{pmatrix}`, plot the two
-#    distances of the last section as functions of :math:`a`.  How do they
-#    behave for small :math:`a`?
+# 3. For :math:`W = \begin{pmatrix}1 & \delta \\ 0 & 1\end{pmatrix}`, plot the
+#    two distances of the last section as functions of :math:`\delta`.  How do
+#    they behave for small :math:`\delta`?

@@ -1,34 +1,34 @@
 """
-Gram--Schmidt: orthogonalizing columns, and how rounding undoes it
-==================================================================
+Gram–Schmidt: orthogonalizing columns, and how rounding undoes it
+=================================================================
 
 Lesson 04 used the QR factorization as a black box to make orthogonal
 matrices.  This lesson builds it the way it is first taught: take the
 columns one at a time and subtract their components along the directions
 already found.  Two orders of the same arithmetic, *classical* and
-*modified* Gram--Schmidt, give identical results in exact arithmetic and very
+*modified* Gram–Schmidt, give identical results in exact arithmetic and very
 different ones in floating point.  We reproduce two experiments from
 Trefethen and Bau, *Numerical Linear Algebra*, Lecture 9.
 
 **What you will learn**
 
-* how Gram--Schmidt produces :math:`A = QR` column by column, and that our
+* how Gram–Schmidt produces :math:`A = QR` column by column, and that our
   versions agree with :func:`numpy.linalg.qr`;
 * what happens on a dependent column (an error naming it);
 * Experiment 2: on a matrix with singular values :math:`2^{-1}, \\dots,
-  2^{-80}` the computed :math:`|r_{jj}|` of classical Gram--Schmidt depart
+  2^{-80}` the computed :math:`|r_{jj}|` of classical Gram–Schmidt depart
   from :math:`2^{-j}` near :math:`\\sqrt{\\varepsilon}` and then wander one
-  to two decades above it, while modified Gram--Schmidt follows
+  to two decades above it, while modified Gram–Schmidt follows
   :math:`2^{-j}` down to rounding level;
-* Experiment 3: on a 2-by-2 nearly singular matrix modified Gram--Schmidt
+* Experiment 3: on a 2-by-2 nearly singular matrix modified Gram–Schmidt
   loses orthogonality to :math:`10^{-11}`, Householder does not;
-* that running classical Gram--Schmidt twice (CGS2) repairs it.
+* that running classical Gram–Schmidt twice (CGS2) repairs it.
 
 **Prerequisites:** lesson 04 (orthogonal matrices).
 """
 
 # %%
-# Gram--Schmidt in one paragraph
+# Gram–Schmidt in one paragraph
 # ------------------------------
 #
 # Write the columns of :math:`A` as :math:`a_1, \dots, a_n` and look for
@@ -40,10 +40,10 @@ Trefethen and Bau, *Numerical Linear Algebra*, Lecture 9.
 # them, and its length :math:`r_{jj} = \|v_j\|` normalizes it,
 # :math:`q_j = v_j / r_{jj}`.
 #
-# * **Classical** Gram--Schmidt (Trefethen and Bau, Algorithm 7.1) computes
+# * **Classical** Gram–Schmidt (Trefethen and Bau, Algorithm 7.1) computes
 #   all :math:`r_{ij}` of column :math:`j` from the *original* :math:`a_j`
 #   (:func:`linalg_rnn.qr.classical_gram_schmidt`).
-# * **Modified** Gram--Schmidt (Algorithm 8.1) removes :math:`q_i` from all
+# * **Modified** Gram–Schmidt (Algorithm 8.1) removes :math:`q_i` from all
 #   later columns as soon as :math:`q_i` is known, so each coefficient is
 #   computed from a vector that has already lost its earlier components
 #   (:func:`linalg_rnn.qr.modified_gram_schmidt`).
@@ -93,9 +93,9 @@ for name, method in (("classical", classical_gram_schmidt), ("modified", modifie
 # say which one (0-based, so "column 2" is ``A[:, 2]``).  Householder QR, in lesson 06,
 # has no such problem.
 
-B = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0], [1.0, 1.0, 2.0], [2.0, 0.0, 2.0]])  # a3 = a1 + a2
+A_dep = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0], [1.0, 1.0, 2.0], [2.0, 0.0, 2.0]])  # a3 = a1 + a2
 try:
-    modified_gram_schmidt(B)
+    modified_gram_schmidt(A_dep)
 except np.linalg.LinAlgError as err:
     print(f"LinAlgError: {err}")
 
@@ -171,7 +171,7 @@ ax.legend(fontsize=8)
 fig.tight_layout()
 
 # %%
-# Classical Gram--Schmidt departs from the exact curve where :math:`2^{-j}`
+# Classical Gram–Schmidt departs from the exact curve where :math:`2^{-j}`
 # reaches about :math:`\sqrt{\varepsilon}` (the printed :math:`j` and
 # :math:`2^{-j}`), as in the book.  It does not level off there, though: it
 # wanders upward, with medians one to two decades above :math:`\sqrt{\varepsilon}`
@@ -179,7 +179,7 @@ fig.tight_layout()
 # of the printed ranges).  From there on its :math:`q_j` are so far from orthogonal to
 # the earlier ones that each projection leaves a remainder of that size, and
 # the loss of orthogonality grows as the columns go on.  Modified
-# Gram--Schmidt, like Householder, follows :math:`2^{-j}` down to rounding
+# Gram–Schmidt, like Householder, follows :math:`2^{-j}` down to rounding
 # level -- :math:`\varepsilon\|A\|_2` with :math:`\|A\|_2 = 1/2`, and below
 # it (the printed ranges for :math:`j = 61..80`) -- and stays there.
 
@@ -188,10 +188,10 @@ fig.tight_layout()
 # -----------------------------------------------------
 #
 # :math:`A = \begin{pmatrix} 0.70000 & 0.70711 \\ 0.70001 & 0.70711\end{pmatrix}`
-# has :math:`\kappa(A) \approx 2.8\times10^5`.  Modified Gram--Schmidt
+# has :math:`\kappa(A) \approx 2.8\times10^5`.  Modified Gram–Schmidt
 # loses orthogonality in proportion to :math:`\varepsilon\kappa(A)`, while
 # Householder stays at rounding level whatever :math:`\kappa` is.  (With two
-# columns, classical and modified Gram--Schmidt do the same arithmetic.)
+# columns, classical and modified Gram–Schmidt do the same arithmetic.)
 
 A3 = np.array([[0.70000, 0.70711], [0.70001, 0.70711]])
 print(f"kappa(A) = {np.linalg.cond(A3):.2e},  eps * kappa = {eps * np.linalg.cond(A3):.1e}")
@@ -211,14 +211,14 @@ for name, method in (
 # Note that every method reproduces :math:`A` to rounding (:math:`\|QR - A\|`
 # is tiny for all): the damage is entirely in the orthogonality of
 # :math:`Q`.  Trefethen and Bau report :math:`2.3\times10^{-11}` for modified
-# Gram--Schmidt, as printed here, and about :math:`3\times10^{-16}` for
+# Gram–Schmidt, as printed here, and about :math:`3\times10^{-16}` for
 # Householder, rounding level like ours.
 
 # %%
 # Twice is enough: CGS2
 # ---------------------
 #
-# Classical Gram--Schmidt has one big practical advantage: all projections
+# Classical Gram–Schmidt has one big practical advantage: all projections
 # of a column are one matrix--vector product :math:`Q_{j-1}^\top a_j`, which is
 # fast and parallel.  Its weakness is that errors in the earlier :math:`q_i`
 # are never corrected.  Running the projection a second time on the
@@ -260,15 +260,15 @@ fig.tight_layout()
 # Summary
 # -------
 #
-# * Gram--Schmidt builds :math:`A = QR` one column at a time; classical and
+# * Gram–Schmidt builds :math:`A = QR` one column at a time; classical and
 #   modified are the same arithmetic in a different order, and both agree
 #   with :func:`numpy.linalg.qr` on well-conditioned matrices.
 # * A column with nothing left after its projections is dependent;
-#   Gram--Schmidt cannot continue and says which column it was.
-# * In floating point the order matters: classical Gram--Schmidt loses
+#   Gram–Schmidt cannot continue and says which column it was.
+# * In floating point the order matters: classical Gram–Schmidt loses
 #   orthogonality like :math:`\varepsilon\kappa^2` and its :math:`r_{jj}`
 #   depart from the truth near :math:`\sqrt{\varepsilon}` and then wander one
-#   to two decades above it; modified Gram--Schmidt loses
+#   to two decades above it; modified Gram–Schmidt loses
 #   it like :math:`\varepsilon\kappa` (Experiment 3: :math:`2.3\times10^{-11}`).
 # * Reorthogonalizing once (CGS2) gives orthogonality to rounding level.
 #
@@ -278,10 +278,10 @@ fig.tight_layout()
 # Exercises
 # ---------
 #
-# 1. Show that classical and modified Gram--Schmidt compute the same
+# 1. Show that classical and modified Gram–Schmidt compute the same
 #    :math:`r_{ij}` in exact arithmetic.  (Hint: :math:`q_i^\top q_k = 0`.)
 # 2. Repeat Experiment 2 with singular values :math:`3^{-j}`.  Where does
 #    each curve flatten now, and why does the level not change?
-# 3. Apply modified Gram--Schmidt twice (to :math:`A`, then to the computed
+# 3. Apply modified Gram–Schmidt twice (to :math:`A`, then to the computed
 #    :math:`Q`) on a matrix with :math:`\kappa = 10^{10}`.  How orthogonal is
 #    the result, and what does this cost compared with CGS2?

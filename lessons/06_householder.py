@@ -2,10 +2,10 @@
 Householder and Givens: QR by orthogonal triangularization
 ==========================================================
 
-Gram--Schmidt (lesson 05) makes :math:`Q` orthogonal by construction and
+Gram–Schmidt (lesson 05) makes :math:`Q` orthogonal by construction and
 lets rounding spoil it.  Householder turns the idea around: apply
 orthogonal matrices to :math:`A` until it is triangular, so
-:math:`Q^TA = R`.  Each step is an exact reflection, errors do not pile up,
+:math:`Q^\\top A = R`.  Each step is an exact reflection, errors do not pile up,
 and :math:`Q` is orthogonal to rounding level whatever the condition number.
 This lesson builds it (Trefethen and Bau, Algorithms 10.1--10.3), meets its
 cousin built from plane rotations (Givens), counts the flops, and makes it
@@ -15,23 +15,23 @@ fast with the blocked compact-WY form that LAPACK uses.
 
 * why a Householder reflector picks the sign :math:`v = x + \\mathrm{sign}(x_1)\\|x\\|e_1`;
 * Householder triangularization, and watching the zeros appear;
-* keeping :math:`Q` implicit: :math:`Q^Tb` and :math:`Qx` from the
+* keeping :math:`Q` implicit: :math:`Q^\\top y` and :math:`Qx` from the
   reflectors (least squares without ever forming :math:`Q`);
 * reduced versus complete QR, and what the extra columns are;
 * Givens rotations, and flop counts :math:`2mn^2 - \\tfrac{2}{3}n^3` versus
   :math:`3mn^2 - n^3`;
-* the compact WY form :math:`I - VTV^T` and why matrix--matrix (BLAS-3)
+* the compact WY form :math:`I - VTV^\\top` and why matrix--matrix (BLAS-3)
   blocks make the same flops many times faster, and how a recursive panel
   (Elmroth and Gustavson) makes even the panel matrix--matrix work.
 
-**Prerequisites:** lesson 04 (reflections) and lesson 05 (QR by Gram--Schmidt).
+**Prerequisites:** lesson 04 (reflections) and lesson 05 (QR by Gram–Schmidt).
 """
 
 # %%
 # One reflector, and why the sign matters
 # ---------------------------------------
 #
-# A reflection :math:`F = I - 2vv^T` (unit :math:`v`) can send any vector
+# A reflection :math:`F = I - 2vv^\top` (unit :math:`v`) can send any vector
 # :math:`x` to :math:`\pm\|x\|e_1`: take :math:`v` along
 # :math:`x \mp \|x\|e_1`.  Both signs are correct in exact arithmetic, but
 # one of them subtracts two nearly equal numbers when :math:`x` is already
@@ -64,8 +64,8 @@ print(f"mode = {mode}")
 x = np.array([1.0, 1e-9])
 good = householder_reflector(x) @ x
 v_bad = x - np.linalg.norm(x) * np.array([1.0, 0.0])  # the cancelling sign
-H_bad = np.eye(2) - 2 * np.outer(v_bad, v_bad) / (v_bad @ v_bad)
-bad = H_bad @ x
+F_bad = np.eye(2) - 2 * np.outer(v_bad, v_bad) / (v_bad @ v_bad)
+bad = F_bad @ x
 print(f"x - ||x|| e1 = {v_bad}   (its first entry cancelled to 0)")
 print(f"good sign: F x = {good},  entry that should be 0: {abs(good[1]):.1e}")
 print(f" bad sign: F x = {bad},  entry that should be 0: {abs(bad[1]):.1e}")
@@ -77,7 +77,7 @@ print(f" bad sign: F x = {bad},  entry that should be 0: {abs(bad[1]):.1e}")
 # For :math:`k = 1, \dots, n`, take the part of column :math:`k` on and below
 # the diagonal, :math:`x = A_{k:m,k}`, build its reflector :math:`v_k`, and
 # apply it to the trailing block,
-# :math:`A_{k:m,k:n} \leftarrow A_{k:m,k:n} - 2v_k(v_k^TA_{k:m,k:n})`.  The
+# :math:`A_{k:m,k:n} \leftarrow A_{k:m,k:n} - 2v_k(v_k^\top A_{k:m,k:n})`.  The
 # reflector zeros column :math:`k` below the diagonal and leaves the zeros
 # made earlier alone, because it only touches rows :math:`k` and below.
 # After :math:`n` steps :math:`F_n\cdots F_1A = R`.
@@ -114,22 +114,22 @@ fig.tight_layout()
 # ---------------------------------------------
 #
 # The reflectors *are* :math:`Q`: :math:`Q = F_1F_2\cdots F_n`.  To compute
-# :math:`Q^Tb` apply :math:`F_1, \dots, F_n` to :math:`b` in that order
+# :math:`Q^\top y` apply :math:`F_1, \dots, F_n` to :math:`y` in that order
 # (:func:`linalg_rnn.qr.apply_qt`, Algorithm 10.2); to compute :math:`Qx`
 # apply them in reverse (:func:`linalg_rnn.qr.apply_q`, Algorithm 10.3).
 # Each costs :math:`O(mn)` flops and needs only the :math:`v_k`, never an
 # :math:`m \times m` matrix.  This is exactly what a least-squares fit needs:
-# minimize :math:`\|Ax - b\|` by solving :math:`Rx = (Q^Tb)_{1:n}`.  Here we
-# fit a cubic to noisy samples of :math:`\sin`.
+# minimize :math:`\|Ax - y\|` by solving :math:`Rx = (Q^\top y)_{1:n}`.  Here we
+# fit a cubic to noisy samples :math:`y` of :math:`\sin`.
 
 m_ls = {"quick": 500, "default": 2000, "full": 5000}[mode]
 t = np.linspace(0, 3, m_ls)
-b = np.sin(t) + 0.01 * np.random.default_rng(1).standard_normal(m_ls)
+y = np.sin(t) + 0.01 * np.random.default_rng(1).standard_normal(m_ls)
 V4 = np.vander(t, 4, increasing=True)  # columns 1, t, t^2, t^3
 F_ls = householder_reflectors(V4)
-c = np.linalg.solve(F_ls.R, apply_qt(F_ls, b)[:4])
+c = np.linalg.solve(F_ls.R, apply_qt(F_ls, y)[:4])
 print(f"cubic coefficients from the reflectors: {np.round(c, 6)}")
-print(f"numpy.linalg.lstsq:                     {np.round(np.linalg.lstsq(V4, b, rcond=None)[0], 6)}")
+print(f"numpy.linalg.lstsq:                     {np.round(np.linalg.lstsq(V4, y, rcond=None)[0], 6)}")
 stored = sum(v.size for v in F_ls.vectors)
 print(f"numbers kept for Q: {stored} (the reflectors) instead of {m_ls * m_ls} (a complete {m_ls}x{m_ls} Q)")
 print(f"apply_q(F, R) reproduces A: {np.allclose(apply_q(F_ls, F_ls.R), V4)}")
@@ -142,25 +142,27 @@ print(f"apply_q(F, R) reproduces A: {np.allclose(apply_q(F_ls, F_ls.R), V4)}")
 # span the columns of :math:`A` (:math:`m \times n` times :math:`n \times
 # n`); the *complete* one adds :math:`m - n` orthonormal columns :math:`Q_2`
 # spanning the orthogonal complement, and pads :math:`R` with zero rows.
-# :math:`Q_2` is not decoration: :math:`Q_2^TA = 0`, and the least-squares
-# residual is exactly :math:`\|Q_2^Tb\|`.  Householder gives both for free;
+# :math:`Q_2` is not decoration: :math:`Q_2^\top A = 0`, and the least-squares
+# residual is exactly :math:`\|Q_2^\top y\|`.  Householder gives both for free;
 # ``mode="reduced"`` never forms an :math:`m \times m` matrix.
 
 Qr_, Rr_ = householder_qr(V4)
 Qc, Rc = householder_qr(V4, mode="complete")
 Q2 = Qc[:, 4:]
 print(f"reduced:  Q {Qr_.shape}, R {Rr_.shape};   complete: Q {Qc.shape}, R {Rc.shape}")
-print(f"||Q2^T A|| = {np.linalg.norm(Q2.T @ V4):.1e}")
-print(f"||Q2^T b|| = {np.linalg.norm(Q2.T @ b):.10f},  ||A c - b|| = {np.linalg.norm(V4 @ c - b):.10f}")
+print(f"||Q2.T A|| = {np.linalg.norm(Q2.T @ V4):.1e}")
+print(f"||Q2.T y|| = {np.linalg.norm(Q2.T @ y):.10f},  ||A c - y|| = {np.linalg.norm(V4 @ c - y):.10f}")
 
 # %%
 # Givens rotations
 # ----------------
 #
-# A rotation of two rows can zero a single entry: with :math:`r = \sqrt{a^2 +
-# b^2}`, :math:`\begin{pmatrix} c & s \\ -s & c\end{pmatrix}
-# \begin{pmatrix} a \\ b\end{pmatrix} = \begin{pmatrix} r \\ 0\end{pmatrix}`
-# for :math:`c = a/r, s = b/r`.  Zeroing every subdiagonal entry, bottom up
+# A rotation of two rows can zero a single entry: write the two entries as
+# :math:`x = \|x\|(\cos\theta, \sin\theta)`; then the rotation by
+# :math:`-\theta` turns :math:`x` onto the first axis,
+# :math:`\operatorname{rot}(\theta)^\top x = (\|x\|, 0)`, with the cosine and
+# sine read off :math:`x` itself, no angle computed.  Zeroing every
+# subdiagonal entry, bottom up
 # in each column, triangularizes :math:`A`
 # (:func:`linalg_rnn.qr.givens_rotations`).  Column :math:`j` (from 0) of a
 # tall :math:`m \times n` matrix has :math:`m - 1 - j` entries below the
@@ -173,16 +175,16 @@ print(f"||Q2^T b|| = {np.linalg.norm(Q2.T @ b):.10f},  ||A c - b|| = {np.linalg.
 
 m_g, n_g = 60, 20
 Ag = np.random.default_rng(2).standard_normal((m_g, n_g))
-G = givens_rotations(Ag)
+rots = givens_rotations(Ag)
 Qg, Rg = givens_qr(Ag)
 Qh, Rh = householder_qr(Ag)
-print(G)
+print(rots)
 print(
     f"{m_g}x{n_g}: mn - n(n+1)/2 = {m_g * n_g - n_g * (n_g + 1) // 2} rotations predicted,"
-    f"  {len(G.rotations)} used  (mn = {m_g * n_g})"
+    f"  {len(rots.rotations)} used  (mn = {m_g * n_g})"
 )
 print(f"max |R_givens - R_householder| = {np.abs(Rg - Rh).max():.1e}")
-print(f"||Q^TQ - I||: Givens {orthogonality_error(Qg):.1e}, Householder {orthogonality_error(Qh):.1e}")
+print(f"||Q.T Q - I||: Givens {orthogonality_error(Qg):.1e}, Householder {orthogonality_error(Qh):.1e}")
 print(
     f"flops for R: Householder 2mn^2 - 2n^3/3 = {2 * m_g * n_g**2 - 2 * n_g**3 / 3:.0f},"
     f"  Givens 3mn^2 - n^3 = {3 * m_g * n_g**2 - n_g**3:.0f}"
@@ -203,35 +205,37 @@ print(
 # Compare the flop rates of the two kinds of product on this machine:
 
 sizes = {"quick": [64, 128], "default": [64, 128, 256, 512], "full": [128, 256, 512, 1024]}[mode]
-nb = 512
-Mx = np.random.default_rng(3).standard_normal((nb, nb))
+n_mv = 512
+Mx = np.random.default_rng(3).standard_normal((n_mv, n_mv))
 
 
-t_mv = best_time(lambda: [Mx @ Mx[:, 0] for _ in range(nb)])
+t_mv = best_time(lambda: [Mx @ Mx[:, 0] for _ in range(n_mv)])
 t_mm = best_time(lambda: Mx @ Mx)
-print(f"{nb} matrix-vector products: {2 * nb**3 / t_mv / 1e9:6.1f} GFLOP/s")
-print(f"one {nb}x{nb} matrix-matrix product: {2 * nb**3 / t_mm / 1e9:6.1f} GFLOP/s  (same flops)")
+print(f"{n_mv} matrix-vector products: {2 * n_mv**3 / t_mv / 1e9:6.1f} GFLOP/s")
+print(f"one {n_mv}x{n_mv} matrix-matrix product: {2 * n_mv**3 / t_mm / 1e9:6.1f} GFLOP/s  (same flops)")
 
 # %%
 # The blocked algorithm: the compact WY form
 # ------------------------------------------
 #
-# The product of :math:`b` consecutive reflectors can be written as
-# :math:`F_1\cdots F_b = I - VTV^T`, with the :math:`v_k` as the columns of
+# The product of :math:`n_b` consecutive reflectors (:math:`n_b` is the block
+# size) can be written as :math:`F_1\cdots F_{n_b} = I - VTV^\top`, with the
+# :math:`v_k` as the columns of
 # :math:`V` and a small upper triangular :math:`T` (Schreiber and Van Loan,
 # 1989), built one column at a time (:func:`linalg_rnn.qr.compact_wy`): two
-# such blocks join into one, :math:`(I - V_1T_1V_1^T)(I - V_2T_2V_2^T) =
-# I - [V_1\ V_2]\begin{bmatrix} T_1 & -T_1V_1^TV_2T_2 \\ 0 & T_2
-# \end{bmatrix}[V_1\ V_2]^T`.
-# :func:`linalg_rnn.qr.blocked_householder_qr` factors a panel of :math:`b`
-# columns, then applies the whole panel to the rest of the matrix with three
-# matrix--matrix products, :math:`C \leftarrow C - V(T^T(V^TC))`, and builds
-# :math:`Q` the same way, a block at a time.
+# such blocks join into one, :math:`(I - V_1T_1V_1^\top)(I - V_2T_2V_2^\top) =
+# I - [V_1\ V_2]\begin{bmatrix} T_1 & -T_1V_1^\top V_2T_2 \\ 0 & T_2
+# \end{bmatrix}[V_1\ V_2]^\top`.
+# :func:`linalg_rnn.qr.blocked_householder_qr` factors a panel of :math:`n_b`
+# columns, then applies the whole panel to the trailing columns
+# :math:`A_{\mathrm{trail}}` with three matrix--matrix products,
+# :math:`A_{\mathrm{trail}} \leftarrow A_{\mathrm{trail}} - V(T^\top(V^\top A_{\mathrm{trail}}))`,
+# and builds :math:`Q` the same way, a block at a time.
 #
 # That leaves the panel.  Factored column by column it would be BLAS-2 work
-# again, :math:`b` rank-one updates.  Elmroth and Gustavson (2000) factor it
+# again, :math:`n_b` rank-one updates.  Elmroth and Gustavson (2000) factor it
 # *recursively*: split the panel in half; factor the left half (recursively);
-# update the right half with the left half's :math:`I - V_1T_1V_1^T`, three
+# update the right half with the left half's :math:`I - V_1T_1V_1^\top`, three
 # matrix--matrix products; factor the right half below the rows already
 # finished (recursively); join the two :math:`T`\ s with the formula above.
 # A single column is one step of Algorithm 10.1.  Now only those single
@@ -245,7 +249,7 @@ for k, v in enumerate(Fw.vectors):
     vk = np.zeros(8)
     vk[k:] = v
     product = product @ (np.eye(8) - 2 * np.outer(vk, vk))
-print(f"||(I - V T V^T) - F_1 F_2 ... F_5|| = {np.linalg.norm(np.eye(8) - Vw @ Tw @ Vw.T - product):.1e}")
+print(f"||(I - V T V.T) - F_1 F_2 ... F_5|| = {np.linalg.norm(np.eye(8) - Vw @ Tw @ Vw.T - product):.1e}")
 print(f"T is upper triangular: {np.allclose(Tw, np.triu(Tw))}")
 Ab = np.random.default_rng(5).standard_normal((300, 200))
 Qu, Ru = householder_qr(Ab)
@@ -323,13 +327,13 @@ fig.tight_layout()
 # * Householder triangularization applies :math:`n` reflectors,
 #   :math:`2mn^2 - \tfrac{2}{3}n^3` flops, and is stable for every
 #   :math:`\kappa(A)`.
-# * :math:`Q` can stay implicit: :math:`Q^Tb` and :math:`Qx` cost
+# * :math:`Q` can stay implicit: :math:`Q^\top y` and :math:`Qx` cost
 #   :math:`O(mn)` from the reflectors; least squares needs nothing more.
 # * Complete QR adds an orthonormal basis of the orthogonal complement;
 #   reduced QR never builds an :math:`m \times m` matrix.
 # * Givens rotations zero one entry at a time: 50% more flops, same stability,
 #   ideal for sparse structure.
-# * Grouping :math:`b` reflectors as :math:`I - VTV^T` turns the work into
+# * Grouping :math:`n_b` reflectors as :math:`I - VTV^\top` turns the work into
 #   matrix--matrix products; the flops are the same, the speed is not.
 #
 # Lesson 07 measures the stability of every method against :math:`\kappa`
@@ -339,7 +343,7 @@ fig.tight_layout()
 # ---------
 #
 # 1. Derive the recurrence for :math:`T` in the compact WY form from
-#    :math:`(I - VTV^T)(I - 2vv^T)`.
+#    :math:`(I - VTV^\top)(I - 2vv^\top)`.
 # 2. Use :func:`linalg_rnn.qr.givens_rotations` on an upper Hessenberg matrix
 #    (zero below the first subdiagonal).  How many rotations are needed, and
 #    how does the cost compare with Householder now?

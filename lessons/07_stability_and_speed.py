@@ -13,13 +13,13 @@ Householder algorithms compare with LAPACK as :math:`n` grows?
 **What you will learn**
 
 * to build matrices with a prescribed condition number and measure
-  :math:`\\|Q^TQ - I\\|_2` for every method
+  :math:`\\|Q^\\top Q - I\\|_2` for every method
   (:func:`linalg_rnn.stability.orthogonality_vs_condition`);
-* that classical Gram--Schmidt follows :math:`c\\,\\varepsilon\\kappa^2` with
-  a small constant :math:`c` (measured here) and breaks down completely once
-  that reaches 1, modified Gram--Schmidt follows :math:`\\varepsilon\\kappa`,
+* that classical Gram–Schmidt follows :math:`C\\varepsilon\\kappa^2` with
+  a small constant :math:`C` (measured here) and breaks down completely once
+  that reaches 1, modified Gram–Schmidt follows :math:`\\varepsilon\\kappa`,
   and Householder, Givens and CGS2 stay at :math:`\\varepsilon`; and when
-  plain classical Gram--Schmidt is nevertheless fine (a recurrent matrix that
+  plain classical Gram–Schmidt is nevertheless fine (a recurrent matrix that
   drifted a little from orthogonal);
 * that all of them still reproduce :math:`A = QR` to rounding (backward
   stability is not the issue);
@@ -28,7 +28,7 @@ Householder algorithms compare with LAPACK as :math:`n` grows?
   its time (panels, trailing updates, forming Q; Python overhead per
   column); and what the block size does.
 
-**Prerequisites:** lessons 05 (Gram--Schmidt) and 06 (Householder, Givens,
+**Prerequisites:** lessons 05 (Gram–Schmidt) and 06 (Householder, Givens,
 blocking).
 """
 
@@ -37,8 +37,8 @@ blocking).
 # ---------------------------------------
 #
 # :func:`linalg_rnn.stability.matrix_with_singular_values` returns
-# :math:`A = U\,\mathrm{diag}(\sigma)\,V^T` with random orthonormal
-# :math:`U, V`.  With :math:`\sigma_j` log-spaced from 1 down to
+# a matrix :math:`A` with the singular values :math:`\sigma_j` you give it and
+# random singular vectors.  With :math:`\sigma_j` log-spaced from 1 down to
 # :math:`1/\kappa`, :math:`\kappa(A) = \kappa`.  For each :math:`\kappa`,
 # :func:`linalg_rnn.stability.orthogonality_vs_condition` builds one such
 # matrix and hands the *same* matrix to every method.
@@ -62,9 +62,9 @@ print(f"a 30x10 matrix asked for kappa = 1e6 has kappa = {np.linalg.cond(A):.3e}
 # The stability lab
 # -----------------
 #
-# Classical Gram--Schmidt (``cgs``), modified (``mgs``), classical twice
+# Classical Gram–Schmidt (``cgs``), modified (``mgs``), classical twice
 # (``cgs2``), Householder (unblocked and blocked) and Givens, on tall
-# matrices, for :math:`\kappa` from 1 to :math:`10^{16}`.  The Gram--Schmidt
+# matrices, for :math:`\kappa` from 1 to :math:`10^{16}`.  The Gram–Schmidt
 # codes run with ``rank_tol=0`` here so that they report the damage instead
 # of refusing nearly dependent columns.
 
@@ -78,13 +78,13 @@ print(study)
 # %%
 # The growth rates, fitted on the log-log scale where each error is above
 # rounding and below 1.  The laws hold up to a constant, and for classical
-# Gram--Schmidt the constant matters: we measure :math:`c` in
-# :math:`\|Q^TQ - I\|_2 \approx c\,\varepsilon\kappa^2` as the median of
+# Gram–Schmidt the constant matters: we measure :math:`C` in
+# :math:`\|Q^\top Q - I\|_2 \approx C\varepsilon\kappa^2` as the median of
 # error / :math:`\varepsilon\kappa^2` over :math:`10^2 \le \kappa \le 10^7`
 # (:math:`\varepsilon = 2^{-52}`, NumPy's machine epsilon).  So classical
-# Gram--Schmidt stops making sense not at :math:`\varepsilon\kappa^2 = 1`
+# Gram–Schmidt stops making sense not at :math:`\varepsilon\kappa^2 = 1`
 # (:math:`\kappa = \varepsilon^{-1/2} \approx 6.7\times10^7`) but where
-# :math:`c\,\varepsilon\kappa^2` reaches 1.
+# :math:`C\varepsilon\kappa^2` reaches 1.
 
 print(
     f"slope of log(error) vs log(kappa): CGS {study.slope('cgs', 1e2, 1e6):.2f} (theory 2), "
@@ -92,18 +92,18 @@ print(
     f"Householder {study.slope('householder'):.2f} (theory 0)"
 )
 in_range = (kappas >= 1e2) & (kappas <= 1e7)
-c_ratios = study.errors["cgs"][in_range] / (eps * kappas[in_range] ** 2)
-c_cgs = float(np.median(c_ratios))
-kappa_sat = (c_cgs * eps) ** -0.5  # where c eps kappa^2 = 1
+C_ratios = study.errors["cgs"][in_range] / (eps * kappas[in_range] ** 2)
+C_cgs = float(np.median(C_ratios))
+kappa_sat = (C_cgs * eps) ** -0.5  # where C eps kappa^2 = 1
 broken = kappas[study.errors["cgs"] > 0.5]
 near_one = np.argmin(np.abs(np.log(eps * kappas**2)))  # the kappa with eps kappa^2 closest to 1
 print(
-    f"CGS: ||Q^T Q - I|| / (eps kappa^2) for 1e2 <= kappa <= 1e7: median c = {c_cgs:.3f}, "
-    f"from {c_ratios.min():.3f} to {c_ratios.max():.3f}"
+    f"CGS: ||Q.T Q - I|| / (eps kappa^2) for 1e2 <= kappa <= 1e7: median C = {C_cgs:.3f}, "
+    f"from {C_ratios.min():.3f} to {C_ratios.max():.3f}"
 )
 print(
     f"at kappa = {kappas[near_one]:.0e} (eps kappa^2 = {eps * kappas[near_one] ** 2:.1f}) the CGS error is "
-    f"{study.errors['cgs'][near_one]:.1e};  c eps kappa^2 = 1 at kappa = {kappa_sat:.1e};  "
+    f"{study.errors['cgs'][near_one]:.1e};  C eps kappa^2 = 1 at kappa = {kappa_sat:.1e};  "
     f"the error first exceeds 0.5 at kappa = {broken.min():.0e}"
 )
 stable = ["cgs2", "householder", "blocked_householder", "givens"]
@@ -128,10 +128,10 @@ ax.text(3e3, eps * 3e3**2 * 4, r"$\varepsilon\kappa^2$")
 ax.text(1e12, eps * 1e12 * 4, r"$\varepsilon\kappa$")
 ax.text(3e14, eps * 0.15, r"$\varepsilon$")
 ax.axvline(kappa_sat, color="C0", lw=0.8, ls="-.")
-ax.text(kappa_sat * 1.5, 1e-11, "$c\\,\\varepsilon\\kappa^2 = 1$:\nCGS saturates", color="C0", fontsize=8)
+ax.text(kappa_sat * 1.5, 1e-11, "$C\\varepsilon\\kappa^2 = 1$:\nCGS saturates", color="C0", fontsize=8)
 ax.set_ylim(1e-17, 1e3)
 ax.set_xlabel(r"$\kappa(A)$")
-ax.set_ylabel(r"$\|Q^TQ - I\|_2$")
+ax.set_ylabel(r"$\|Q^\top Q - I\|_2$")
 ax.set_title(f"Loss of orthogonality of Q, {m}x{n} matrices")
 ax.legend(fontsize=8, loc="upper left")
 fig.tight_layout()
@@ -139,15 +139,16 @@ fig.tight_layout()
 # %%
 # Reading the plot:
 #
-# * **CGS** follows :math:`c\,\varepsilon\kappa^2`, parallel to the
-#   :math:`\varepsilon\kappa^2` line but well below it: :math:`c` is a few
+# * **CGS** follows :math:`C\varepsilon\kappa^2`, parallel to the
+#   :math:`\varepsilon\kappa^2` line but well below it: :math:`C` is a few
 #   hundredths (printed above; it varies from matrix to matrix by a factor of
 #   ten), so at :math:`\varepsilon\kappa^2 = 1` the error is still below 1.
-#   It saturates once :math:`c\,\varepsilon\kappa^2` passes 1: from there on
+#   It saturates once :math:`C\varepsilon\kappa^2` passes 1: from there on
 #   its :math:`Q` is not orthogonal at all (errors of order 1 or larger).
 # * **MGS** follows :math:`\varepsilon\kappa` until it, too, reaches order 1
 #   near :math:`\kappa = 1/\varepsilon`.  It can still solve least-squares
-#   problems stably if :math:`b` is orthogonalized as an extra column of
+#   problems stably if the right-hand side :math:`y` is orthogonalized as an
+#   extra column of
 #   :math:`A` (Bjorck and Paige, 1992), but its :math:`Q` is only as
 #   orthogonal as :math:`\varepsilon\kappa`.
 # * **Householder**, **blocked Householder** and **Givens** build :math:`Q` as
@@ -158,17 +159,17 @@ fig.tight_layout()
 #   for numerically singular matrices.
 
 # %%
-# When plain classical Gram--Schmidt is fine
+# When plain classical Gram–Schmidt is fine
 # ------------------------------------------
 #
-# The same law says when classical Gram--Schmidt is *good enough*: for a
-# well-conditioned matrix :math:`c\,\varepsilon\kappa^2` is at rounding
+# The same law says when classical Gram–Schmidt is *good enough*: for a
+# well-conditioned matrix :math:`C\varepsilon\kappa^2` is at rounding
 # level.  The case Part III cares about is a recurrent matrix
 # :math:`W_{hh}` that started orthogonal and drifted a little during
 # training: its singular values are all near 1, so :math:`\kappa` is 1 or
 # 2.  Re-orthogonalizing it with CGS is then as accurate as with
-# Householder.  Here :math:`W = Q_0 + \delta G/\sqrt{n}` with :math:`Q_0`
-# orthogonal and :math:`G` Gaussian:
+# Householder.  Here :math:`W = Q_0 + \delta Z/\sqrt{n}` with :math:`Q_0`
+# orthogonal and :math:`Z` Gaussian:
 
 n_w = {"quick": 32, "default": 64, "full": 128}[mode]
 rng_w = np.random.default_rng(2)
@@ -176,16 +177,16 @@ Q0 = random_orthogonal(n_w, seed=rng_w)
 for drift in (1e-3, 1e-2, 1e-1, 3e-1):
     W = Q0 + drift * rng_w.standard_normal((n_w, n_w)) / np.sqrt(n_w)
     print(
-        f"drift {drift:.0e}: kappa(W) = {np.linalg.cond(W):5.2f},  ||Q^T Q - I||: "
+        f"drift {drift:.0e}: kappa(W) = {np.linalg.cond(W):5.2f},  ||Q.T Q - I||: "
         f"CGS {orthogonality_error(classical_gram_schmidt(W)[0]):.1e}, "
         f"Householder {orthogonality_error(householder_qr(W)[0]):.1e}"
     )
 for tol in (1e-12, 1e-8):
-    kappa_max = (tol / (c_cgs * eps)) ** 0.5
-    print(f"CGS error below {tol:.0e} while kappa <= (tol / (c eps))^(1/2) = {kappa_max:.0e}")
+    kappa_max = (tol / (C_cgs * eps)) ** 0.5
+    print(f"CGS error below {tol:.0e} while kappa <= (tol / (C eps))^(1/2) = {kappa_max:.0e}")
 
 # %%
-# So "never classical Gram--Schmidt" is too strong.  For a matrix that is
+# So "never classical Gram–Schmidt" is too strong.  For a matrix that is
 # nearly orthogonal already, CGS (one matrix--vector product per column, the
 # cheapest of the methods) gives an orthogonal factor to a few
 # :math:`\varepsilon`; the trouble starts only when :math:`\kappa` grows
@@ -201,7 +202,7 @@ for tol in (1e-12, 1e-8):
 # :math:`\kappa = 10^{16}`: the relative residual
 # :math:`\|QR - A\|_F / \|A\|_F` stays near :math:`\varepsilon`.  A small
 # residual alone does not certify a factorization; check
-# :math:`\|Q^TQ - I\|` too.
+# :math:`\|Q^\top Q - I\|` too.
 
 fig, ax = plt.subplots(figsize=(6.5, 4))
 for name in methods:
@@ -211,7 +212,7 @@ ax.set_ylim(1e-18, 1e-12)
 ax.set_xlabel(r"$\kappa(A)$")
 ax.set_ylabel(r"$\|QR - A\|_F / \|A\|_F$")
 ax.set_title("Every method reproduces A to rounding")
-ax.legend(fontsize=7, ncol=2)
+ax.legend(fontsize=8, ncol=2)
 fig.tight_layout()
 print(
     "largest relative residual: " + ", ".join(f"{name} {study.residuals[name].max():.1e}" for name in methods)
@@ -260,7 +261,7 @@ rows = np.array(rows)
 #
 # ``blocked_householder_qr(A, timings=seconds)`` adds up the seconds of its
 # three stages: factoring the panels (recursively, lesson 06), updating the
-# trailing matrix with each panel's :math:`I - VTV^T`, and forming
+# trailing matrix with each panel's :math:`I - VTV^\top`, and forming
 # :math:`Q` block by block.  The last two are three large matrix--matrix
 # products per panel; the panels are where the small operations are.  Here
 # is the split of the fastest blocked run at each size, in milliseconds and
@@ -277,8 +278,9 @@ for size, _, _, _, *stages in rows:
 # handful of NumPy calls that cost microseconds whatever their size.  To
 # measure that cost, factor a single panel of 64 columns (an
 # :math:`m \times 64` matrix with ``block_size=64``) for growing :math:`m`
-# and fit panel time :math:`= a + s\,m`: the intercept :math:`a` is the
-# fixed cost, :math:`a/64` per column, and :math:`s\,m` is the arithmetic.
+# and fit a straight line, panel time = intercept + slope :math:`\times\, m`:
+# the intercept is the fixed cost (divided by 64, the cost per column), and
+# slope :math:`\times\, m` is the arithmetic.
 
 panel_rows = {"quick": [64, 256], "default": [64, 128, 256, 512], "full": [64, 128, 256, 512, 1024]}[mode]
 
@@ -317,10 +319,10 @@ for size, _, t_b, *_ in rows[[0, -1]]:
 # which run far below a BLAS's peak.
 
 # %%
-# The block size trades the two kinds of work: a panel of :math:`b` columns
+# The block size :math:`n_b` trades the two kinds of work: a panel of :math:`n_b` columns
 # costs the fixed Python cost per column plus extra flops for its
-# :math:`T` (about :math:`mb^2`), while the trailing updates get more
-# efficient as :math:`b` grows.  Very small blocks are many thin, slow
+# :math:`T` (about :math:`mn_b^2`), while the trailing updates get more
+# efficient as :math:`n_b` grows.  Very small blocks are many thin, slow
 # matrix products; very large ones spend too much on :math:`T`.
 # ``benchmarks/bench_qr.py --block-sizes`` races block sizes on large
 # matrices; the default, 64, was chosen from that race: best or within the
@@ -339,11 +341,11 @@ contestants |= {b: (lambda b=b: blocked_householder_qr(As, block_size=b)) for b 
 best = race(contestants, repeats=2 if mode == "quick" else 3)
 block_ratios = [best[b] / best["numpy"] for b in block_sizes]
 print(f"n = {n_sweep}: blocked time / numpy time by block size")
-print("  " + ", ".join(f"b={b}: {r:.2f}" for b, r in zip(block_sizes, block_ratios, strict=True)))
+print("  " + ", ".join(f"n_b={b}: {r:.2f}" for b, r in zip(block_sizes, block_ratios, strict=True)))
 
 fig, axes = plt.subplots(1, 3, figsize=(15, 4))
 axes[0].semilogy(rows[:, 0], rows[:, 3] / rows[:, 1], "o-", label="unblocked Householder")
-axes[0].semilogy(rows[:, 0], rows[:, 2] / rows[:, 1], "s-", label="blocked Householder (b = 64)")
+axes[0].semilogy(rows[:, 0], rows[:, 2] / rows[:, 1], "s-", label=r"blocked Householder ($n_b = 64$)")
 axes[0].axhline(1.0, color="k", lw=0.8, ls=":", label="numpy.linalg.qr")
 axes[0].set_xscale("log", base=2)
 axes[0].set_xlabel("n")
@@ -362,7 +364,7 @@ axes[1].legend(fontsize=8)
 axes[2].semilogx(block_sizes, block_ratios, "s-")
 axes[2].axhline(1.0, color="k", lw=0.8, ls=":")
 axes[2].set_xscale("log", base=2)
-axes[2].set_xlabel("block size b")
+axes[2].set_xlabel(r"block size $n_b$")
 axes[2].set_ylabel("time / time of numpy.linalg.qr")
 axes[2].set_title(f"Blocked Householder, n = {n_sweep}")
 fig.tight_layout()
@@ -376,7 +378,7 @@ fig.tight_layout()
 # -------
 #
 # * Loss of orthogonality of the computed :math:`Q`: CGS
-#   :math:`\approx c\,\varepsilon\kappa^2` with :math:`c` a few hundredths
+#   :math:`\approx C\varepsilon\kappa^2` with :math:`C` a few hundredths
 #   (useless once that passes 1), MGS :math:`\approx\varepsilon\kappa`,
 #   Householder, blocked Householder, Givens and CGS2
 #   :math:`\approx\varepsilon`.
@@ -396,7 +398,7 @@ fig.tight_layout()
 #
 # 1. Repeat the stability lab with square matrices (:math:`m = n`).  Do the
 #    slopes change?
-# 2. Add Gram--Schmidt applied twice with *modified* Gram--Schmidt as a
+# 2. Add Gram–Schmidt applied twice with *modified* Gram–Schmidt as a
 #    method (pass a function to
 #    :func:`linalg_rnn.stability.orthogonality_vs_condition`).  Where does it
 #    sit on the plot?

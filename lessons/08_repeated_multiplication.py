@@ -1,5 +1,5 @@
 """
-Repeated multiplication: what each initialization does to W^t
+Repeated multiplication: what each initialization does to Wᵗ
 ===============================================================
 
 An RNN applies the same recurrent matrix :math:`W_{hh}` at every time step.
@@ -34,11 +34,13 @@ powers) and lesson 04 (orthogonal matrices and the unit circle).
 # products one multiplication at a time, like the RNN does, and records the
 # spectral norm :math:`\|W^t\|_2` and the eigenvalues of :math:`W^t`.
 #
-# We draw one :math:`n \times n` matrix per scheme (:math:`n` is printed below) with
+# We draw one :math:`H \times H` matrix per scheme, for a hidden size :math:`H`
+# (printed below), with
 # :func:`linalg_rnn.dynamics.init_recurrent`.  The two random schemes use the
-# usual :math:`1/\sqrt{n}` scale; ``uniform`` at gain 1 is what
+# usual :math:`1/\sqrt{H}` scale; ``uniform`` at gain 1 is what
 # ``torch.nn.RNN`` uses by default.  The ``scaled_orthogonal`` matrices are
-# :math:`0.9\,Q` and :math:`1.1\,Q` for the same :math:`Q` as ``orthogonal``.
+# :math:`\gamma Q` with gains :math:`\gamma = 0.9` and :math:`1.1`, for the same
+# :math:`Q` as ``orthogonal``.
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -47,10 +49,10 @@ from linalg_rnn.course import lesson_mode
 from linalg_rnn.dynamics import init_recurrent, repeated_products
 
 mode = lesson_mode()
-n = {"quick": 32, "default": 64, "full": 128}[mode]
+hidden = {"quick": 32, "default": 64, "full": 128}[mode]  # H
 short_steps = 64
 long_steps = {"quick": 300, "default": 1000, "full": 1000}[mode]
-print(f"mode={mode}: n={n}, {short_steps} and {long_steps} steps")
+print(f"mode={mode}: H={hidden}, {short_steps} and {long_steps} steps")
 
 cases = {
     "normal": dict(scheme="normal"),
@@ -60,7 +62,7 @@ cases = {
     "0.9 x orthogonal": dict(scheme="scaled_orthogonal", gain=0.9),
     "1.1 x orthogonal": dict(scheme="scaled_orthogonal", gain=1.1),
 }
-matrices = {name: init_recurrent(n, seed=0, **kw) for name, kw in cases.items()}
+matrices = {name: init_recurrent(hidden, seed=0, **kw) for name, kw in cases.items()}
 runs = {name: repeated_products(W, long_steps) for name, W in matrices.items()}
 
 print(f"{'scheme':>18} {'rho(W)':>8} {'||W||_2':>8} {'||W^64||_2':>11} {f'||W^{long_steps}||_2':>13}")
@@ -74,9 +76,9 @@ for name, run in runs.items():
 # Where the eigenvalues sit
 # -------------------------
 #
-# The circular law says the eigenvalues of an :math:`n \times n` matrix with
-# i.i.d. entries of variance :math:`\sigma^2/n` fill the disc of radius
-# :math:`\sigma`.  So ``normal`` fills the unit disc -- some eigenvalues a
+# The circular law says the eigenvalues of an :math:`H \times H` matrix with
+# i.i.d. entries of variance :math:`\gamma^2/H` fill the disc of radius
+# :math:`\gamma`.  So ``normal`` fills the unit disc -- some eigenvalues a
 # little outside it, most well inside -- and ``uniform``, whose entries have
 # standard deviation :math:`1/\sqrt{3n}`, fills the disc of radius
 # :math:`1/\sqrt{3} \approx 0.577`.  The orthogonal matrix puts all of its
@@ -94,7 +96,7 @@ for ax, (name, run) in zip(axes.ravel(), runs.items(), strict=True):
     ax.set_xlim(-1.3, 1.3)
     ax.set_ylim(-1.3, 1.3)
 axes[0, 0].legend(loc="lower left", fontsize=8)
-fig.suptitle(f"Eigenvalues of W ({n} x {n}) against the unit circle")
+fig.suptitle(f"Eigenvalues of W ({hidden} x {hidden}) against the unit circle")
 fig.tight_layout()
 
 for name, run in runs.items():
@@ -126,7 +128,7 @@ for ax, steps in zip(axes, (short_steps, long_steps), strict=True):
     ax.set_title(f"{steps} steps")
     ax.grid(True, which="major", alpha=0.3)
 axes[0].legend(fontsize=8)
-fig.suptitle("Repeated multiplication: the norm of the state h_t = W^t")
+fig.suptitle(r"Repeated multiplication: the norm of the state $h_t = W^t$")
 fig.tight_layout()
 
 # %%
@@ -172,8 +174,8 @@ print(f"normal init: ||W^64|| / rho(W)^64 = {ratio:.2f} (1 for a normal matrix)"
 # ----------------------------
 #
 # A real RNN computes :math:`h_t = \tanh(W h_{t-1} + x_t)`.  Keep the
-# orthogonal :math:`W` and follow a batch of :math:`n` hidden states at once
-# (the columns of :math:`H_0 = I`, each of norm 1).  Four variants, measuring
+# orthogonal :math:`W` and follow a batch of :math:`H` hidden states at once,
+# started at the columns of the identity (each of norm 1).  Four variants, measuring
 # the mean norm of a column :math:`\|h_t\|_2`:
 #
 # 1. linear, no input -- the orthogonal case above: the norm stays 1;
@@ -185,7 +187,7 @@ print(f"normal init: ||W^64|| / rho(W)^64 = {ratio:.2f} (1 for a normal matrix)"
 # 4. tanh, random inputs -- the inputs add energy and tanh takes it away:
 #    large pre-activations are squashed towards :math:`\pm 1`, so the norm
 #    stops growing and settles at a level set by the input size.  It can never
-#    pass :math:`\sqrt{n}`, where every unit would be saturated.
+#    pass :math:`\sqrt{H}`, where every unit would be saturated.
 #
 # So the orthogonal matrix preserves norm, but the *network* does not: the
 # activation contracts, the inputs inject, saturation caps.  Lesson 09 shows
@@ -195,7 +197,7 @@ Q = matrices["orthogonal"]
 rng = np.random.default_rng(1)
 input_std = 0.5
 steps = short_steps * 2
-X = input_std * rng.standard_normal((steps, n, n))  # X[t] holds x_t for each of the n sequences
+X = input_std * rng.standard_normal((steps, hidden, hidden))  # X[t] holds x_t for each of the H sequences
 
 variants = {
     "linear, no input": (lambda A: A, 0.0),
@@ -204,25 +206,25 @@ variants = {
     "tanh, random input": (np.tanh, 1.0),
 }
 state_norms = {}
-for name, (sigma, use_input) in variants.items():
-    H = np.eye(n)
+for name, (f, use_input) in variants.items():
+    states = np.eye(hidden)  # column j: the hidden state of sequence j
     norms = [1.0]
     for t in range(steps):
-        H = sigma(Q @ H + use_input * X[t])
-        norms.append(np.linalg.norm(H, axis=0).mean())
+        states = f(Q @ states + use_input * X[t])  # h_t = f(W h_(t-1) + x_t), every column at once
+        norms.append(np.linalg.norm(states, axis=0).mean())
     state_norms[name] = np.array(norms)
-    saturated = np.mean(np.abs(H) > 0.95) if sigma is np.tanh else 0.0
+    saturated = np.mean(np.abs(states) > 0.95) if f is np.tanh else 0.0
     print(
         f"{name:>22}: mean ||h_t|| at t={short_steps}: {norms[short_steps]:.4f}, "
         f"t={steps}: {norms[-1]:.4f}; units with |h| > 0.95: {100 * saturated:.1f}%"
     )
 print(f"random-walk prediction for the linear input case at t={steps}: "
-      f"sqrt(1 + t n s^2) = {np.sqrt(1 + steps * n * input_std**2):.2f}")
+      f"sqrt(1 + t H input_std^2) = {np.sqrt(1 + steps * hidden * input_std**2):.2f}")
 
 fig, ax = plt.subplots(figsize=(6.5, 4))
 for name, norms in state_norms.items():
     ax.semilogy(norms, label=name)
-ax.axhline(np.sqrt(n), color="0.5", lw=0.8, ls="--", label=r"$\sqrt{n}$: tanh ceiling")
+ax.axhline(np.sqrt(hidden), color="0.5", lw=0.8, ls="--", label=r"$\sqrt{H}$: tanh ceiling")
 ax.set_xlabel("t")
 ax.set_ylabel(r"mean $\|h_t\|_2$")
 ax.set_title("Orthogonal W: the network does not keep the norm")

@@ -27,12 +27,12 @@ without clipping, and shows what clipping cannot do.
 # The rule and the lecture's example
 # ----------------------------------
 #
-# With threshold :math:`c` and gradient :math:`g` (all parameters stacked
+# With threshold :math:`\tau` and gradient :math:`g` (all parameters stacked
 # into one vector),
 #
 # .. math::
 #
-#     g \leftarrow \begin{cases} g \cdot c / \|g\|_2 & \text{if } \|g\|_2 > c,\\
+#     g \leftarrow \begin{cases} g \cdot \tau / \|g\|_2 & \text{if } \|g\|_2 > \tau,\\
 #     g & \text{otherwise.} \end{cases}
 #
 # :func:`linalg_rnn.dynamics.clip_grad_norm` implements it (with the same
@@ -58,7 +58,7 @@ for g in ([8.0, 6.0], [80.0, 60.0]):
 
 # %%
 # PyTorch's ``clip_grad_norm_`` always multiplies by
-# :math:`\min(1, c/(\|g\| + 10^{-6}))`, so exactly at the threshold it
+# :math:`\min(1, \tau/(\|g\| + 10^{-6}))`, so exactly at the threshold it
 # shrinks the gradient by a factor :math:`1 - 10^{-7}`; ours leaves it alone,
 # as the lecture says.  Anywhere else the two agree to rounding.
 
@@ -74,11 +74,11 @@ for g in ([8.0, 6.0], [80.0, 60.0]):
 # ------------------------------------
 #
 # :func:`linalg_rnn.dynamics.clip_grad_value` clips each entry to
-# :math:`[-c, c]` instead.  That keeps every entry small but not the
+# :math:`[-\tau, \tau]` instead.  That keeps every entry small but not the
 # direction: :math:`(80, 60)` clipped at 10 becomes :math:`(10, 10)`, which
 # points 45 degrees up instead of 36.9.  Norm clipping projects onto the
-# *ball* of radius :math:`c` along the ray through :math:`g`; value clipping
-# projects onto the *box* :math:`[-c, c]^2`.
+# *ball* of radius :math:`\tau` along the ray through :math:`g`; value clipping
+# projects onto the *box* :math:`[-\tau, \tau]^2`.
 
 
 def angle_deg(u, v):
@@ -97,7 +97,8 @@ print(f"value clipping: {by_value}, angle to g = {angle_deg(g, by_value):.2f} de
 fig, ax = plt.subplots(figsize=(5.5, 5))
 theta = np.linspace(0, 2 * np.pi, 300)
 ax.plot(10 * np.cos(theta), 10 * np.sin(theta), color="0.6", lw=1, label="ball of radius 10")
-ax.plot([-10, 10, 10, -10, -10], [-10, -10, 10, 10, -10], color="0.6", ls="--", lw=1, label="box [-10, 10]^2")
+ax.plot([-10, 10, 10, -10, -10], [-10, -10, 10, 10, -10], color="0.6", ls="--", lw=1,
+        label=r"box $[-10, 10]^2$")
 for vec, name, color in [(g / 5, "g / 5 = (16, 12)", "k"), (by_norm, "norm-clipped", "C0"),
                          (by_value, "value-clipped", "C3")]:
     ax.annotate("", xy=vec, xytext=(0, 0), arrowprops=dict(arrowstyle="->", color=color, lw=2))
@@ -115,7 +116,7 @@ fig.tight_layout()
 #
 # Le, Jaitly & Hinton (2015) proposed the *IRNN*: a ReLU RNN whose
 # :math:`W_{hh}` starts as the identity, with zero biases.  For ReLU,
-# :math:`\sigma'(a)` is 1 where a unit is active (:math:`a > 0`) and 0 where it
+# :math:`f'(a)` is 1 where a unit is active (:math:`a > 0`) and 0 where it
 # is not, so each :math:`D_i` is a 0/1 diagonal that keeps the active units.
 # Unlike tanh, an active unit never saturates: along the units that stay
 # active, the BPTT product is a plain power of :math:`W_{hh}` restricted to
@@ -129,7 +130,7 @@ fig.tight_layout()
 # We train the IRNN on the adding problem
 # (:class:`linalg_rnn.rnn.tasks.AddingTask`: two marked numbers in a sequence
 # of uniform values; the target, at the last step, is their sum) with plain
-# SGD, once as it is and once with :func:`clip_grad_norm` at :math:`c = 1`
+# SGD, once as it is and once with :func:`clip_grad_norm` at :math:`\tau = 1`
 # applied to the gradients before every update, and record the gradient norm
 # before clipping at every step.  Same seed, same batches.
 
@@ -195,7 +196,7 @@ def train_irnn(clip):
 rnn0, _ = make_irnn()
 with torch.no_grad():
     h_first = rnn0(task.sample(batch, torch.Generator().manual_seed(0))[0])[0]  # the first batch
-active = h_first > 0  # ReLU output > 0: the unit is active at that step, its sigma' is 1
+active = h_first > 0  # ReLU output > 0: the unit is active at that step, its f' is 1
 print(f"initial IRNN on the first batch: {active.float().mean().item():.1%} of (sequence, step, unit) "
       f"entries active; units never active: {int((~active.any(dim=(0, 1))).sum())} of {hidden}; "
       f"units active at every step of every sequence: {int(active.all(dim=1).all(dim=0).sum())}")
@@ -218,7 +219,7 @@ fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 for name, (norms, losses, _) in results.items():
     axes[0].semilogy(norms, ".-", ms=3, label=name)
     axes[1].semilogy(losses, ".-", ms=3, label=name)
-axes[0].axhline(max_norm, color="0.5", ls="--", lw=0.8, label="threshold c")
+axes[0].axhline(max_norm, color="0.5", ls="--", lw=0.8, label=r"threshold $\tau$")
 axes[0].set_xlabel("update")
 axes[0].set_ylabel("gradient norm before clipping")
 axes[0].legend(fontsize=8)
@@ -233,12 +234,13 @@ fig.tight_layout()
 # Without clipping, one large gradient step pushes the spectral radius of
 # :math:`W_{hh}` above 1 (see the printed :math:`\rho(W_{hh})`), the next
 # forward pass grows geometrically, the next gradient is larger still, and
-# within a few updates the numbers overflow.  With clipping every update has length at most
-# :math:`\text{lr} \cdot c`, so the weights can only move slowly and the
-# feedback loop never starts.  Note what the loss says: clipping kept training
-# alive; it did not make this tiny network solve the adding problem in a few
-# hundred steps -- compare the final loss with the predict-the-mean baseline
-# printed above.  Part IV trains for real.
+# within a few updates the numbers overflow.  With clipping every update has
+# length at most :math:`\alpha\tau` (:math:`\alpha` the learning rate ``lr``),
+# so the weights can only move slowly and the feedback loop never starts. Note
+# what the loss says: clipping kept training alive; it did not make this tiny
+# network solve the adding problem in a few hundred steps -- compare the final
+# loss with the predict-the-mean baseline printed above.  Part IV trains for
+# real.
 #
 # The same gradients show how much value clipping would turn them: the angle
 # between the first gradient of the run and its value-clipped version, for a
@@ -262,7 +264,7 @@ for lim, a, b in zip(limits, angles, norm_angles, strict=True):
 fig, ax = plt.subplots(figsize=(6, 4))
 ax.semilogx(limits, angles, "o-", label="clip_grad_value")
 ax.semilogx(limits, norm_angles, "s--", label="clip_grad_norm")
-ax.set_xlabel("clipping limit c")
+ax.set_xlabel(r"clipping limit $\tau$")
 ax.set_ylabel("angle to the unclipped gradient (deg)")
 ax.set_title(f"A real RNN gradient ({flat.size} entries)")
 ax.legend()
@@ -300,8 +302,8 @@ print(f"largest ||dL/dx_t|| at lags >= {T_v // 2}, as a fraction of the largest 
 
 fig, ax = plt.subplots(figsize=(6.5, 4))
 ax.semilogy(lag, before, "o", ms=3, label="before clipping")
-ax.semilogy(lag, after, "x", ms=3, label="after clip_grad_norm(c = 1e-3)")
-ax.set_xlabel("lag T - t")
+ax.semilogy(lag, after, "x", ms=3, label=r"after clip_grad_norm ($\tau = 10^{-3}$)")
+ax.set_xlabel(r"lag $T - t$")
 ax.set_ylabel(r"$\|\partial L / \partial x_t\|$")
 ax.set_title("Vanishing gradients: clipping only scales everything down")
 ax.legend()
@@ -311,8 +313,8 @@ fig.tight_layout()
 # Summary
 # -------
 #
-# * Norm clipping rescales the whole gradient to length :math:`c` when it is
-#   longer; :math:`(80, 60)` becomes :math:`(8, 6)` at :math:`c = 10`, and
+# * Norm clipping rescales the whole gradient to length :math:`\tau` when it is
+#   longer; :math:`(80, 60)` becomes :math:`(8, 6)` at :math:`\tau = 10`, and
 #   :math:`(8, 6)` stays put.  The direction is kept.
 # * Value clipping bounds each entry; it turns the gradient -- by about 8
 #   degrees for :math:`(80, 60)`, by tens of degrees for a real RNN gradient

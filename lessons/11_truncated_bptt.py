@@ -15,7 +15,7 @@ against what actually happens on that task.
 * the truncated gradient sum and how far it is from the full one, step by
   step, in terms of the Jacobian norms of lesson 09;
 * that a network trained with window :math:`k` cannot learn a dependency of
-  lag :math:`L \\ge k` -- measured, not assumed;
+  lag :math:`d \\ge k` -- measured, not assumed;
 * what truncation saves (memory, time per update) and what it does not
   (total work per pass);
 * how the lecture's window table (20--50 good, 100 meh, full bad) holds up on
@@ -110,7 +110,7 @@ ax.set_xscale("log")
 ax.set_ylim(1e-18, 10)
 ax.set_xlabel("window k")
 ax.set_title(f"Truncated vs full gradient of the loss at T = {T_probe}")
-ax.legend(fontsize=7)
+ax.legend(fontsize=8)
 fig.tight_layout()
 
 # %%
@@ -124,26 +124,27 @@ fig.tight_layout()
 # A task that needs a long window
 # -------------------------------
 #
-# *Delayed bit recall*: the input is a stream of random bits :math:`b_t`; at
-# every step :math:`t \ge L` the network must output :math:`b_{t-L}`, the bit
-# it saw :math:`L` steps ago, and is scored by accuracy.  Guessing scores
-# 50%.  (The trainer's ``recall`` task of lesson 13, *delayed recall*, asks
-# for the same thing with Gaussian noise and scores it by mean squared
-# error; bits and accuracy make a window's success easier to read here.)
+# *Delayed bit recall*: the input is a stream of random bits :math:`x_t`; at
+# every step :math:`t \ge d` the network must output :math:`x_{t-d}`, the bit
+# it saw :math:`d` steps ago (the *delay*, ``--delay`` in the trainer), and is
+# scored by accuracy.  Guessing scores 50%.  (The trainer's ``recall`` task of
+# lesson 13, *delayed recall*, asks for the same thing with Gaussian noise and
+# scores it by mean squared error; bits and accuracy make a window's success
+# easier to read here.)
 #
 # We train a tanh RNN (``torch.nn.RNN``, hidden size 32, ``orthogonal``
-# :math:`W_{hh}` so that the signal can survive :math:`L` steps at all) with
+# :math:`W_{hh}` so that the signal can survive :math:`d` steps at all) with
 # Adam, by truncated BPTT in its textbook form: each training sequence is cut
 # into consecutive windows of :math:`k` steps, the hidden state is carried
 # from window to window but *detached*, so no gradient crosses a window
 # boundary, and the optimizer makes **one update per window**.  The trainer's
 # ``tbptt`` strategy (lesson 13) does the same.  A loss at offset :math:`j`
 # inside its window reaches back :math:`j` steps; the pair
-# :math:`(b_{t-L}, \text{target}_t)` is connected by a gradient only if both
-# lie in the same window, which needs :math:`k > L`.
+# :math:`(x_{t-d}, \text{target}_t)` is connected by a gradient only if both
+# lie in the same window, which needs :math:`k > d`.
 #
 # Every run sees the same sequences in the same order (fixed seeds).  We report
-# accuracy on 256 held-out sequences, over all positions :math:`t \ge L`,
+# accuracy on 256 held-out sequences, over all positions :math:`t \ge d`,
 # with the state carried through the whole sequence.
 
 batch = 32
@@ -155,7 +156,7 @@ def recall_batch(generator, n_seq, length):
     return torch.nn.functional.one_hot(bits, 2).float(), bits
 
 
-def train_recall(L, k, length, n_batches, seed=0):
+def train_recall(d, k, length, n_batches, seed=0):
     """Truncated BPTT with windows of k steps, one update per window (k=None: the whole sequence).
 
     Returns the held-out accuracy, the number of updates and the training time in seconds.
@@ -176,10 +177,10 @@ def train_recall(L, k, length, n_batches, seed=0):
         for s in range(0, length, k):
             out, h = rnn(x[:, s : s + k], h)
             positions = torch.arange(s, min(s + k, length))
-            scored = positions >= L  # steps that have a target
+            scored = positions >= d  # steps that have a target
             if scored.any():
                 logits = head(out[:, scored])
-                targets = bits[:, positions[scored] - L]
+                targets = bits[:, positions[scored] - d]
                 loss = torch.nn.functional.cross_entropy(logits.reshape(-1, 2), targets.reshape(-1))
                 opt.zero_grad()
                 loss.backward()
@@ -191,11 +192,11 @@ def train_recall(L, k, length, n_batches, seed=0):
         x, bits = recall_batch(torch.Generator().manual_seed(10_000 + seed), 256, length)
         out, _ = rnn(x)
         predicted = head(out).argmax(-1)
-        accuracy = (predicted[:, L:] == bits[:, :-L]).float().mean().item()
+        accuracy = (predicted[:, d:] == bits[:, :-d]).float().mean().item()
     return accuracy, updates, seconds
 
 
-L_fixed = {"quick": 6, "default": 10, "full": 10}[mode]
+d_fixed = {"quick": 6, "default": 10, "full": 10}[mode]
 length = {"quick": 36, "default": 60, "full": 60}[mode]
 n_batches = {"quick": 60, "default": 120, "full": 300}[mode]
 sweep = {
@@ -205,13 +206,13 @@ sweep = {
 }[mode]
 seeds = {"quick": [0], "default": [0, 1], "full": [0, 1, 2]}[mode]
 
-print(f"delayed bit recall, L = {L_fixed}, sequences of {length} steps, {n_batches} batches of {batch}, "
+print(f"delayed bit recall, d = {d_fixed}, sequences of {length} steps, {n_batches} batches of {batch}, "
       f"seeds {seeds}")
 sweep_acc = np.zeros((len(seeds), len(sweep)))
 for j, k in enumerate(sweep):
     cells = []
     for i, seed in enumerate(seeds):
-        acc, updates, seconds = train_recall(L_fixed, k, length, n_batches, seed=seed)
+        acc, updates, seconds = train_recall(d_fixed, k, length, n_batches, seed=seed)
         sweep_acc[i, j] = acc
         cells.append(f"{100 * acc:5.1f}%")
     label = "full" if k is None else k
@@ -219,20 +220,20 @@ for j, k in enumerate(sweep):
 for i, seed in enumerate(seeds):
     learned = [("full" if k is None else k) for k, a in zip(sweep, sweep_acc[i], strict=True) if a >= 0.9]
     print(f"seed {seed}: windows that reached 90%: {learned}")
-longer = [j for j, k in enumerate(sweep) if k is None or k > L_fixed]  # columns of sweep_acc
-short = [j for j, k in enumerate(sweep) if k is not None and k <= L_fixed]
+longer = [j for j, k in enumerate(sweep) if k is None or k > d_fixed]  # columns of sweep_acc
+short = [j for j, k in enumerate(sweep) if k is not None and k <= d_fixed]
 label = ["full" if k is None else k for k in sweep]
 always = [label[j] for j in longer if sweep_acc[:, j].min() >= 0.9]
-print(f"k > L = {L_fixed}: reached 90% in every seed: {always}; "
+print(f"k > d = {d_fixed}: reached 90% in every seed: {always}; "
       f"not in every seed: {[label[j] for j in longer if label[j] not in always]}")
-print(f"k <= L: reached 90% in some seed: {[label[j] for j in short if sweep_acc[:, j].max() >= 0.9]}; "
+print(f"k <= d: reached 90% in some seed: {[label[j] for j in short if sweep_acc[:, j].max() >= 0.9]}; "
       f"best accuracy {100 * sweep_acc[:, short].max():.1f}%")
 
 ks = [length if k is None else k for k in sweep]
 fig, ax = plt.subplots(figsize=(6.5, 4))
 for i, seed in enumerate(seeds):
     ax.plot(ks, 100 * sweep_acc[i], "o-", label=f"seed {seed}")
-ax.axvline(L_fixed, color="C3", ls="--", label=f"lag L = {L_fixed}")
+ax.axvline(d_fixed, color="C3", ls="--", label=f"lag d = {d_fixed}")
 ax.axhline(50, color="0.5", ls=":", label="chance")
 ax.set_xscale("log")
 ax.set_xticks(ks)
@@ -240,18 +241,18 @@ ax.set_xticklabels([("full" if k is None else str(k)) for k in sweep])
 ax.set_xlabel("truncation window k")
 ax.set_ylabel("held-out accuracy (%)")
 ax.set_ylim(40, 102)
-ax.set_title(f"Delayed bit recall with lag {L_fixed}: accuracy against the window")
+ax.set_title(f"Delayed bit recall with lag {d_fixed}: accuracy against the window")
 ax.legend()
 fig.tight_layout()
 
 # %%
-# The windows :math:`k \le L` stay at or near chance: no gradient ever
+# The windows :math:`k \le d` stay at or near chance: no gradient ever
 # connects a target to its bit.  (Some points above 50% can appear, more for
 # short lags: the forward pass still carries part of the old bit -- with an
 # orthogonal :math:`W_{hh}` it fades slowly -- and the read-out, trained at
 # every step, can use whatever the untrained dynamics happen to keep.  The
-# recurrent weights learn nothing about the lag.)  Just above :math:`L` only the last
-# :math:`k - L` positions of each window carry the signal, so learning there
+# recurrent weights learn nothing about the lag.)  Just above :math:`d` only the last
+# :math:`k - d` positions of each window carry the signal, so learning there
 # depends on the data budget and the seed.  The last two printed lines sum
 # the sweep up for this run: which windows longer than the lag learned in
 # every seed, and how far the windows no longer than the lag got.
@@ -265,7 +266,8 @@ fig.tight_layout()
 #
 # * memory: the backward pass needs the hidden states of one window,
 #   :math:`k` of them instead of :math:`T`; each is a batch of vectors, so
-#   ``k * batch * hidden`` floats (the last column of the table below);
+#   :math:`kNH` floats for a batch of :math:`N` sequences and hidden size
+#   :math:`H` (``k * batch * hidden``, the last column of the table below);
 # * update frequency: :math:`T/k` parameter updates per sequence instead of
 #   one, each after :math:`O(k)` work;
 # * what can be learned: nothing with lag :math:`\ge k`.
@@ -279,8 +281,8 @@ fig.tight_layout()
 #
 # The lecture's table says 20--50 steps is good, 100 is "meh" and the full
 # sequence is bad (expensive, severe vanishing).  We test it on sequences of
-# 200 steps with two lags, one inside every window (:math:`L = 10`) and one
-# longer than the smallest window (:math:`L = 30`), with the same amount of
+# 200 steps with two lags, one inside every window (:math:`d = 10`) and one
+# longer than the smallest window (:math:`d = 30`), with the same amount of
 # data for every window (one seed per cell: differences of a few points
 # between two cells are within what another seed could change).
 
@@ -292,22 +294,22 @@ table_windows = {"quick": [20, 50, None], "default": [20, 50, 100, None],
 table_lags = {"quick": [10], "default": [10, 30], "full": [10, 30, 60]}[mode]
 table = {}
 print(f"\nsequences of {table_length} steps; batches of {batch}, per lag: {table_batches}")
-print(f"{'L':>4} {'window':>7} {'updates':>8} {'accuracy':>9} {'time (s)':>9} {'ms/update':>10} "
+print(f"{'d':>4} {'window':>7} {'updates':>8} {'accuracy':>9} {'time (s)':>9} {'ms/update':>10} "
       f"{'floats kept':>12}")
-for L in table_lags:
+for d in table_lags:
     for k in table_windows:
-        acc, updates, seconds = train_recall(L, k, table_length, table_batches[L])
+        acc, updates, seconds = train_recall(d, k, table_length, table_batches[d])
         kk = table_length if k is None else k
-        table[(L, kk)] = (acc, updates, seconds)
-        print(f"{L:>4} {('full' if k is None else str(k)):>7} {updates:>8} {100 * acc:>8.1f}% "
+        table[(d, kk)] = (acc, updates, seconds)
+        print(f"{d:>4} {('full' if k is None else str(k)):>7} {updates:>8} {100 * acc:>8.1f}% "
               f"{seconds:>9.2f} {1e3 * seconds / updates:>10.2f} {kk * batch * hidden:>12}")
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 window_axis = [table_length if k is None else k for k in table_windows]
-for L in table_lags:
-    axes[0].plot(window_axis, [100 * table[(L, k)][0] for k in window_axis], "o-", label=f"L = {L}")
-    axes[1].plot(window_axis, [1e3 * table[(L, k)][2] / table[(L, k)][1] for k in window_axis], "o-",
-                 label=f"L = {L}")
+for d in table_lags:
+    axes[0].plot(window_axis, [100 * table[(d, k)][0] for k in window_axis], "o-", label=f"d = {d}")
+    axes[1].plot(window_axis, [1e3 * table[(d, k)][2] / table[(d, k)][1] for k in window_axis], "o-",
+                 label=f"d = {d}")
 for ax in axes:
     ax.set_xscale("log")
     ax.set_xticks(window_axis)
@@ -326,29 +328,29 @@ def window_name(k):
     return "full" if k == table_length else str(k)
 
 
-for L in table_lags:
-    learned = [window_name(k) for k in window_axis if table[(L, k)][0] >= 0.9]
-    failed = [window_name(k) for k in window_axis if table[(L, k)][0] < 0.6]
-    print(f"L = {L}: windows that reached 90%: {learned}; windows at or near chance (< 60%): {failed}")
+for d in table_lags:
+    learned = [window_name(k) for k in window_axis if table[(d, k)][0] >= 0.9]
+    failed = [window_name(k) for k in window_axis if table[(d, k)][0] < 0.6]
+    print(f"d = {d}: windows that reached 90%: {learned}; windows at or near chance (< 60%): {failed}")
     for k in window_axis:
-        useful = (table_length // k) * max(k - L, 0)  # positions whose bit lies in the same window
-        print(f"    window {window_name(k):>4}: {useful:3d} of {table_length - L} scored positions per "
-              f"sequence have a gradient path to their bit; {table[(L, k)][1]} updates")
-L = max(table_lags)
+        useful = (table_length // k) * max(k - d, 0)  # positions whose bit lies in the same window
+        print(f"    window {window_name(k):>4}: {useful:3d} of {table_length - d} scored positions per "
+              f"sequence have a gradient path to their bit; {table[(d, k)][1]} updates")
+d = max(table_lags)
 k_small, k_next = window_axis[0], window_axis[1]
-ratio = Fraction(table[(L, k_next)][1], table[(L, k_small)][1])
-print(f"L = {L}: window {k_next} made {table[(L, k_next)][1]} updates, window {k_small} made "
-      f"{table[(L, k_small)][1]}: {ratio} as many")
+ratio = Fraction(table[(d, k_next)][1], table[(d, k_small)][1])
+print(f"d = {d}: window {k_next} made {table[(d, k_next)][1]} updates, window {k_small} made "
+      f"{table[(d, k_small)][1]}: {ratio} as many")
 k_last = window_axis[-2]  # the longest truncated window
-full_acc, last_acc = table[(L, table_length)][0], table[(L, k_last)][0]
+full_acc, last_acc = table[(d, table_length)][0], table[(d, k_last)][0]
 verdict = ("about equal (within 5 points)" if abs(full_acc - last_acc) < 0.05
            else "the full sequence better" if full_acc > last_acc else "the full sequence worse")
-print(f"L = {L}: full sequence {100 * full_acc:.1f}% vs window {k_last} {100 * last_acc:.1f}%: "
+print(f"d = {d}: full sequence {100 * full_acc:.1f}% vs window {k_last} {100 * last_acc:.1f}%: "
       f"{verdict}, one seed")
 
 # %%
 # How does the table hold up?  The lines printed under it answer from this
-# run's numbers.  With the lag inside every window (:math:`L = 10`), look at
+# run's numbers.  With the lag inside every window (:math:`d = 10`), look at
 # which windows learned and at the updates: the small windows make many more,
 # cheaper updates from the same data.  With the longest lag, the window
 # shorter than it cannot learn -- the lecture's "cannot learn beyond the
@@ -369,10 +371,10 @@ print(f"L = {L}: full sequence {100 * full_acc:.1f}% vs window {k_last} {100 * l
 #   gradient error is about the size of :math:`\|\partial h_T/\partial
 #   h_{T-k}\|`, tiny when the Jacobians vanish anyway and large when they do
 #   not.
-# * A window :math:`k \le L` cannot learn a lag-:math:`L` dependency: delayed
+# * A window :math:`k \le d` cannot learn a lag-:math:`d` dependency: delayed
 #   bit recall stayed at or near chance for those windows (the read-out can use
 #   a little of what the untrained dynamics keep);
-#   windows just above :math:`L` learn slowly, since few positions per window
+#   windows just above :math:`d` learn slowly, since few positions per window
 #   carry the signal.
 # * Truncated BPTT, one update per window, saves memory and time per update
 #   (both :math:`\propto k`), not total work per pass.
@@ -384,10 +386,10 @@ print(f"L = {L}: full sequence {100 * full_acc:.1f}% vs window {k_last} {100 * l
 #
 # 1. Train the delayed bit recall sweep with torch's default initialization
 #    (remove the ``copy_`` of the orthogonal matrix).  Which windows learn
-#    :math:`L = 10` now?  Relate the answer to the first figure.
+#    :math:`d = 10` now?  Relate the answer to the first figure.
 # 2. Implement the sliding-window truncation of the lecture's formula (each
 #    loss gets exactly :math:`k` steps) and compare its accuracy and cost with
-#    the windowed version for :math:`k = 15`, :math:`L = 10`.
+#    the windowed version for :math:`k = 15`, :math:`d = 10`.
 # 3. Double ``table_batches[30]``.  Does the window of 50 learn
 #    the task now?  What fraction of the positions in each window carries a
 #    gradient for it?

@@ -36,8 +36,9 @@ easy part; converging is not, as the slides' own rule shows.
 #
 # :math:`W = \begin{pmatrix} 0 & 1 \\ 1 & 0 \end{pmatrix}` swaps two
 # coordinates: it is orthogonal (and unitary), with eigenvalues :math:`\pm 1`.
-# Apply the update :math:`W \leftarrow W + \text{lr} \cdot \sigma(W)` with the
-# logistic :math:`\sigma` and learning rate 10, and measure the distance from
+# Apply the update :math:`W \leftarrow W + \alpha \operatorname{sigmoid}(W)`
+# with the logistic function :math:`\operatorname{sigmoid}(x) = 1/(1 + e^{-x})`
+# (entrywise) and learning rate :math:`\alpha = 10`, and measure the distance from
 # orthogonality :math:`\|W^\top W - I\|_2` with
 # :func:`linalg_rnn.orthogonal.orthogonality_error`.
 
@@ -85,12 +86,12 @@ print(f"after:  W = {W.round(3).tolist()}, error {orthogonality_error(W):.1f}, "
 #
 # The first-order term is twice the symmetric part of :math:`W^\top G`.  It
 # vanishes exactly when :math:`W^\top G` is skew-symmetric, that is when
-# :math:`G = WS` with :math:`S^\top = -S`: the *tangent* directions of the
-# group at :math:`W`.  A straight step along a tangent direction leaves the
-# set only at second order, by :math:`\alpha^2\|G\|_2^2`
-# (:math:`G^\top G = S^\top S`); a step with a *normal* component
-# (:math:`G = W\Sigma`, :math:`\Sigma` symmetric) leaves it at first order, by
-# :math:`2\alpha\|\Sigma\|_2` to leading order.  A gradient has both components
+# :math:`G = WB` for a skew-symmetric :math:`B`: the *tangent* directions of
+# the group at :math:`W`.  A straight step along a tangent direction leaves
+# the set only at second order, by :math:`\alpha^2\|G\|_2^2`
+# (:math:`G^\top G = B^\top B`); a step with a *normal* component
+# (:math:`G = WS`, :math:`S` symmetric) leaves it at first order, by
+# :math:`2\alpha\|S\|_2` to leading order.  A gradient has both components
 # in general, so it leaves at :math:`O(\alpha\|G\|)`.  We measure both for a
 # random orthogonal :math:`W` and directions of norm 1: the ratio
 # error/:math:`\alpha^2` is constant for the tangent step, error/:math:`\alpha`
@@ -99,8 +100,8 @@ print(f"after:  W = {W.round(3).tolist()}, error {orthogonality_error(W):.1f}, "
 n = {"quick": 8, "default": 16, "full": 32}[mode]
 W0 = init_recurrent(n, "orthogonal", seed=2)
 M0 = np.random.default_rng(3).standard_normal((n, n))
-tangent = W0 @ (M0 - M0.T)  # W S with S skew-symmetric
-normal = W0 @ (M0 + M0.T)  # W Sigma with Sigma symmetric
+tangent = W0 @ (M0 - M0.T)  # W B with B skew-symmetric
+normal = W0 @ (M0 + M0.T)  # W S with S symmetric
 tangent /= np.linalg.norm(tangent, 2)
 normal /= np.linalg.norm(normal, 2)
 print(f"{'alpha':>7} {'tangent step: error':>20} {'error / alpha^2':>16} "
@@ -148,8 +149,8 @@ for name, B in [("skew B = (M - M.T)/2", (M - M.T) / 2), ("general B = M", M)]:
 # -----------------------
 #
 # Let :math:`G = \partial L/\partial W` be the ordinary gradient.  The matrix
-# :math:`A = G W^\top - W G^\top` is skew-symmetric (its transpose is
-# :math:`W G^\top - G W^\top = -A`), so
+# :math:`\Omega = G W^\top - W G^\top` is skew-symmetric (its transpose is
+# :math:`W G^\top - G W^\top = -\Omega`), so
 #
 # .. math::
 #
@@ -158,24 +159,25 @@ for name, B in [("skew B = (M - M.T)/2", (M - M.T) / 2), ("general B = M", M)]:
 # keeps :math:`B` skew and :math:`W` orthogonal, whatever :math:`G` and
 # :math:`\alpha` are.  (The slides write :math:`+\alpha`; with :math:`G` the
 # gradient of a loss to be *minimized* the sign is minus -- orthogonality
-# does not care.)  :math:`A` is the gradient projected onto the tangent
+# does not care.)  :math:`\Omega` is the gradient projected onto the tangent
 # directions of the orthogonal group at :math:`W`: moving along
-# :math:`W \to e^{-\alpha A} W` changes :math:`L` by
-# :math:`-\alpha \langle G, A W \rangle = -\tfrac{\alpha}{2}\|A\|_F^2` to first
-# order.  Accumulating :math:`A` into :math:`B` is the same move only when
-# :math:`A` and :math:`B` commute, so we *measure* whether the loss goes down.
+# :math:`W \to e^{-\alpha \Omega} W` changes :math:`L` by
+# :math:`-\alpha \langle G, \Omega W \rangle = -\tfrac{\alpha}{2}\|\Omega\|_F^2` to
+# first order.  Accumulating :math:`\Omega` into :math:`B` is the same move only
+# when :math:`\Omega` and :math:`B` commute, so we *measure* whether the loss
+# goes down.
 #
-# The task: fit :math:`W` to a target rotation :math:`R` (with
-# :math:`\det R = +1`, since :math:`\det e^B = e^{\operatorname{tr} B} = 1`),
-# :math:`L(W) = \tfrac12 \|W - R\|_F^2`, so :math:`G = W - R`.  Next to it we
+# The task: fit :math:`W` to a target rotation :math:`Q_\star` (with
+# :math:`\det Q_\star = +1`, since :math:`\det e^B = e^{\operatorname{tr} B} = 1`),
+# :math:`L(W) = \tfrac12 \|W - Q_\star\|_F^2`, so :math:`G = W - Q_\star`.  Next to it we
 # run the plain additive step :math:`W \leftarrow W - \alpha G` from the same
 # start.
 
 updates = 1000
 alpha = 0.05
-R = init_recurrent(n, "orthogonal", seed=1)
-if np.linalg.det(R) < 0:
-    R[:, 0] = -R[:, 0]  # flip one column: det +1, still orthogonal
+Q_star = init_recurrent(n, "orthogonal", seed=1)  # the target
+if np.linalg.det(Q_star) < 0:
+    Q_star[:, 0] = -Q_star[:, 0]  # flip one column: det +1, still orthogonal
 
 B = np.zeros((n, n))
 W_exp = expm_skew(B)  # = I
@@ -183,19 +185,19 @@ W_add = np.eye(n)
 history = {"exp(B) update": [], "additive W - alpha G": []}
 losses = {"exp(B) update": [], "additive W - alpha G": []}
 for _ in range(updates):
-    G = W_exp - R
+    G = W_exp - Q_star
     B = B - alpha * (G @ W_exp.T - W_exp @ G.T)
     W_exp = expm_skew(B)
-    W_add = W_add - alpha * (W_add - R)
+    W_add = W_add - alpha * (W_add - Q_star)
     for name, Wk in (("exp(B) update", W_exp), ("additive W - alpha G", W_add)):
         history[name].append(orthogonality_error(Wk))
-        losses[name].append(0.5 * np.linalg.norm(Wk - R) ** 2)
+        losses[name].append(0.5 * np.linalg.norm(Wk - Q_star) ** 2)
 
 worst = max(history["exp(B) update"])
 print(f"exp(B) update: largest orthogonality error over {updates} updates = {worst:.2e} "
       f"(< 1e-12: {worst < 1e-12}); B stays skew: {np.array_equal(B, -B.T)}")
 print(f"additive update: largest orthogonality error = {max(history['additive W - alpha G']):.2e}")
-loss_at_identity = 0.5 * np.linalg.norm(np.eye(n) - R) ** 2
+loss_at_identity = 0.5 * np.linalg.norm(np.eye(n) - Q_star) ** 2
 for name, ls in losses.items():
     print(f"{name:>22}: loss {loss_at_identity:.3f} at W = I, {ls[-1]:.2e} after {updates} updates")
 
@@ -209,14 +211,14 @@ axes[0].set_ylabel(r"$\|W^\top W - I\|_2$")
 axes[0].set_title("distance from the orthogonal group")
 axes[0].legend(fontsize=8)
 axes[1].set_xlabel("update")
-axes[1].set_ylabel(r"$\frac{1}{2}\|W - R\|_F^2$")
+axes[1].set_ylabel(r"$\frac{1}{2}\|W - Q_\star\|_F^2$")
 axes[1].set_title("loss")
 axes[1].legend(fontsize=8)
 fig.tight_layout()
 
 # %%
 # The additive step also reaches the target here -- the target is
-# orthogonal, so the straight line from :math:`I` to :math:`R` ends on the
+# orthogonal, so the straight line from :math:`I` to :math:`Q_\star` ends on the
 # group -- but every matrix in between is off it, and an RNN trained with
 # such steps runs on non-orthogonal matrices.  The exponential update is
 # orthogonal at *every* step.  (Look at its loss curve, though: after a few
@@ -255,14 +257,14 @@ fig.tight_layout()
 # The Cayley map: a cheaper alternative
 # -------------------------------------
 #
-# :math:`\operatorname{cay}(A) = (I + A)^{-1}(I - A)` is also orthogonal for
-# every skew-symmetric :math:`A`: :math:`I + A` is always invertible (the
-# eigenvalues of :math:`A` are imaginary), and :math:`(I - A)` and
-# :math:`(I + A)^{-1}` commute.  It costs one LU solve instead of an
+# :math:`\operatorname{cay}(B) = (I + B)^{-1}(I - B)` is also orthogonal for
+# every skew-symmetric :math:`B`: :math:`I + B` is always invertible (the
+# eigenvalues of :math:`B` are imaginary), and :math:`(I - B)` and
+# :math:`(I + B)^{-1}` commute.  It costs one LU solve instead of an
 # eigendecomposition or a Padé approximation with scaling and squaring.  Its
 # one blind spot: it never produces an orthogonal matrix with eigenvalue
-# :math:`-1`, since :math:`\operatorname{cay}(A) x = -x` would need
-# :math:`(I - A)x = -(I + A)x`, i.e. :math:`x = 0`.
+# :math:`-1`, since :math:`\operatorname{cay}(B) x = -x` would need
+# :math:`(I - B)x = -(I + B)x`, i.e. :math:`x = 0`.
 #
 # We time :func:`linalg_rnn.orthogonal.cayley`,
 # :func:`linalg_rnn.orthogonal.expm_skew` and SciPy's general ``expm`` on
@@ -280,11 +282,11 @@ timings = {name: [] for name in functions}  # milliseconds per call
 one_thread = threadpool_limits(limits=1)  # undone below, after the timings
 for size in sizes:
     M = rng.standard_normal((size, size))
-    A = (M - M.T) / (2 * np.sqrt(size))
-    best = race({name: lambda f=f, A=A: f(A) for name, f in functions.items()}, repeats=repeats)
+    B = (M - M.T) / (2 * np.sqrt(size))
+    best = race({name: lambda f=f, B=B: f(B) for name, f in functions.items()}, repeats=repeats)
     for name in functions:
         timings[name].append(1e3 * best[name])
-    errors = [orthogonality_error(f(A)) for f in (cayley, expm_skew, scipy.linalg.expm)]
+    errors = [orthogonality_error(f(B)) for f in (cayley, expm_skew, scipy.linalg.expm)]
     print(
         f"n = {size:4d}: cayley {timings['cayley'][-1]:7.2f} ms (error {errors[0]:.1e}), "
         f"expm_skew {timings['expm_skew'][-1]:7.2f} ms (error {errors[1]:.1e}), "
@@ -338,10 +340,11 @@ fig.tight_layout()
 #
 # Wisdom, Powers, Hershey, Le Roux & Atlas (NeurIPS 2016), *full-capacity
 # uRNN*, optimize the whole :math:`W` on the unitary group: with
-# :math:`A = GW^* - WG^*` (our :math:`A`, with the conjugate transpose) they
-# update :math:`W \leftarrow (I + \tfrac{\alpha}{2}A)^{-1}(I - \tfrac{\alpha}{2}A)\,W`.
-# That is exactly the step along the group, :math:`W \leftarrow e^{-\alpha A}W`,
-# with the Cayley map :math:`\operatorname{cay}(\tfrac{\alpha}{2}A)` in place
+# :math:`\Omega = GW^* - WG^*` (our :math:`\Omega`, with the conjugate
+# transpose :math:`{}^*`) they update
+# :math:`W \leftarrow (I + \tfrac{\alpha}{2}\Omega)^{-1}(I - \tfrac{\alpha}{2}\Omega)\,W`.
+# That is exactly the step along the group, :math:`W \leftarrow e^{-\alpha \Omega}W`,
+# with the Cayley map :math:`\operatorname{cay}(\tfrac{\alpha}{2}\Omega)` in place
 # of the exponential (the two agree to second order in :math:`\alpha`).
 #
 # Lezcano-Casado & Martínez-Rubio (2019) took the exponential route in full:
@@ -354,7 +357,7 @@ fig.tight_layout()
 # ``cayley`` strategies register the same construction, with an exponential
 # whose gradient is cheaper: :func:`linalg_rnn.rnn.models.parametrize_orthogonal`.)
 #
-# The slides' rule is none of these: it adds :math:`-\alpha A`, a step built
+# The slides' rule is none of these: it adds :math:`-\alpha \Omega`, a step built
 # from the gradient with respect to :math:`W`, to :math:`B`, which is not the
 # gradient with respect to :math:`B`.  We run all four on the same fitting
 # problem: expRNN with PyTorch's ``matrix_exp`` and autograd, the slides'
@@ -365,42 +368,42 @@ long_updates = {"quick": 1200, "default": 3000, "full": 8000}[mode]
 checkpoints = np.linspace(long_updates // 8, long_updates, 8).astype(int) - 1
 
 X = torch.zeros(n, n, dtype=torch.float64, requires_grad=True)
-R_t = torch.from_numpy(R)
+Q_star_t = torch.from_numpy(Q_star)
 opt = torch.optim.SGD([X], lr=alpha)
 long_losses = {"expRNN-style (autograd through exp)": [], "slides' rule: B += step": [],
-               "W <- exp(-alpha A) W": [], "Wisdom et al.: W <- cay(alpha A/2) W": []}
+               "W <- exp(-alpha Omega) W": [], "Wisdom et al.: W <- cay(alpha Omega/2) W": []}
 long_errors = {name: [] for name in long_losses}
 B = np.zeros((n, n))
 W_slides, W_mult, W_cay = np.eye(n), np.eye(n), np.eye(n)
 B_best, best = B, np.inf  # the slides' B where its loss was lowest
 for _ in range(long_updates):
     W_t = torch.linalg.matrix_exp(X - X.T)  # skew argument: W orthogonal for every X
-    loss = 0.5 * ((W_t - R_t) ** 2).sum()
+    loss = 0.5 * ((W_t - Q_star_t) ** 2).sum()
     opt.zero_grad()
     loss.backward()
     opt.step()
-    G = W_slides - R
+    G = W_slides - Q_star
     B = B - alpha * (G @ W_slides.T - W_slides @ G.T)
     W_slides = expm_skew(B)
-    G = W_mult - R
+    G = W_mult - Q_star
     W_mult = expm_skew(-alpha * (G @ W_mult.T - W_mult @ G.T)) @ W_mult  # step along the group
-    G = W_cay - R
+    G = W_cay - Q_star
     W_cay = cayley(alpha / 2 * (G @ W_cay.T - W_cay @ G.T)) @ W_cay  # the same step, Cayley retraction
     for name, Wk in zip(long_losses, (W_t.detach().numpy(), W_slides, W_mult, W_cay), strict=True):
-        long_losses[name].append(0.5 * np.linalg.norm(Wk - R) ** 2)
+        long_losses[name].append(0.5 * np.linalg.norm(Wk - Q_star) ** 2)
         long_errors[name].append(orthogonality_error(Wk))
     if long_losses["slides' rule: B += step"][-1] < best:
         B_best, best = B, long_losses["slides' rule: B += step"][-1]
 print(f"loss after update {', '.join(str(c + 1) for c in checkpoints)}:")
 for name in long_losses:
     values = ", ".join(f"{long_losses[name][c]:.1e}" for c in checkpoints)
-    print(f"{name:>38}: {values}; worst orthogonality error {max(long_errors[name]):.1e}")
+    print(f"{name:>42}: {values}; worst orthogonality error {max(long_errors[name]):.1e}")
 
 fig, ax = plt.subplots(figsize=(6.5, 4))
 for name, ls in long_losses.items():
     ax.semilogy(np.maximum(ls, 1e-32), label=name)
 ax.set_xlabel("update")
-ax.set_ylabel(r"$\frac{1}{2}\|W - R\|_F^2$")
+ax.set_ylabel(r"$\frac{1}{2}\|W - Q_\star\|_F^2$")
 ax.set_title("Four ways to stay orthogonal: do they converge?")
 ax.legend(fontsize=8)
 fig.tight_layout()
@@ -417,43 +420,45 @@ fig.tight_layout()
 # Why the slides' rule drifts
 # ---------------------------
 #
-# Near a point :math:`B^*` with :math:`e^{B^*} = R`, write
-# :math:`B = B^* + \delta`.  To first order :math:`G W^\top` is skew, so
-# :math:`A \approx 2\,G W^\top`, and
+# Near a point :math:`B_\star` with :math:`e^{B_\star} = Q_\star`, write
+# :math:`B = B_\star + \delta`.  To first order :math:`G W^\top` is skew, so
+# :math:`\Omega \approx 2\,G W^\top`, and
 #
 # .. math::
 #
-#     G W^\top \approx \int_0^1 e^{sB^*} \delta\, e^{-sB^*} \, ds .
+#     G W^\top \approx \int_0^1 e^{sB_\star} \delta\, e^{-sB_\star} \, ds .
 #
-# If :math:`B^*` has eigenvalues :math:`i\varphi_j` (the rotation angles of
-# :math:`R`), this integral multiplies the component of :math:`\delta` that
-# couples eigenvalues :math:`i\varphi_j` and :math:`i\varphi_k` by
-# :math:`f(\theta) = (e^{i\theta} - 1)/(i\theta)` with
-# :math:`\theta = \varphi_j - \varphi_k`.  One update therefore multiplies
+# The eigenvalues of :math:`B_\star` are :math:`\pm i\omega_j`, where the
+# :math:`\omega_j` are the rotation angles of :math:`Q_\star`.  This integral
+# multiplies the component of :math:`\delta` that couples the eigenvalues
+# :math:`i\omega_j` and :math:`i\omega_k` by :math:`(e^{i\theta} - 1)/(i\theta)`
+# with :math:`\theta = \omega_j - \omega_k`.  One update therefore multiplies
 # that component by
 #
 # .. math::
 #
-#     m(\theta) = 1 - 2\alpha f(\theta), \qquad
-#     |m(\theta)|^2 = 1 - 4\alpha\,\frac{\sin\theta}{\theta}
-#                    + 4\alpha^2 |f(\theta)|^2 ,
+#     \lambda(\theta) = 1 - 2\alpha\,\frac{e^{i\theta} - 1}{i\theta}, \qquad
+#     |\lambda(\theta)|^2 = 1 - 4\alpha\,\frac{\sin\theta}{\theta}
+#                    + 4\alpha^2\,\frac{|e^{i\theta} - 1|^2}{\theta^2} ,
 #
-# since :math:`\operatorname{Re} f(\theta) = \sin\theta/\theta`.  Where
-# :math:`\sin\theta/\theta > 0` (:math:`|\theta| < \pi`) a small enough
-# :math:`\alpha` makes :math:`|m| < 1`.  Where :math:`\sin\theta/\theta \le 0`
-# (:math:`\pi \le |\theta| \le 2\pi`), :math:`|m| > 1` for **every**
-# :math:`\alpha > 0`: no learning rate, however small, makes the fixed point
-# attract.  (:math:`\theta = 2\pi` is also where the derivative of the matrix
-# exponential becomes singular.)
+# since the real part of :math:`(e^{i\theta} - 1)/(i\theta)` is
+# :math:`\sin\theta/\theta`.  (:math:`\lambda(\theta)` is an eigenvalue of
+# the linearized update.)  Where :math:`\sin\theta/\theta > 0`
+# (:math:`|\theta| < \pi`) a small enough :math:`\alpha` makes
+# :math:`|\lambda(\theta)| < 1`.  Where :math:`\sin\theta/\theta \le 0`
+# (:math:`\pi \le |\theta| \le 2\pi`), :math:`|\lambda(\theta)| > 1` for
+# **every** :math:`\alpha > 0`: no learning rate, however small, makes the
+# fixed point attract.  (:math:`\theta = 2\pi` is also where the derivative of
+# the matrix exponential becomes singular.)
 #
-# Which :math:`\theta` occur?  :math:`B^*` is real, so its eigenvalues come in
-# pairs :math:`\pm i\varphi_j`, one pair per rotation plane of :math:`R`.
-# Between two planes :math:`j \ne k` the couplings therefore have
-# :math:`\theta = \pm(\varphi_j - \varphi_k)` *and*
-# :math:`\theta = \pm(\varphi_j + \varphi_k)`.  (Within one plane there is
+# Which :math:`\theta` occur?  :math:`B_\star` is real, so its eigenvalues
+# come in pairs :math:`\pm i\omega_j`, one pair per rotation plane of
+# :math:`Q_\star`.  Between two planes :math:`j \ne k` the couplings therefore
+# have :math:`\theta = \pm(\omega_j - \omega_k)` *and*
+# :math:`\theta = \pm(\omega_j + \omega_k)`.  (Within one plane there is
 # none: a real skew :math:`\delta` has :math:`x^\top \delta x = 0` for every
-# complex :math:`x`, which is exactly the component between :math:`i\varphi_j`
-# and :math:`-i\varphi_j`.)  With the principal logarithm, angles in
+# complex :math:`x`, which is exactly the component between :math:`i\omega_j`
+# and :math:`-i\omega_j`.)  With the principal logarithm, angles in
 # :math:`[0, \pi]`, the sums are the dangerous ones: whenever two planes'
 # angles add up to :math:`\pi` or more -- for instance whenever two angles
 # exceed :math:`\pi/2` -- the fixed point repels for every :math:`\alpha`.  A
@@ -461,51 +466,51 @@ fig.tight_layout()
 # always has such a pair.
 #
 # Aiming for another logarithm does not help.  The rule has a fixed point at
-# every real logarithm of :math:`R` (angles :math:`\varphi_j + 2\pi m_j`), but
-# moving an angle past :math:`\pi` only makes its sums and differences with the
-# other angles land in :math:`[\pi, 2\pi]` again.  We check every logarithm
-# whose angles stay below :math:`3\pi` (each angle :math:`\varphi_j`,
-# :math:`2\pi - \varphi_j` or :math:`2\pi + \varphi_j`; a random sample of
-# them when there are too many).  The step along the group has no such
-# factor: there the update is exactly :math:`e^{-\alpha A}`, a descent step for
-# every :math:`\theta`.
+# every real logarithm of :math:`Q_\star` (angles :math:`\omega_j + 2\pi k_j`
+# for integers :math:`k_j`), but moving an angle past :math:`\pi` only makes
+# its sums and differences with the other angles land in :math:`[\pi, 2\pi]`
+# again.  We check every logarithm whose angles stay below :math:`3\pi` (each
+# angle :math:`\omega_j`, :math:`2\pi - \omega_j` or :math:`2\pi + \omega_j`;
+# a random sample of them when there are too many).  The step along the group
+# has no such factor: there the update is exactly :math:`e^{-\alpha \Omega}`,
+# a descent step for every :math:`\theta`.
 #
 # The predictions can be checked twice.  The linearized update is a linear
 # map on skew matrices; its spectral radius, computed by finite differences
-# around :math:`B^*`, must equal :math:`\max|m(\theta)|`.  And the loss is
-# quadratic in :math:`\delta`, so near :math:`B^*` it should grow by
-# :math:`\max_\theta |m(\theta)|^2` per update.
+# around :math:`B_\star`, must equal :math:`\max_\theta|\lambda(\theta)|`.
+# And the loss is quadratic in :math:`\delta`, so near :math:`B_\star` it
+# should grow by :math:`\max_\theta |\lambda(\theta)|^2` per update.
 
 
 def couplings(angles):
-    """The theta of every coupling between two rotation planes: phi_j - phi_k and phi_j + phi_k, j < k."""
+    """The theta of every coupling of two rotation planes: omega_j - omega_k and omega_j + omega_k, j < k."""
     angles = np.asarray(angles, dtype=float)
     j, k = np.triu_indices(angles.shape[-1], 1)
     return np.concatenate([angles[..., j] - angles[..., k], angles[..., j] + angles[..., k]], axis=-1)
 
 
 def growth(theta):
-    """|m(theta)|^2 = |1 - 2 alpha (e^{i theta} - 1)/(i theta)|^2, elementwise."""
+    """|lambda(theta)|^2 = |1 - 2 alpha (e^{i theta} - 1)/(i theta)|^2, elementwise."""
     return np.abs(1 - 2 * alpha * (np.exp(1j * theta) - 1) / (1j * theta)) ** 2
 
 
 def slides_update(B):
     """One step of the slides' rule on the fitting problem."""
     W_ = expm_skew(B)
-    G_ = W_ - R
+    G_ = W_ - Q_star
     return B - alpha * (G_ @ W_.T - W_ @ G_.T)
 
 
-B_star = np.real(scipy.linalg.logm(R))
-B_star = (B_star - B_star.T) / 2  # the principal logarithm of R, skew-symmetric
+B_star = np.real(scipy.linalg.logm(Q_star))
+B_star = (B_star - B_star.T) / 2  # the principal logarithm of Q_star, skew-symmetric
 ev = np.linalg.eigvals(B_star).imag
-phi = np.sort(ev[ev > 1e-9])  # one angle per rotation plane, in (0, pi); n is even, so n/2 planes
-print(f"exp(B*) = R to {np.abs(expm_skew(B_star) - R).max():.1e}; "
-      f"rotation angles / pi: {np.round(phi / np.pi, 3)}")
-print(f"angles above pi/2: {int(np.sum(phi > np.pi / 2))} of {phi.size}; largest sum of two angles: "
-      f"{np.sort(phi)[-2:].sum() / np.pi:.3f} pi")
-theta = couplings(phi)
-print(f"predicted growth per update, max |m|^2 = {growth(theta).max():.6f}; couplings with "
+omega = np.sort(ev[ev > 1e-9])  # one angle per rotation plane, in (0, pi); n is even, so n/2 planes
+print(f"exp(B*) = Q* to {np.abs(expm_skew(B_star) - Q_star).max():.1e}; "
+      f"rotation angles omega_j / pi: {np.round(omega / np.pi, 3)}")
+print(f"angles above pi/2: {int(np.sum(omega > np.pi / 2))} of {omega.size}; largest sum of two angles: "
+      f"{np.sort(omega)[-2:].sum() / np.pi:.3f} pi")
+theta = couplings(omega)
+print(f"predicted growth per update, max |lambda(theta)|^2 = {growth(theta).max():.6f}; couplings with "
       f"sin(theta)/theta <= 0 (repelling for every alpha > 0): {int(np.sum(np.sin(theta) / theta <= 0))} "
       f"of {theta.size}")
 
@@ -514,24 +519,24 @@ jacobian = np.empty((upper[0].size, upper[0].size))
 for c, (i, j) in enumerate(zip(*upper, strict=True)):
     E = np.zeros((n, n))
     E[i, j], E[j, i] = 1.0, -1.0  # a basis vector of the skew-symmetric matrices
-    h = 1e-6
-    jacobian[:, c] = ((slides_update(B_star + h * E) - slides_update(B_star - h * E)) / (2 * h))[upper]
+    fd = 1e-6  # the step of the central difference
+    jacobian[:, c] = ((slides_update(B_star + fd * E) - slides_update(B_star - fd * E)) / (2 * fd))[upper]
 radius = np.abs(np.linalg.eigvals(jacobian)).max()
 print(f"spectral radius of the linearized update (finite differences): {radius:.6f}, "
       f"squared {radius**2:.6f}")
 
-choices = np.stack([phi, 2 * np.pi - phi, 2 * np.pi + phi])  # three candidate angles per plane
-if 3 ** phi.size <= 60_000:
+choices = np.stack([omega, 2 * np.pi - omega, 2 * np.pi + omega])  # three candidate angles per plane
+if 3 ** omega.size <= 60_000:
     logs = np.array(list(itertools.product(*choices.T)))
     which = f"all {len(logs)}"
 else:
-    pick = np.random.default_rng(4).integers(0, 3, size=(20_000, phi.size))
-    logs = choices[pick, np.arange(phi.size)]
-    which = f"{len(logs)} random ones of the {3 ** phi.size}"
+    pick = np.random.default_rng(4).integers(0, 3, size=(20_000, omega.size))
+    logs = choices[pick, np.arange(omega.size)]
+    which = f"{len(logs)} random ones of the {3 ** omega.size}"
 theta_logs = couplings(logs)
 repel_all = np.any(np.sin(theta_logs) / theta_logs <= 0, axis=1)
 print(f"other logarithms ({which} with angles below 3 pi): repelling for every alpha > 0: "
-      f"{int(repel_all.sum())}; smallest max |m|^2 at alpha = {alpha}: "
+      f"{int(repel_all.sum())}; smallest max |lambda(theta)|^2 at alpha = {alpha}: "
       f"{growth(theta_logs).max(axis=1).min():.4f}")
 print(f"the slides' closest B vs B*: ||B_best - B*||_F = {np.linalg.norm(B_best - B_star):.1e}")
 
@@ -551,7 +556,7 @@ print(f"loss growth per update near the optimum: predicted {growth(theta).max():
 # Summary
 # -------
 #
-# * One additive update (:math:`W + 10\sigma(W)`) took the swap matrix off the
+# * One additive update (:math:`W + 10\operatorname{sigmoid}(W)`) took the swap matrix off the
 #   unitary set; any straight step leaves the curved set, at first order in
 #   the step size, or at second order along a tangent direction.
 # * :math:`\exp(B)` is orthogonal for every skew-symmetric :math:`B` because
@@ -580,8 +585,8 @@ print(f"loss growth per update near the optimum: predicted {growth(theta).max():
 # 1. Replace ``expm_skew`` by ``cayley`` in the :math:`B` update (use
 #    :math:`W = \operatorname{cay}(B)`).  Is the orthogonality error the same?
 #    Does the loss still go down?
-# 2. Make the target :math:`R` have determinant :math:`-1`.  What is the
+# 2. Make the target :math:`Q_\star` have determinant :math:`-1`.  What is the
 #    lowest loss the :math:`\exp(B)` update can reach, and why?
-# 3. Take :math:`B` skew and :math:`C` symmetric, both :math:`2 \times 2`.
-#    Compute :math:`\|e^{B}e^{C} - e^{B+C}\|` and relate it to the
-#    commutator :math:`BC - CB`.
+# 3. Take :math:`B` skew and :math:`S` symmetric, both :math:`2 \times 2`.
+#    Compute :math:`\|e^{B}e^{S} - e^{B+S}\|` and relate it to the
+#    commutator :math:`BS - SB`.

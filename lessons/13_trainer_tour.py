@@ -32,7 +32,7 @@ eigenvalues of :math:`W_{hh}`.
 # The task and the settings
 # -------------------------
 #
-# In delayed recall the input is Gaussian noise :math:`x_t \sim N(0, 1)` and
+# In delayed recall the input is Gaussian noise :math:`x_t \sim \mathcal{N}(0, 1)` and
 # the target at step :math:`t` is the input :math:`d` steps earlier,
 # :math:`x_{t-d}`.  A network that remembers nothing can do no better than
 # predicting 0, whose mean squared error is :math:`E[x^2] = 1`: that is the
@@ -143,7 +143,8 @@ for name, r in results.items():
 # of its recurrent weight, which is not asked to be orthogonal.)
 
 fig = plot_runs({name: r.history for name, r in results.items()}, baseline_loss=task.baseline_loss,
-                title=f"delayed recall, delay {settings['delay']}: every strategy")
+                title=f"delayed recall, delay {settings['delay']}: every strategy",
+                fig=plt.figure(figsize=(15, 4.2), layout="constrained"))
 
 # %%
 # Between two projections
@@ -222,19 +223,21 @@ print(f"for the record ({mode} mode, delay {settings['delay']}, {settings['steps
 #
 # The parametrized strategies used to run on the explicit Python loop over
 # time, because parametrizing ``nn.RNN``'s own weight can silently stop it
-# training (PyTorch issue 65688).  Now :math:`W_{hh} = B\,\phi(A)` is computed
-# once per step and *fed* to the same fused kernel that runs the plain RNN
+# training (PyTorch issue 65688).  Now :math:`W_{hh} = Q_0\,e^{B}` (or a Cayley
+# map of :math:`B` in place of the exponential), with :math:`B` skew-symmetric
+# and :math:`Q_0` the initial :math:`W_{hh}`, is computed once per step and
+# *fed* to the same fused kernel that runs the plain RNN
 # (:class:`~linalg_rnn.rnn.models.FunctionalRNN`), and the matrix exponential
 # is a Taylor polynomial whose gradient costs about two evaluations, where
 # ``torch.matrix_exp``'s costs about eight.  What is left is the map itself:
-# about :math:`7 + s` products of :math:`H \times H` matrices (and twice that
-# for its gradient) against the recurrence's :math:`T` products of a
-# :math:`B \times H` batch by :math:`W_{hh}` (and twice that for BPTT), an
-# extra share of about :math:`(7 + s) H / (T B)` -- plus, in networks as
-# small as these, the fixed cost of a dozen more operations per step.  The
-# race below runs the ``expm`` strategy both ways, interleaved
-# (:func:`linalg_rnn.course.race`); ``benchmarks/bench_trainer.py`` measures
-# the ratios at hidden size 256.
+# about :math:`7 + s` products of :math:`H \times H` matrices, :math:`s` the
+# number of squarings (a handful), and twice that for its gradient, against the
+# recurrence's :math:`T` products of an :math:`N \times H` batch (:math:`N`
+# sequences) by :math:`W_{hh}` (and twice that for BPTT), an extra share of
+# about :math:`(7 + s) H / (T N)` -- plus, in networks as small as these, the
+# fixed cost of a dozen more operations per step.  The race below runs the
+# ``expm`` strategy both ways, interleaved (:func:`linalg_rnn.course.race`);
+# ``benchmarks/bench_trainer.py`` measures the ratios at hidden size 256.
 
 per_step = {n: r.history[-1]["elapsed_s"] / r.steps_done for n, r in results.items()}
 print("milliseconds per step: " + ", ".join(f"{n} {1e3 * t:.2f}" for n, t in per_step.items()))

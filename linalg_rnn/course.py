@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ._filesystem import check_output_dir  # the folder check the trainer uses too; no torch
+from ._validation import check_choice, check_int
+
 MODE_VARIABLE = "LINALG_RNN_MODE"
 MODES = ("quick", "default", "full")
 
@@ -90,7 +93,9 @@ def race(funcs: dict[str, Callable[[], Any]], *, repeats: int = 5) -> dict[str, 
     Raises
     ------
     ValueError
-        If ``funcs`` is empty or ``repeats`` is not an integer >= 1.
+        If ``funcs`` is empty or ``repeats`` < 1.
+    TypeError
+        If ``repeats`` is not an integer.
 
     Notes
     -----
@@ -107,8 +112,7 @@ def race(funcs: dict[str, Callable[[], Any]], *, repeats: int = 5) -> dict[str, 
     """
     if not funcs:
         raise ValueError("race needs at least one function to time")
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats must be an integer >= 1, got {repeats!r}")
+    repeats = check_int(repeats, "repeats", minimum=1)
     best = dict.fromkeys(funcs, float("inf"))
     for _ in range(repeats):
         for name, func in funcs.items():
@@ -174,16 +178,11 @@ class LessonRun:
 
 
 def _check_mode(mode: str | None) -> str:
-    mode = mode or lesson_mode()
-    if mode not in MODES:
-        raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
-    return mode
+    return check_choice(mode or lesson_mode(), "mode", MODES)
 
 
 def _output_dir(out_dir: Path | str) -> Path:
     """The output folder, checked (one line naming it) and created."""
-    from .rnn.checkpoint import check_output_dir  # the one folder check; torch loads only here
-
     out = check_output_dir(out_dir, what="output folder")
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -5,16 +5,18 @@ story.  A vanilla RNN updates its hidden state with
 
 .. math::
 
-    a_t = W_{hh} h_{t-1} + W_{xh} x_t + b, \\qquad h_t = \\sigma(a_t),
+    a_t = W_{hh} h_{t-1} + W_{ih} x_t + b, \\qquad h_t = f(a_t),
 
-so backpropagation through time multiplies by :math:`W_{hh}` once per step.
+with an activation :math:`f` (tanh unless said otherwise), so backpropagation
+through time multiplies by :math:`W_{hh}` once per step.
 This module holds the small tools the lessons use to watch that happen:
 
 * :func:`init_recurrent` -- the usual ways to initialize :math:`W_{hh}`;
 * :func:`repeated_products` -- norms and spectra of :math:`W^t`;
 * :func:`bptt_jacobian_norms` -- :math:`\\|\\partial h_T / \\partial h_t\\|_2` for every lag;
 * :func:`clip_grad_norm` and :func:`clip_grad_value` -- the textbook versions
-  of gradient clipping (the trainer uses torch's own).
+  of gradient clipping (the trainer uses torch's own), kept in the private
+  ``_clipping.py`` (lesson 10) the way SciPy keeps ``_decomp_qr.py``.
 
 Everything here is plain NumPy in float64, written to be read.
 """
@@ -26,14 +28,17 @@ from typing import Any
 
 import numpy as np
 
+from ._clipping import CLIP_EPS as CLIP_EPS  # torch's epsilon, part of this module's story
+from ._clipping import clip_grad_norm, clip_grad_value
+from ._scaling import exponent, ldexp, scaled
 from ._validation import (
-    as_float_array,
-    as_matrix,
     as_square_matrix,
-    as_vector,
     check_choice,
     check_int,
+    check_memory,
     check_positive_float,
+    check_rnn,
+    check_seed,
 )
 from .orthogonal import random_orthogonal
 
@@ -54,20 +59,11 @@ INIT_SCHEMES = ("normal", "uniform", "orthogonal", "identity", "scaled_orthogona
 #: The activations :func:`bptt_jacobian_norms` knows, with their derivatives.
 _ACTIVATIONS = ("tanh", "linear")
 
-#: torch.nn.utils.clip_grad_norm_ adds this to the norm before dividing.
-CLIP_EPS = 1e-6
 
 
 # ----------------------------------------------------------------------------
 # Initialization
 # ----------------------------------------------------------------------------
-
-
-def _check_seed(seed: Any) -> int | np.random.Generator | None:
-    """Accept ``None``, a non-negative int or a NumPy ``Generator``."""
-    if seed is None or isinstance(seed, np.random.Generator):
-        return seed
-    return check_int(seed, "seed", minimum=0)
 
 
 def init_recurrent(
@@ -112,8 +108,10 @@ def init_recurrent(
     TypeError
         If ``n`` or ``seed`` is not an integer, or ``gain`` is not a number.
     ValueError
-        If ``n < 1``, ``scheme`` is unknown, ``gain`` is not finite and
-        positive, or ``gain != 1`` with ``scheme="orthogonal"``.
+        If ``n < 1`` (or so large the matrix would not fit in memory),
+        ``scheme`` is unknown, ``gain`` is not finite and positive,
+        ``gain != 1`` with ``scheme="orthogonal"``, or a ``"normal"`` entry
+        drawn at this ``gain`` is beyond float64.
 
     Notes
     -----
@@ -125,7 +123,11 @@ def init_recurrent(
     orthogonal schemes put every eigenvalue *on* a circle, which is why they
     neither explode nor vanish under repeated multiplication (Saxe, McClelland
     & Ganguli 2014).  Cost: :math:`O(n^2)` for the random schemes,
-    :math:`O(n^3)` for the orthogonal ones (a QR factorization).
+    :math:`O(n^3)` for the orthogonal ones (a QR factorization).  Any gain up
+    to the largest float works: ``"uniform"`` draws on
+    :math:`[-2^{-e}s, 2^{-e}s]` and scales back by :math:`2^e` (exactly, so
+    the numbers are those of ``rng.uniform(-s, s)``, which would overflow
+    computing :math:`2s`); a ``"normal"`` entry beyond float64 is an error.
 
     Taught in lesson 08.
 
@@ -156,17 +158,22 @@ def init_recurrent(
             f"gain must be 1 for scheme 'orthogonal' (got {gain}); "
             "use scheme='scaled_orthogonal' for gain * Q"
         )
-    seed = _check_seed(seed)
+    check_memory(3 * 8 * n * n, "n", n, "an n x n matrix")
+    rng = check_seed(seed)
 
     if scheme == "identity":
         return gain * np.eye(n)
     if scheme in ("orthogonal", "scaled_orthogonal"):
-        return gain * np.asarray(random_orthogonal(n, seed=seed), dtype=np.float64)
-    rng = np.random.default_rng(seed)
+        return gain * random_orthogonal(n, seed=rng)
     scale = gain / np.sqrt(n)
     if scheme == "normal":
-        return scale * rng.standard_normal((n, n))
-    return rng.uniform(-scale, scale, size=(n, n))  # "uniform"
+        with np.errstate(over="ignore"):
+            W = scale * rng.standard_normal((n, n))
+        if not np.all(np.isfinite(W)):
+            raise ValueError(f"gain={gain:g} is too large: an entry drawn at that scale is beyond float64")
+        return W
+    e = exponent(np.array(scale))  # "uniform": draw at a power-of-two scale, so high - low cannot overflow
+    return ldexp(rng.uniform(-ldexp(scale, -e), ldexp(scale, -e), size=(n, n)), e)
 
 
 # ----------------------------------------------------------------------------
@@ -231,7 +238,8 @@ def repeated_products(W: Any, steps: int) -> RepeatedProducts:
     TypeError
         If ``W`` is not real numbers or ``steps`` is not an integer.
     ValueError
-        If ``W`` is not a finite, non-empty square matrix, or ``steps < 0``.
+        If ``W`` is not a finite, non-empty square matrix, or ``steps < 0``,
+        or so large that the record of every step would not fit in memory.
 
     Notes
     -----
@@ -248,8 +256,14 @@ def repeated_products(W: Any, steps: int) -> RepeatedProducts:
     :math:`\\rho(W) < 1` and explode when :math:`\\rho(W) > 1`.  The norm obeys
     :math:`\\rho(W)^t \\le \\|W^t\\|_2 \\le \\|W\\|_2^t`, with equality for
     normal matrices; an orthogonal :math:`W` has :math:`\\|W^t\\|_2 = 1` for
-    every t.  Products that pass about :math:`10^{308}` overflow to ``inf``.
-    Cost: :math:`O(\\text{steps}\\, n^3)`.
+    every t.  Cost: :math:`O(\\text{steps}\\, n^3)`.
+
+    The product is carried as :math:`W^t = 2^{E_t} P_t` with the largest
+    entry of :math:`P_t` in :math:`[1/2, 1)` (scaling by powers of two is
+    exact), so it never overflows or underflows on the way: a norm or an
+    eigenvalue is ``inf`` (or 0) only when it is itself beyond float64, as
+    :math:`\\|W^t\\|_2 = 10^{400}` is.  In the middle of the range the numbers
+    are bit for bit those of plain repeated multiplication.
 
     Taught in lesson 08.
 
@@ -272,20 +286,19 @@ def repeated_products(W: Any, steps: int) -> RepeatedProducts:
     W = as_square_matrix(W, "W")
     steps = check_int(steps, "steps", minimum=0)
     n = W.shape[0]
+    check_memory(8 * (steps + 1) * (1 + 2 * n), "steps", steps, "the norm and spectrum of every power")
+    W_hat, e_W = scaled(W)  # W = 2^e_W W_hat
     norms = np.empty(steps + 1)
     eigenvalues = np.empty((steps + 1, n), dtype=np.complex128)
-    P = np.eye(n)  # W^0
+    P, E = np.eye(n), 0  # W^0 = 2^E P
     for t in range(steps + 1):
         if t > 0:
-            with np.errstate(over="ignore", invalid="ignore"):  # overflow becomes inf, reported below
-                P = W @ P  # one more step of h_t = W h_{t-1}
-        if np.all(np.isfinite(P)):
-            norms[t] = np.linalg.norm(P, 2)
-            lam = np.linalg.eigvals(P)
-            eigenvalues[t] = lam[np.argsort(-np.abs(lam), kind="stable")]
-        else:  # overflowed: nothing finite left to measure
-            norms[t] = np.inf
-            eigenvalues[t] = np.nan
+            # One more step of h_t = W h_{t-1}, kept as 2^E P so it cannot overflow or underflow.
+            P, e = scaled(W_hat @ P)
+            E += e_W + e
+        norms[t] = ldexp(np.linalg.norm(P, 2), E)
+        lam = ldexp(np.linalg.eigvals(P), E)
+        eigenvalues[t] = lam[np.argsort(-np.abs(lam), kind="stable")]
     return RepeatedProducts(
         t=np.arange(steps + 1),
         norms=norms,
@@ -313,7 +326,7 @@ class JacobianNorms:
     hidden : numpy.ndarray
         The forward states :math:`h_0, \\dots, h_T`, shape ``(T + 1, n)``.
     sigma_prime : numpy.ndarray
-        :math:`\\sigma'(a_t)` for :math:`t = 1, \\dots, T`, shape ``(T, n)``
+        The slopes :math:`f'(a_t)` of the activation for :math:`t = 1, \\dots, T`, shape ``(T, n)``
         (row ``t - 1`` is step t); all ones for the linear activation.
     activation : str
         ``"tanh"`` or ``"linear"``.
@@ -354,7 +367,7 @@ def bptt_jacobian_norms(
 
     .. math::
 
-        a_t = W_{hh} h_{t-1} + W_{xh} x_t + b, \\qquad h_t = \\sigma(a_t),
+        a_t = W_{hh} h_{t-1} + W_{ih} x_t + b, \\qquad h_t = f(a_t),
         \\qquad t = 1, \\dots, T,
 
     and the Jacobian of the last state with respect to an earlier one is the
@@ -363,25 +376,26 @@ def bptt_jacobian_norms(
     .. math::
 
         \\frac{\\partial h_T}{\\partial h_t}
-        = \\prod_{i=T}^{t+1} \\operatorname{diag}(\\sigma'(a_i))\\, W_{hh}
+        = \\prod_{i=T}^{t+1} \\operatorname{diag}(f'(a_i))\\, W_{hh}
         = D_T W_{hh}\\, D_{T-1} W_{hh} \\cdots D_{t+1} W_{hh}.
 
     Parameters
     ----------
     W_hh : array_like, shape (n, n)
         The recurrent matrix :math:`W_{hh}`.
-    inputs : array_like, shape (T, d), optional
+    inputs : array_like, shape (T, n_in), optional
         The inputs :math:`x_1, \\dots, x_T`, one row per step.  Without
-        ``W_xh`` they are added to :math:`a_t` as they are, so ``d`` must equal
-        ``n``.  ``None`` means no input (then give ``steps``).
+        ``W_xh`` they are added to :math:`a_t` as they are, so ``n_in`` must
+        equal ``n``.  ``None`` means no input (then give ``steps``).
     h0 : array_like, shape (n,), optional
         The initial state :math:`h_0`; zeros by default.
-    W_xh : array_like, shape (n, d), optional
-        The input matrix :math:`W_{xh}`; needs ``inputs``.
+    W_xh : array_like, shape (n, n_in), optional
+        The input matrix :math:`W_{ih}` (PyTorch's ``weight_ih_l0``); needs
+        ``inputs``.
     b : array_like, shape (n,), optional
         The bias :math:`b`; zeros by default.
     activation : {"tanh", "linear"}, default "tanh"
-        :math:`\\sigma`; ``"linear"`` is the identity, so every
+        The activation :math:`f`; ``"linear"`` is the identity, so every
         :math:`D_i = I` and the Jacobian is :math:`W_{hh}^{T-t}`.
     steps : int, optional
         :math:`T`, required when ``inputs`` is None; must equal ``len(inputs)``
@@ -393,7 +407,7 @@ def bptt_jacobian_norms(
     -------
     JacobianNorms
         ``norms[ell]`` is :math:`\\|\\partial h_T/\\partial h_{T-\\ell}\\|_2`
-        for lags ``ell = 0, ..., T``, with the states and :math:`\\sigma'(a_t)`.
+        for lags ``ell = 0, ..., T``, with the states and the slopes :math:`f'(a_t)`.
 
     Raises
     ------
@@ -403,11 +417,12 @@ def bptt_jacobian_norms(
     ValueError
         If a shape does not match, an array is empty or holds NaN/inf,
         ``activation`` is unknown, ``steps < 1``, neither or conflicting
-        ``inputs`` and ``steps`` are given, or ``W_xh`` comes without ``inputs``.
+        ``inputs`` and ``steps`` are given, ``W_xh`` comes without ``inputs``,
+        or the states of every step would not fit in memory.
 
     Notes
     -----
-    With :math:`\\sigma = \\tanh`, :math:`\\sigma'(a) = 1 - \\tanh^2(a) \\in (0, 1]`,
+    With :math:`f = \\tanh`, :math:`f'(a) = 1 - \\tanh^2(a) \\in (0, 1]`,
     so :math:`\\|D_i\\|_2 \\le 1` and
 
     .. math::
@@ -418,11 +433,17 @@ def bptt_jacobian_norms(
     geometrically; a large spectral radius lets it explode (as long as the
     units do not saturate); an orthogonal :math:`W_{hh}` keeps it at exactly 1
     only when every :math:`D_i = I` -- saturated tanh units
-    (:math:`\\sigma' \\approx 0`) break that guarantee (Pascanu, Mikolov &
+    (:math:`f' \\approx 0`) break that guarantee (Pascanu, Mikolov &
     Bengio 2013, section 2).  The product is accumulated from lag 1 upwards,
     :math:`J_\\ell = J_{\\ell-1} D_{T-\\ell+1} W_{hh}`, in float64; each step is
     an :math:`n \\times n` product and an SVD, so the cost is
-    :math:`O(T n^3)`.
+    :math:`O(T n^3)`.  Like :func:`repeated_products` it is carried as
+    :math:`2^{E}J` with :math:`J` of largest entry near 1, so a norm is
+    ``inf`` (or 0) only when it is itself beyond float64 (:math:`1.5^{2000}`
+    is; a gradient of :math:`10^{-320}` underflows), never because an
+    intermediate product did.  With ``"linear"`` the states themselves can
+    leave float64 (``inf``, or NaN where two infinities meet); with
+    ``"tanh"`` an :math:`a_t` beyond float64 is ``inf`` and saturates.
 
     Taught in lesson 09.
 
@@ -443,68 +464,41 @@ def bptt_jacobian_norms(
     >>> bool(np.all(res.norms[1:] < 1))  # tanh' < 1 away from 0 shrinks every step
     True
     """
-    W_hh = as_square_matrix(W_hh, "W_hh")
-    n = W_hh.shape[0]
+    W_hh, X, W_xh, b, h = check_rnn(
+        W_hh, inputs, h0, W_xh=W_xh, b=b, steps=steps, keep_jacobians=keep_jacobians
+    )
     activation = check_choice(activation, "activation", _ACTIVATIONS)
-    if not isinstance(keep_jacobians, bool):
-        raise TypeError(f"keep_jacobians must be True or False, got {keep_jacobians!r}")
-    if steps is not None:
-        steps = check_int(steps, "steps", minimum=1)
-    if inputs is None:
-        if W_xh is not None:
-            raise ValueError("W_xh was given without inputs; pass inputs (shape (T, d)) too")
-        if steps is None:
-            raise ValueError("give inputs (shape (T, d)) or steps (the number of steps T)")
-        T = steps
-        drive = np.zeros((T, n))
-    else:
-        X = as_matrix(inputs, "inputs")
-        T = X.shape[0]
-        if steps is not None and steps != T:
-            raise ValueError(f"steps={steps} disagrees with inputs, which has {T} rows (one per step)")
-        if W_xh is None:
-            if X.shape[1] != n:
-                raise ValueError(
-                    f"inputs has {X.shape[1]} columns but W_hh is {n} x {n}; without W_xh the "
-                    f"inputs are added to a_t directly, so give shape ({T}, {n}) or pass W_xh"
-                )
-            drive = X
-        else:
-            W_xh = as_matrix(W_xh, "W_xh")
-            if W_xh.shape != (n, X.shape[1]):
-                raise ValueError(
-                    f"W_xh must have shape ({n}, {X.shape[1]}) to map inputs of width "
-                    f"{X.shape[1]} to the hidden size {n}, got {W_xh.shape}"
-                )
-            drive = X @ W_xh.T  # row t is W_xh x_t
-    h = np.zeros(n) if h0 is None else as_vector(h0, "h0", size=n)
-    if b is not None:
-        drive = drive + as_vector(b, "b", size=n)
+    T, n = X.shape[0], W_hh.shape[0]
 
-    # Forward pass: keep every state and every sigma'(a_t).
+    # Forward: a_t = W_hh h_{t-1} + W_ih x_t + b and h_t = f(a_t), keeping every
+    # h_t and f'(a_t) (in sigma_prime) for the backward product.
+    drive = X @ W_xh.T + b  # row t - 1 is W_ih x_t + b
     hidden = np.empty((T + 1, n))
     sigma_prime = np.ones((T, n))
     hidden[0] = h
     for t in range(1, T + 1):
-        a = W_hh @ hidden[t - 1] + drive[t - 1]
+        with np.errstate(over="ignore", invalid="ignore"):  # |a_t| past 1e308 is inf: tanh(inf) = 1
+            a = W_hh @ hidden[t - 1] + drive[t - 1]
         if activation == "tanh":
             hidden[t] = np.tanh(a)
             sigma_prime[t - 1] = 1.0 - hidden[t] ** 2  # tanh'(a) = 1 - tanh(a)^2
         else:
             hidden[t] = a
 
-    # Backward: J_lag = dh_T/dh_{T-lag} = J_{lag-1} diag(sigma'(a_{T-lag+1})) W_hh.
+    # Backward: dh_T/dh_{T-lag} = D_T W_hh D_{T-1} W_hh ... D_{T-lag+1} W_hh, one factor
+    # more per lag, J_lag = J_{lag-1} diag(f'(a_{T-lag+1})) W_hh, kept as 2^E J
+    # (W_hh = 2^e_W W_hat) so that the product can neither overflow nor underflow.
+    W_hat, e_W = scaled(W_hh)
     norms = np.empty(T + 1)
     jacobians = np.empty((T + 1, n, n)) if keep_jacobians else None
-    J = np.eye(n)
+    J, E = np.eye(n), 0
     for lag in range(T + 1):
         if lag > 0:
-            step = T - lag + 1  # the step whose Jacobian dh_step/dh_{step-1} we append
-            with np.errstate(over="ignore", invalid="ignore"):  # overflow becomes inf
-                J = J @ (sigma_prime[step - 1][:, None] * W_hh)
-        norms[lag] = np.linalg.norm(J, 2) if np.all(np.isfinite(J)) else np.inf
+            J, e = scaled(J @ (sigma_prime[T - lag][:, None] * W_hat))
+            E += e_W + e
+        norms[lag] = ldexp(np.linalg.norm(J, 2), E)
         if jacobians is not None:
-            jacobians[lag] = J
+            jacobians[lag] = ldexp(J, E)
     return JacobianNorms(
         lags=np.arange(T + 1),
         norms=norms,
@@ -513,158 +507,3 @@ def bptt_jacobian_norms(
         activation=activation,
         jacobians=jacobians,
     )
-
-
-# ----------------------------------------------------------------------------
-# Gradient clipping
-# ----------------------------------------------------------------------------
-
-
-def _as_gradients(grads: Any) -> tuple[list[np.ndarray], type | None]:
-    """Float64 copies of one gradient or a list/tuple of them, and the container type.
-
-    A NumPy array, a number or a nested list of numbers is *one* gradient
-    (container ``None``); a list or tuple whose items are all NumPy arrays is
-    several.
-    """
-    if isinstance(grads, (list, tuple)) and grads and all(isinstance(g, np.ndarray) for g in grads):
-        return [as_float_array(g, f"grads[{i}]") for i, g in enumerate(grads)], type(grads)
-    if isinstance(grads, (list, tuple)) and not grads:
-        raise ValueError("grads is empty; give one array or a list of arrays")
-    g = as_float_array(grads, "grads")
-    return [g], None
-
-
-def _same_kind(arrays: list[np.ndarray], container: type | None) -> Any:
-    """Return the arrays in the container they came in (or the single array)."""
-    if container is None:
-        return arrays[0]
-    return container(arrays)
-
-
-def clip_grad_norm(grads: Any, max_norm: float) -> tuple[Any, float]:
-    """Rescale gradients so their total L2 norm is at most ``max_norm``; return them and the old norm.
-
-    Parameters
-    ----------
-    grads : array_like or list of numpy.ndarray
-        One gradient (an array, or a nested list of numbers such as
-        ``[80, 60]``) or several (a list or tuple of NumPy arrays, one per
-        parameter, of any shapes).
-    max_norm : float
-        The threshold :math:`c`, finite and > 0.
-
-    Returns
-    -------
-    clipped : numpy.ndarray or list of numpy.ndarray
-        New float64 arrays, of the same kind as ``grads`` (a single array in,
-        a single array out; a list or tuple in, the same container out).
-    total_norm : float
-        The norm *before* clipping,
-        :math:`\\|g\\| = \\sqrt{\\sum_k \\|g_k\\|_F^2}` over all arrays.
-
-    Raises
-    ------
-    TypeError
-        If ``grads`` holds strings or complex numbers, or ``max_norm`` is not a number.
-    ValueError
-        If ``grads`` is empty or holds NaN/inf, or ``max_norm <= 0``.
-
-    Notes
-    -----
-    The rule (Pascanu, Mikolov & Bengio 2013, Algorithm 1) is
-
-    .. math::
-
-        g \\leftarrow \\begin{cases}
-            g \\cdot \\dfrac{c}{\\|g\\| + 10^{-6}} & \\text{if } \\|g\\| > c, \\\\
-            g & \\text{otherwise,}
-        \\end{cases}
-
-    with every array scaled by the same factor, so the direction of the
-    whole gradient is kept and only its length is capped.  The
-    :math:`10^{-6}` is the one ``torch.nn.utils.clip_grad_norm_`` adds.
-    Torch multiplies by :math:`\\min(1, c/(\\|g\\| + 10^{-6}))` always, so for
-    norms in :math:`(c - 10^{-6}, c]` it shrinks by a factor within
-    :math:`10^{-7}\\,`-ish of 1 where this function leaves the gradient
-    untouched (the lecture's :math:`(8, 6)` at threshold 10 stays exactly
-    :math:`(8, 6)`); everywhere else the two agree to rounding.  Inputs are
-    never modified.
-
-    Taught in lesson 10.
-
-    See Also
-    --------
-    clip_grad_value : clip each entry instead (turns the direction).
-    torch.nn.utils.clip_grad_norm_ : the in-place version the trainer uses.
-
-    Examples
-    --------
-    >>> clipped, norm = clip_grad_norm([80.0, 60.0], max_norm=10)
-    >>> norm
-    100.0
-    >>> clipped.round(6)
-    array([8., 6.])
-    >>> clip_grad_norm([8.0, 6.0], max_norm=10)
-    (array([8., 6.]), 10.0)
-    >>> import numpy as np
-    >>> parts, norm = clip_grad_norm([np.array([3.0]), np.array([[4.0, 0.0]])], max_norm=1)
-    >>> norm, [p.round(6) for p in parts]
-    (5.0, [array([0.6]), array([[0.8, 0. ]])])
-    """
-    arrays, container = _as_gradients(grads)
-    max_norm = check_positive_float(max_norm, "max_norm")
-    total_norm = float(np.sqrt(sum(np.sum(g * g) for g in arrays)))
-    if total_norm > max_norm:
-        scale = max_norm / (total_norm + CLIP_EPS)  # same epsilon as torch
-        arrays = [g * scale for g in arrays]
-    return _same_kind(arrays, container), total_norm
-
-
-def clip_grad_value(grads: Any, limit: float) -> Any:
-    """Clip every gradient entry to the interval ``[-limit, limit]``.
-
-    Parameters
-    ----------
-    grads : array_like or list of numpy.ndarray
-        One gradient or a list/tuple of NumPy arrays, as in :func:`clip_grad_norm`.
-    limit : float
-        The bound, finite and > 0.
-
-    Returns
-    -------
-    clipped : numpy.ndarray or list of numpy.ndarray
-        New float64 arrays, of the same kind as ``grads``.
-
-    Raises
-    ------
-    TypeError
-        If ``grads`` holds strings or complex numbers, or ``limit`` is not a number.
-    ValueError
-        If ``grads`` is empty or holds NaN/inf, or ``limit <= 0``.
-
-    Notes
-    -----
-    :math:`g_i \\leftarrow \\min(\\max(g_i, -c), c)` entry by entry, exactly
-    what ``torch.nn.utils.clip_grad_value_`` does.  Unlike norm clipping
-    this changes the *direction* of the gradient whenever entries of
-    different size are cut: :math:`(80, 60)` clipped at 10 becomes
-    :math:`(10, 10)`, turned by about 8.1 degrees.  Inputs are never modified.
-
-    Taught in lesson 10.
-
-    See Also
-    --------
-    clip_grad_norm : rescale the whole gradient, keeping its direction.
-
-    Examples
-    --------
-    >>> clip_grad_value([80.0, -60.0, 3.0], limit=10)
-    array([ 10., -10.,   3.])
-    >>> import numpy as np
-    >>> clip_grad_value((np.array([0.5, 2.0]), np.array([-3.0])), limit=1)
-    (array([0.5, 1. ]), array([-1.]))
-    """
-    arrays, container = _as_gradients(grads)
-    limit = check_positive_float(limit, "limit")
-    return _same_kind([np.clip(g, -limit, limit) for g in arrays], container)

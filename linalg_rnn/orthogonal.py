@@ -1,6 +1,6 @@
 """Orthogonal matrices: how to test for them, sample them, build them and project onto them.
 
-A real square matrix :math:`Q` is orthogonal when :math:`Q^T Q = I`.  Then
+A real square matrix :math:`Q` is orthogonal when :math:`Q^\\top Q = I`.  Then
 :math:`\\|Qx\\|_2 = \\|x\\|_2` for every :math:`x`, every eigenvalue has
 :math:`|\\lambda| = 1` and :math:`\\det Q = \\pm 1`, which is why an RNN whose
 recurrent matrix is orthogonal neither explodes nor vanishes through its linear
@@ -19,11 +19,21 @@ Taught in lesson 04.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from ._validation import as_matrix, as_square_matrix, as_vector, check_int, check_tol
+from ._scaling import ldexp, norm2, scaled, spectral_norm
+from ._skew import cayley_rotation, skew_function
+from ._validation import (
+    as_matrix,
+    as_square_matrix,
+    as_vector,
+    check_int,
+    check_memory,
+    check_real,
+    check_seed,
+    check_tol,
+)
+from .qr._base import _signs
 from .qr._householder import _householder_vector
 
 __all__ = [
@@ -42,7 +52,7 @@ SeedLike = int | np.random.Generator | None
 
 
 def orthogonality_error(Q: np.ndarray) -> float:
-    """How far the columns of ``Q`` are from orthonormal: :math:`\\|Q^T Q - I\\|_2`.
+    """How far the columns of ``Q`` are from orthonormal: :math:`\\|Q^\\top Q - I\\|_2`.
 
     Parameters
     ----------
@@ -53,7 +63,7 @@ def orthogonality_error(Q: np.ndarray) -> float:
     Returns
     -------
     float
-        The spectral norm of :math:`Q^T Q - I_n`.
+        The spectral norm of :math:`Q^\\top Q - I_n`.
 
     Raises
     ------
@@ -70,6 +80,11 @@ def orthogonality_error(Q: np.ndarray) -> float:
     Bau, *Numerical Linear Algebra*, Lecture 9 and 16).  Cost: about :math:`2mn^2`
     flops for the product, plus an SVD of an :math:`n \\times n` matrix.
 
+    When :math:`\\|Q\\|_2^2 - 1` is beyond float64 (:math:`Q^\\top Q` overflows)
+    the result is ``inf``, as IEEE arithmetic rounds any number too large to
+    represent, and no tolerance accepts it; never NaN (the largest float
+    would claim a value).  A tiny :math:`Q` gives 1, as the exact value rounds.
+
     Taught in lesson 04.
 
     See Also
@@ -82,14 +97,20 @@ def orthogonality_error(Q: np.ndarray) -> float:
     0.0
     >>> round(orthogonality_error([[2, 0], [0, 1]]), 6)
     3.0
+    >>> orthogonality_error([[1e200, 0], [0, 1e200]])
+    inf
     """
     Q = as_matrix(Q, "Q")
-    n = Q.shape[1]
-    return float(np.linalg.norm(Q.T @ Q - np.eye(n), 2))
+    with np.errstate(over="ignore", invalid="ignore"):
+        G = Q.T @ Q
+    if not np.all(np.isfinite(G)):
+        # some column has ||q_j||^2 beyond float64, and ||Q.T Q - I||_2 >= ||q_j||^2 - 1
+        return float("inf")
+    return spectral_norm(G - np.eye(Q.shape[1]))
 
 
 def is_orthogonal(Q: np.ndarray, tol: float = 1e-10) -> bool:
-    """True when ``Q`` has orthonormal columns up to ``tol``: :math:`\\|Q^T Q - I\\|_2 \\le` tol.
+    """True when ``Q`` has orthonormal columns up to ``tol``: :math:`\\|Q^\\top Q - I\\|_2 \\le` tol.
 
     Parameters
     ----------
@@ -131,22 +152,6 @@ def is_orthogonal(Q: np.ndarray, tol: float = 1e-10) -> bool:
     return orthogonality_error(Q) <= tol
 
 
-def _rng(seed: SeedLike) -> np.random.Generator:
-    """A NumPy Generator from ``seed`` (an int, a Generator or None)."""
-    if isinstance(seed, bool) or not (
-        seed is None or isinstance(seed, (numbers.Integral, np.random.Generator))
-    ):
-        raise TypeError(f"seed must be None, an integer or a numpy.random.Generator, got {seed!r}")
-    if isinstance(seed, numbers.Integral) and seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed}")
-    return np.random.default_rng(seed)
-
-
-def _sign_correction(R: np.ndarray) -> np.ndarray:
-    """The signs of diag(R), with a zero diagonal entry counted as +1."""
-    return np.where(np.diag(R) < 0, -1.0, 1.0)
-
-
 def random_orthogonal(n: int, *, seed: SeedLike = None) -> np.ndarray:
     """A random ``n`` x ``n`` orthogonal matrix drawn from the Haar (uniform) measure.
 
@@ -165,7 +170,8 @@ def random_orthogonal(n: int, *, seed: SeedLike = None) -> np.ndarray:
     Raises
     ------
     TypeError, ValueError
-        If ``n`` is not an integer >= 1, or ``seed`` is not a seed.
+        If ``n`` is not an integer >= 1 (or asks for more memory than the
+        machine has), or ``seed`` is not a seed.
 
     Notes
     -----
@@ -196,7 +202,8 @@ def random_orthogonal(n: int, *, seed: SeedLike = None) -> np.ndarray:
     True
     """
     n = check_int(n, "n", minimum=1)
-    Z = _rng(seed).standard_normal((n, n))
+    check_memory(3 * 8 * n * n, "n", n, "an n x n Gaussian matrix and its QR factors")
+    Z = check_seed(seed).standard_normal((n, n))
     return qr_orthogonalize(Z)
 
 
@@ -239,17 +246,13 @@ def rotation_matrix(theta: float) -> np.ndarray:
     >>> np.allclose(np.linalg.eigvals(G), [1j, -1j])
     True
     """
-    if isinstance(theta, bool) or not isinstance(theta, numbers.Real):
-        raise TypeError(f"theta must be a real number (radians), got {theta!r}")
-    theta = float(theta)
-    if not np.isfinite(theta):
-        raise ValueError(f"theta must be finite, got {theta}")
+    theta = check_real(theta, "theta")
     c, s = np.cos(theta), np.sin(theta)
     return np.array([[c, -s], [s, c]])
 
 
 def householder_reflector(x: np.ndarray) -> np.ndarray:
-    """The Householder reflection :math:`H` with :math:`Hx = -\\mathrm{sign}(x_1)\\|x\\|_2 e_1`.
+    """The Householder reflection :math:`F` with :math:`Fx = -\\mathrm{sign}(x_1)\\|x\\|_2 e_1`.
 
     Parameters
     ----------
@@ -258,8 +261,8 @@ def householder_reflector(x: np.ndarray) -> np.ndarray:
 
     Returns
     -------
-    H : ndarray, shape (m, m)
-        Symmetric and orthogonal (:math:`H = H^T = H^{-1}`, :math:`\\det H = -1`),
+    F : ndarray, shape (m, m)
+        Symmetric and orthogonal (:math:`F = F^\\top = F^{-1}`, :math:`\\det F = -1`),
         or the identity when ``x`` is zero.
 
     Raises
@@ -270,11 +273,11 @@ def householder_reflector(x: np.ndarray) -> np.ndarray:
     Notes
     -----
     With :math:`v = x + \\mathrm{sign}(x_1)\\|x\\|_2 e_1` (and
-    :math:`\\mathrm{sign}(0) = 1`), :math:`H = I - 2vv^T / (v^Tv)` reflects
+    :math:`\\mathrm{sign}(0) = 1`), :math:`F = I - 2vv^\\top / (v^\\top v)` reflects
     across the hyperplane orthogonal to :math:`v`.  Choosing the sign of
     :math:`x_1` makes :math:`x` and its image far apart, so forming :math:`v`
     never subtracts nearly equal numbers (Trefethen and Bau, Lecture 10).
-    Forming :math:`H` costs :math:`m^2` flops; QR algorithms never form it and
+    Forming :math:`F` costs :math:`m^2` flops; QR algorithms never form it and
     apply it as a rank-one update instead.  The vector is the one
     :func:`linalg_rnn.qr.householder_qr` uses, built from :math:`x/\\|x\\|_2`
     with a scaled norm, so it is right for every representable :math:`x`,
@@ -288,15 +291,15 @@ def householder_reflector(x: np.ndarray) -> np.ndarray:
 
     Examples
     --------
-    >>> H = householder_reflector([3.0, 4.0])
-    >>> np.round(H @ [3.0, 4.0], 12) + 0.0
+    >>> F = householder_reflector([3.0, 4.0])
+    >>> np.round(F @ [3.0, 4.0], 12) + 0.0
     array([-5.,  0.])
-    >>> np.allclose(H, H.T), is_orthogonal(H)
+    >>> np.allclose(F, F.T), is_orthogonal(F)
     (True, True)
     """
     x = as_vector(x, "x")
     # The one Householder vector of the book (scaled, so safe at every size); v = 0 for x = 0,
-    # and then H = I maps x to 0 = -0 e1.
+    # and then F = I maps x to 0 = -0 e1.
     v, _ = _householder_vector(x)
     return np.eye(x.shape[0]) - 2.0 * np.outer(v, v)
 
@@ -307,7 +310,7 @@ def cayley(A: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     A : array_like, shape (n, n)
-        Square matrix.  When :math:`A^T = -A` the result is orthogonal;
+        Square matrix.  When :math:`A^\\top = -A` the result is orthogonal;
         other matrices are accepted, and then the result is generally not
         orthogonal.
 
@@ -327,11 +330,22 @@ def cayley(A: np.ndarray) -> np.ndarray:
     For skew-symmetric :math:`A` the eigenvalues are :math:`\\pm i\\omega`, so
     :math:`I + A` is invertible, and :math:`(I-A)` and :math:`(I+A)^{-1}`
     commute; then
-    :math:`Q^TQ = (I+A)(I-A)^{-1}(I+A)^{-1}(I-A) = I`.  Every orthogonal
+    :math:`Q^\\top Q = (I+A)(I-A)^{-1}(I+A)^{-1}(I-A) = I`.  Every orthogonal
     matrix without eigenvalue :math:`-1` arises this way, and the map is its
     own inverse.  The Cayley parametrization of an RNN's recurrent matrix
     (Helfrich, Willmott and Ye, 2018) uses it.  Cost: one LU solve,
     about :math:`\\tfrac{8}{3}n^3` flops.
+
+    The solve's rounding errors are of size :math:`\\varepsilon\\|A\\|` and not
+    skew, so :math:`Q` loses orthogonality as :math:`\\|A\\|` grows (order 1
+    near :math:`\\|A\\| = 10^{15}` for odd :math:`n`).  An exactly skew ``A``
+    (``A.T == -A``) with :math:`\\|A\\|_F > n` therefore takes another road: in
+    its real Schur form each block with eigenvalues :math:`\\pm i\\omega`
+    becomes the rotation with cosine :math:`(1 - \\omega^2)/(1 + \\omega^2)` and
+    sine :math:`-2\\omega/(1 + \\omega^2)`, by the angle
+    :math:`-2\\arctan\\omega \\in (-\\pi, \\pi)` -- so :math:`-1` is never an
+    eigenvalue -- and :math:`Q` is orthogonal to within about :math:`n\\varepsilon`
+    for every representable ``A`` (about :math:`25n^3` flops).
 
     Taught in lesson 04.
 
@@ -342,13 +356,16 @@ def cayley(A: np.ndarray) -> np.ndarray:
     Examples
     --------
     >>> A = [[0.0, 1.0], [-1.0, 0.0]]
-    >>> cayley(A)
+    >>> np.round(cayley(A), 12) + 0.0
     array([[ 0., -1.],
            [ 1.,  0.]])
-    >>> is_orthogonal(cayley(A))
-    True
+    >>> is_orthogonal(cayley(A)), is_orthogonal(cayley(np.multiply(A, 1e300)))
+    (True, True)
     """
     A = as_square_matrix(A, "A")
+    n = A.shape[0]  # ||A||_F <= n max|a_ij|: entries at most 1 never take the Schur road
+    if np.max(np.abs(A)) > 1 and norm2(A) > n and np.array_equal(A, -A.T):
+        return skew_function(A, cayley_rotation)  # the solve would cost orthogonality
     I = np.eye(A.shape[0])
     try:
         # Solve (I + A) Q = (I - A) rather than invert: cheaper and more accurate.
@@ -366,10 +383,10 @@ def expm_skew(B: np.ndarray, *, tol: float = 1e-10) -> np.ndarray:
     Parameters
     ----------
     B : array_like, shape (n, n)
-        Skew-symmetric: :math:`B^T = -B`, checked up to ``tol``.
+        Skew-symmetric: :math:`B^\\top = -B`, checked up to ``tol``.
     tol : float, default 1e-10
-        Accepted asymmetry: :math:`\\|B + B^T\\|_F \\le` tol
-        :math:`\\cdot \\max(1, \\|B\\|_F)`.
+        Accepted asymmetry, relative: :math:`\\|B + B^\\top\\|_F \\le`
+        tol :math:`\\cdot \\|B\\|_F`.
 
     Returns
     -------
@@ -380,21 +397,34 @@ def expm_skew(B: np.ndarray, *, tol: float = 1e-10) -> np.ndarray:
     ------
     ValueError
         If ``B`` is not skew-symmetric (say how far it is), not square, or
-        not finite; or ``tol`` is negative.
+        not finite; or ``tol`` is negative; or an eigenvalue
+        :math:`\\pm i\\omega` of ``B`` is beyond float64.
     TypeError
         If ``B`` is not real.
 
     Notes
     -----
-    :math:`(e^B)^T e^B = e^{B^T} e^{B} = e^{-B} e^{B} = I`, because :math:`B`
+    :math:`(e^B)^\\top e^B = e^{B^\\top} e^{B} = e^{-B} e^{B} = I`, because :math:`B`
     and :math:`-B` commute.  To keep that property in floating point the
     exponential is taken through the eigendecomposition of the Hermitian
-    matrix :math:`H = iB`: with :math:`H = V \\Lambda V^*` and :math:`V`
-    unitary, :math:`e^B = V e^{-i\\Lambda} V^*`, a product of unitary factors,
-    so the result is orthogonal to rounding error for any size of :math:`B`.
-    (The exactly skew part :math:`(B - B^T)/2` is used.)  Cost: one Hermitian
-    eigendecomposition, :math:`O(n^3)`.  This is the exponential
+    matrix :math:`iB = V \\Lambda V^*`: with :math:`V` unitary,
+    :math:`e^B = V e^{-i\\Lambda} V^*`, a product of unitary factors.
+    (The exactly skew part :math:`(B - B^\\top)/2` is used.)  Cost: one
+    Hermitian eigendecomposition, :math:`O(n^3)`.  This is the exponential
     parametrization of Lezcano-Casado and Martinez-Rubio (2019).
+
+    The eigenvalues carry errors :math:`\\varepsilon\\|B\\|`, which become phase
+    errors of :math:`e^{\\pm i\\omega}` that break the conjugate pairs; the real
+    part then loses orthogonality like :math:`(\\varepsilon\\|B\\|)^2`, which
+    passes :math:`\\varepsilon` at :math:`\\|B\\| = \\varepsilon^{-1/2} = 2^{26}`.  Beyond
+    that the exponential is taken block by block of the real Schur form
+    :math:`B = Q \\tilde B Q^\\top` (:math:`Q` orthogonal, :math:`\\tilde B` block
+    diagonal): the 2 x 2 blocks
+    :math:`\\begin{bmatrix} 0 & \\omega \\\\ -\\omega & 0 \\end{bmatrix}` become
+    rotations by :math:`\\omega` and the zeros ones, so
+    :math:`e^B = Q e^{\\tilde B} Q^\\top` is orthogonal, with determinant +1, to
+    within about :math:`n\\varepsilon` up to the largest float.  The accepted
+    asymmetry is relative, so :math:`cB` passes or fails as :math:`B` does.
 
     Taught in lesson 04.
 
@@ -416,13 +446,19 @@ def expm_skew(B: np.ndarray, *, tol: float = 1e-10) -> np.ndarray:
     """
     B = as_square_matrix(B, "B")
     tol = check_tol(tol, "tol")
-    asym = float(np.linalg.norm(B + B.T))
-    if asym > tol * max(1.0, float(np.linalg.norm(B))):
+    B_hat, e = scaled(B)  # the test is scale-free; scaled, it neither overflows nor underflows
+    asym = norm2(B_hat + B_hat.T)
+    if asym > tol * norm2(B_hat):
         raise ValueError(
-            f"B must be skew-symmetric (B.T == -B); ||B + B.T||_F = {asym:.3g} is larger "
-            f"than tol = {tol:g} (relative); use (B - B.T) / 2 for its skew part"
+            f"B must be skew-symmetric (B.T == -B); ||B + B.T||_F = {float(ldexp(asym, e)):.3g} is "
+            f"larger than tol = {tol:g} times ||B||_F; use (B - B.T) / 2 for its skew part"
         )
-    S = 0.5 * (B - B.T)
+    S = 0.5 * B - 0.5 * B.T  # the exactly skew part (halves first: B - B.T could overflow)
+    size = float(ldexp(norm2(B_hat), e))  # ||B||_F >= omega for every eigenvalue +-i omega
+    if size > 2.0**26:  # eigh's phase errors would cost orthogonality: real Schur instead
+        if np.isinf(size) and np.isinf(spectral_norm(S)):
+            raise ValueError("B is too large: its eigenvalues +-i omega are beyond float64, and so is exp(B)")
+        return skew_function(S, lambda omega: (np.cos(omega), np.sin(omega)))
     # iS is Hermitian, so its eigenvectors V are unitary and its eigenvalues real.
     lam, V = np.linalg.eigh(1j * S)
     # S = -i (iS), so exp(S) = V exp(-i lam) V^*; every factor is unitary.
@@ -431,7 +467,7 @@ def expm_skew(B: np.ndarray, *, tol: float = 1e-10) -> np.ndarray:
 
 
 def nearest_orthogonal(W: np.ndarray) -> np.ndarray:
-    """The orthogonal matrix nearest to ``W`` in Frobenius norm: the polar factor :math:`UV^T`.
+    """The orthogonal matrix nearest to ``W`` in Frobenius norm: the polar factor :math:`UV^\\top`.
 
     Parameters
     ----------
@@ -441,7 +477,7 @@ def nearest_orthogonal(W: np.ndarray) -> np.ndarray:
     Returns
     -------
     Q : ndarray, shape (m, n)
-        :math:`UV^T` from the thin SVD :math:`W = U\\Sigma V^T`: orthogonal
+        :math:`UV^\\top` from the thin SVD :math:`W = U\\Sigma V^\\top`: orthogonal
         when ``W`` is square, orthonormal columns when it is tall, orthonormal
         rows when it is wide.
 
@@ -452,8 +488,8 @@ def nearest_orthogonal(W: np.ndarray) -> np.ndarray:
 
     Notes
     -----
-    Among all :math:`Q` with :math:`Q^TQ = I` (for :math:`m \\ge n`),
-    :math:`\\|W - Q\\|_F` is smallest at the polar factor :math:`Q = UV^T`
+    Among all :math:`Q` with :math:`Q^\\top Q = I` (for :math:`m \\ge n`),
+    :math:`\\|W - Q\\|_F` is smallest at the polar factor :math:`Q = UV^\\top`
     (the orthogonal Procrustes problem; Higham, *Functions of Matrices*,
     Theorem 8.4), and then :math:`\\|W - Q\\|_F^2 = \\sum_i (\\sigma_i - 1)^2`.
     The QR factor of :func:`qr_orthogonalize` is also orthogonal, but it
@@ -462,7 +498,10 @@ def nearest_orthogonal(W: np.ndarray) -> np.ndarray:
     orthogonal matrix" is wrong; lesson 04 measures both distances.  When
     :math:`W` is rank-deficient the nearest matrix is not unique and this
     returns one of them.  Cost: one SVD, about :math:`O(mn^2)` flops with a
-    larger constant than QR.
+    larger constant than QR.  :math:`W` and :math:`cW` (:math:`c > 0`) have
+    the same polar factor, so :math:`W` is first scaled by a power of two to
+    a largest entry in :math:`[1/2, 1)`: the result is the same, bit for bit,
+    for every representable scale of :math:`W`.
 
     Taught in lesson 04.
 
@@ -478,7 +517,7 @@ def nearest_orthogonal(W: np.ndarray) -> np.ndarray:
     array([[1., 0.],
            [0., 1.]])
     """
-    W = as_matrix(W, "W")
+    W, _ = scaled(as_matrix(W, "W"))  # the polar factor of cW is that of W: scale to keep LAPACK central
     U, _, Vt = np.linalg.svd(W, full_matrices=False)
     return U @ Vt
 
@@ -515,6 +554,9 @@ def qr_orthogonalize(W: np.ndarray) -> np.ndarray:
     but it is *not* the nearest orthogonal matrix; see
     :func:`nearest_orthogonal`.  Uses LAPACK's Householder QR
     (:func:`numpy.linalg.qr`); lesson 06 builds the same factor from scratch.
+    As for :func:`nearest_orthogonal`, :math:`W` is first scaled by a power
+    of two, so every representable scale of :math:`W` gives the same
+    :math:`Q`, bit for bit.
 
     Taught in lesson 04.
 
@@ -537,5 +579,6 @@ def qr_orthogonalize(W: np.ndarray) -> np.ndarray:
             f"W must have at least as many rows as columns to orthonormalize its columns, "
             f"got shape {W.shape}; pass W.T to orthonormalize its rows"
         )
+    W, _ = scaled(W)  # the Q of cW (c > 0) is the Q of W: scale by a power of two, exactly
     Q, R = np.linalg.qr(W, mode="reduced")
-    return Q * _sign_correction(R)
+    return Q * _signs(np.diag(R))  # a zero r_jj counts as +1

@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 
 from . import qr as _qr
-from ._validation import as_vector, check_int
-from .orthogonal import _rng, orthogonality_error, qr_orthogonalize, random_orthogonal
+from ._scaling import ldexp, scaled
+from ._validation import as_vector, check_choice, check_int, check_memory, check_seed, from_torch
+from .orthogonal import orthogonality_error, qr_orthogonalize, random_orthogonal
 
 __all__ = ["StabilityStudy", "matrix_with_singular_values", "orthogonality_vs_condition"]
 
@@ -39,7 +40,7 @@ _GRAM_SCHMIDT = {
 def matrix_with_singular_values(
     s: Sequence[float] | np.ndarray, m: int | None = None, *, seed: Any = None
 ) -> np.ndarray:
-    """A random m x n matrix :math:`A = U\\,\\mathrm{diag}(s)\\,V^T` whose singular values are ``s``.
+    """A random m x n matrix :math:`A = U\\,\\mathrm{diag}(s)\\,V^\\top` whose singular values are ``s``.
 
     Parameters
     ----------
@@ -69,7 +70,11 @@ def matrix_with_singular_values(
     singular vectors have no special alignment with the coordinate axes and
     the experiment tests the method, not a lucky structure.  This is how
     Trefethen and Bau build the matrix of Experiment 2 (Lecture 9).  Cost:
-    :math:`O(mn^2)`.
+    :math:`O(mn^2)`.  The product is formed with :math:`s` scaled by a power
+    of two to a largest entry in :math:`[1/2, 1)` and scaled back (exactly),
+    so singular values anywhere in float64's range -- :math:`10^{308}`,
+    :math:`10^{-310}` -- come out right, and ``s * 2**k`` gives exactly
+    ``2**k`` times the matrix.
 
     Taught in lesson 05 and lesson 07.
 
@@ -94,10 +99,12 @@ def matrix_with_singular_values(
     m = n if m is None else check_int(m, "m", minimum=1)
     if m < n:
         raise ValueError(f"m must be at least len(s) = {n} (a tall or square matrix), got m = {m}")
-    rng = _rng(seed)
+    check_memory(8 * (2 * m * n + 2 * n * n), "m", m, "the m x n factors")
+    rng = check_seed(seed)
     U = qr_orthogonalize(rng.standard_normal((m, n)))
     V = random_orthogonal(n, seed=rng)
-    return (U * s) @ V.T
+    s, e = scaled(s)
+    return ldexp((U * s) @ V.T, e)
 
 
 @dataclass(repr=False, eq=False)
@@ -109,7 +116,7 @@ class StabilityStudy:
     kappas : ndarray, shape (k,)
         The condition numbers tried.
     errors : dict of str to ndarray
-        ``errors[method][i]`` is :math:`\\|Q^TQ - I\\|_2` for the matrix with
+        ``errors[method][i]`` is :math:`\\|Q^\\top Q - I\\|_2` for the matrix with
         condition number ``kappas[i]`` (NaN if the method refused it).
     residuals : dict of str to ndarray
         ``residuals[method][i]`` is :math:`\\|QR - A\\|_F / \\|A\\|_F`.
@@ -142,7 +149,7 @@ class StabilityStudy:
     def __repr__(self) -> str:
         names = list(self.errors)
         widths = [max(10, len(name) + 2) for name in names]
-        lines = [f"StabilityStudy(m={self.m}, n={self.n}): ||Q^T Q - I||_2 per method"]
+        lines = [f"StabilityStudy(m={self.m}, n={self.n}): ||Q.T Q - I||_2 per method"]
         lines.append(f"{'kappa':>9}" + "".join(f"{name:>{w}}" for name, w in zip(names, widths, strict=True)))
         for i, kappa in enumerate(self.kappas):
             row = "".join(f"{self.errors[name][i]:>{w}.2e}" for name, w in zip(names, widths, strict=True))
@@ -158,7 +165,7 @@ def orthogonality_vs_condition(
     *,
     seed: Any = None,
 ) -> StabilityStudy:
-    """Measure :math:`\\|Q^TQ - I\\|_2` of each QR method on matrices of growing condition number.
+    """Measure :math:`\\|Q^\\top Q - I\\|_2` of each QR method on matrices of growing condition number.
 
     Parameters
     ----------
@@ -188,7 +195,7 @@ def orthogonality_vs_condition(
 
     Notes
     -----
-    For each :math:`\\kappa` one matrix :math:`A = U\\,\\mathrm{diag}(\\sigma)V^T`
+    For each :math:`\\kappa` one matrix :math:`A = U\\,\\mathrm{diag}(\\sigma)V^\\top`
     with :math:`\\sigma_j` log-spaced from 1 down to :math:`1/\\kappa` is
     built by :func:`matrix_with_singular_values` and every method factors the
     same matrix.  Gram--Schmidt methods run with ``rank_tol=0.0``: the point
@@ -220,7 +227,8 @@ def orthogonality_vs_condition(
     n = check_int(n, "n", minimum=2)
     if m < n:
         raise ValueError(f"m must be >= n (tall or square test matrices), got m = {m}, n = {n}")
-    kappas = as_vector(list(kappas) if not isinstance(kappas, np.ndarray) else kappas, "kappas")
+    kappas = from_torch(kappas)
+    kappas = as_vector(kappas if isinstance(kappas, np.ndarray) else list(kappas), "kappas")
     if np.any(kappas < 1):
         raise ValueError(f"every kappa must be >= 1 (a condition number), got {kappas.min():g}")
     methods = list(methods)
@@ -231,11 +239,11 @@ def orthogonality_vs_condition(
         if callable(method):
             named[getattr(method, "__name__", repr(method))] = method
         else:
-            name = str(method) if isinstance(method, str) else method
-            _qr.qr(np.eye(2), method=name)  # fail fast on an unknown name, before any work
+            name = check_choice(method, "method", _qr._METHODS)  # before any work
             options = {"rank_tol": 0.0} if name in _GRAM_SCHMIDT else {}
             named[name] = lambda A, _name=name, _opt=options: _qr.qr(A, method=_name, **_opt)
-    rng = _rng(seed)
+    check_memory(8 * 4 * m * n, "m", m, "the m x n test matrix and its factors")
+    rng = check_seed(seed)
     errors = {name: np.full(len(kappas), np.nan) for name in named}
     residuals = {name: np.full(len(kappas), np.nan) for name in named}
     for i, kappa in enumerate(kappas):

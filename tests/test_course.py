@@ -80,3 +80,24 @@ def test_select_lessons_matches_numbers_not_prefixes():
     assert [p.name[:2] for p in course.select_lessons([13, "01", "1"])] == ["01", "13"]
     with pytest.raises(ValueError, match="no lesson matches 99"):
         course.select_lessons(["1", "99"])
+
+
+def test_the_numerical_parts_and_the_course_runner_load_without_torch(tmp_path):
+    # A fresh Python: import the package and the runner, and let the runner check a
+    # folder that cannot be one (a file), which runs the folder check it shares with
+    # the trainer. Then torch must be nowhere in sys.modules.
+    blocker = tmp_path / "a file"
+    blocker.write_text("x")
+    code = (
+        "import sys, linalg_rnn, linalg_rnn.course\n"
+        "try:\n"
+        f"    linalg_rnn.course.run_course({str(blocker)!r}, mode='quick', only=['01'])\n"
+        "except OSError as exc:\n"
+        "    print('refused:', exc)\n"
+        "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    refused, loaded = done.stdout.strip().splitlines()
+    assert refused.startswith("refused:") and "is a file" in refused
+    assert loaded == "[]"

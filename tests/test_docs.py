@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import doctest
 import re
 import runpy
@@ -52,6 +53,18 @@ def test_every_public_module_has_an_api_page():
     }
     missing = sorted(modules - documented)
     assert not missing, f"modules without an API page: {missing}"
+
+
+def test_every_public_function_of_the_package_has_a_doctested_example():
+    # The rule of STYLE.md, for private modules too: a top-level function whose name
+    # does not start with "_" is called from elsewhere and shows how, in a doctest.
+    missing = []
+    for path in sorted((ROOT / "linalg_rnn").rglob("*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith("_"):
+                if ">>> " not in (ast.get_docstring(node) or "").partition("Examples")[2]:
+                    missing.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
+    assert not missing, "public functions without a doctested Examples section:\n" + "\n".join(missing)
 
 
 @pytest.mark.parametrize(
@@ -106,6 +119,54 @@ def test_the_notation_page_is_in_the_contents_and_the_theory_notes_point_to_it()
     for page in (DOCS / "theory").glob("*.rst"):
         text = page.read_text(encoding="utf-8")
         assert "/notation>`" in text, f"{page.name} does not link the notation page"
+
+
+def _math_of(path: Path) -> list[tuple[int, str]]:
+    """(line, text) of every :math: role, ``.. math::`` block and matplotlib ``$...$`` in a file."""
+    text = path.read_text(encoding="utf-8")
+    found = []
+    for m in re.finditer(r":math:`([^`]*)`", text):
+        found.append((text.count("\n", 0, m.start()) + 1, m.group(1)))
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if ".. math::" in line:
+            block, depth = [line.split(".. math::", 1)[1]], len(line) - len(line.lstrip("# "))
+            for nxt in lines[i + 1 :]:
+                body = nxt.lstrip("# ")
+                if body and len(nxt) - len(body) <= depth:
+                    break
+                block.append(body)
+            found.append((i + 1, " ".join(block)))
+        if path.suffix == ".py":
+            found += [(i + 1, m) for m in re.findall(r'r"[^"]*?\$([^$"]+)\$', line)]
+    return found
+
+
+def _book_files() -> list[Path]:
+    files = sorted((ROOT / "lessons").rglob("*.py")) + sorted(DOCS.glob("*.rst"))
+    files += sorted((DOCS / "theory").glob("*.rst"))
+    files += sorted((ROOT / "linalg_rnn").rglob("*.py"))
+    return files
+
+
+@pytest.mark.parametrize(
+    "rule, pattern",
+    [
+        # T as an exponent or a limit is the horizon and takes braces: h^{T-t}, \\sum_{t=1}^{T}
+        ("the transpose is ^\\top, never the letter T (T is the horizon)", r"\^T(?![-+])"),
+        ("sigma is a singular value; the activation is f (or tanh), its slope f'", r"\\sigma\s*(?:'|\()"),
+        ("epsilon is \\varepsilon = 2^-52, written one way", r"\\epsilon(?!_)"),
+    ],
+    ids=["transpose", "activation", "epsilon"],
+)
+def test_one_symbol_means_one_thing_in_every_formula_of_the_book(rule, pattern):
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line}: {math.strip()[:70]}"
+        for path in _book_files()
+        for line, math in _math_of(path)
+        if re.search(pattern, math)
+    ]
+    assert not offenders, f"{rule} (docs/notation.rst):\n" + "\n".join(offenders)
 
 
 def test_the_gallery_leaves_the_solutions_folder_to_the_solutions_extension():

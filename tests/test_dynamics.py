@@ -539,3 +539,111 @@ def test_exp_of_skew_update_keeps_W_orthogonal_to_1e_12_over_1000_updates():
         worst = max(worst, orthogonality_error(W))
     assert np.allclose(B, -B.T, atol=0, rtol=0)
     assert worst < 1e-12
+
+
+# ----------------------------------------------------------------------------
+# Issue 10: the edges of float64 and of the input contract
+# ----------------------------------------------------------------------------
+
+
+def test_clip_norm_of_a_huge_gradient_is_its_direction_at_the_threshold():
+    # before: the squares overflowed, the norm was inf and the clipped gradient zeros
+    clipped, norm = clip_grad_norm([1e200, 1e200], 1)
+    assert norm == pytest.approx(math.sqrt(2) * 1e200, rel=1e-15, abs=0)
+    np.testing.assert_allclose(clipped, [math.sqrt(0.5)] * 2, rtol=1e-15)
+
+
+def test_clip_norm_of_a_tiny_gradient_reports_its_norm_instead_of_zero():
+    clipped, norm = clip_grad_norm([3e-170, 4e-170], 1)
+    assert norm == pytest.approx(5e-170, rel=1e-15, abs=0) and clipped.tolist() == [3e-170, 4e-170]
+
+
+def test_clip_norm_beyond_float64_reports_inf_and_still_clips_right():
+    clipped, norm = clip_grad_norm([np.array([1.5e308]), np.array([-1.5e308])], 2)
+    assert norm == math.inf
+    np.testing.assert_allclose([clipped[0][0], clipped[1][0]], [math.sqrt(2), -math.sqrt(2)], rtol=1e-15)
+
+
+def test_clip_reads_tensors_that_require_grad_as_their_values():
+    g = [torch.tensor([80.0], requires_grad=True), torch.tensor([[60.0]], requires_grad=True)]
+    parts, norm = clip_grad_norm(g, 10)
+    assert norm == 100.0 and isinstance(parts, list) and len(parts) == 2
+    np.testing.assert_allclose([parts[0][0], parts[1][0, 0]], [8.0, 6.0], rtol=1e-7)
+    assert clip_grad_value(torch.tensor([80.0, -3.0], requires_grad=True), 10).tolist() == [10.0, -3.0]
+
+
+def test_repeated_products_of_a_huge_nilpotent_matrix_reach_zero_not_inf():
+    # W^2 = 0 exactly, but forming it as (2^600)^2 - (2^600)^2 overflowed to inf - inf before
+    W = 2.0**600 * np.array([[1.0, 1.0], [-1.0, -1.0]])
+    res = repeated_products(W, 3)
+    np.testing.assert_array_equal(res.norms, [1.0, 2.0**601, 0.0, 0.0])
+    lin = bptt_jacobian_norms(W, activation="linear", steps=2)
+    np.testing.assert_array_equal(lin.norms, [1.0, 2.0**601, 0.0])
+
+
+def test_repeated_products_norm_beyond_float64_is_inf_and_its_eigenvalue_inf_not_nan():
+    res = repeated_products([[1e200]], 2)
+    assert res.norms[2] == np.inf and res.eigenvalues[2, 0] == complex(np.inf, 0)
+
+
+def test_repeated_products_refuses_steps_beyond_memory_naming_steps():
+    # before: "array is too big; arr.size * arr.dtype.itemsize is larger than the maximum possible size"
+    with pytest.raises(ValueError, match="steps=4611686018427387904 needs about .* choose a smaller steps"):
+        repeated_products(np.eye(2), 2**62)
+    with pytest.raises(ValueError, match="choose a smaller steps"):
+        bptt_jacobian_norms(np.eye(2), steps=2**62)
+
+
+def test_bptt_of_a_huge_recurrent_matrix_saturates_instead_of_failing():
+    res = bptt_jacobian_norms(1e300 * np.eye(2), steps=3, h0=[1.0, -1.0])
+    assert np.all(np.isfinite(res.norms)) and res.norms[1] == 0.0  # tanh'(+-inf) = 0
+
+
+def test_init_at_the_largest_gains():
+    # before: "uniform" raised OverflowError (high - low exceeds the range)
+    W = init_recurrent(3, "uniform", gain=1.7e308, seed=0)
+    assert np.all(np.isfinite(W)) and np.all(np.abs(W) <= 1.7e308 / math.sqrt(3))
+    smaller = init_recurrent(3, "uniform", gain=1.7e308 / 2.0**1020, seed=0)
+    np.testing.assert_array_equal(W / 2.0**1020, smaller)  # the same draws, exactly scaled
+    for seed in range(5):  # an entry 1.7e308 z is beyond float64 exactly when |z| > 1.057
+        if abs(np.random.default_rng(seed).standard_normal()) * 1.7e308 > np.finfo(float).max:
+            with pytest.raises(ValueError, match="gain=1.7e\\+308 is too large"):
+                init_recurrent(1, "normal", gain=1.7e308, seed=seed)
+        else:
+            assert np.isfinite(init_recurrent(1, "normal", gain=1.7e308, seed=seed)[0, 0])
+    assert np.all(np.isfinite(init_recurrent(8, "scaled_orthogonal", gain=1.7e308, seed=0)))
+
+
+def test_init_refuses_n_beyond_memory_naming_n():
+    with pytest.raises(ValueError, match="n=1000000 needs about"):
+        init_recurrent(10**6, "normal")
+
+
+def test_every_function_reads_a_tensor_that_requires_grad_as_its_values():
+    W = init_recurrent(4, "normal", seed=0)
+    t = torch.tensor(W, requires_grad=True)
+    X = np.random.default_rng(0).standard_normal((5, 4))
+    np.testing.assert_array_equal(repeated_products(t, 3).norms, repeated_products(W, 3).norms)
+    got = bptt_jacobian_norms(t, torch.tensor(X, requires_grad=True), torch.zeros(4, requires_grad=True))
+    np.testing.assert_array_equal(got.norms, bptt_jacobian_norms(W, X).norms)
+    assert init_recurrent(3, "normal", gain=torch.tensor(2.0), seed=1).shape == (3, 3)
+    assert repeated_products(W, torch.tensor(2)).t.tolist() == [0, 1, 2]
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: init_recurrent(3, "normal", gain=10**400), "gain must be a finite number > 0, got an int"),
+        (lambda: clip_grad_norm([1.0], 10**400), "max_norm must be .* > 0, got an integer of"),
+        (lambda: clip_grad_value([1.0], 10**400), "limit must be a finite number > 0, got an integer of 401"),
+        (lambda: repeated_products([[10**400]], 2), "W holds an integer of 401 digits, beyond float64"),
+        (lambda: clip_grad_norm([10**400, 1], 1.0), "grads holds an integer of 401 digits, beyond float64"),
+        (lambda: bptt_jacobian_norms(np.eye(1), [[10**400]]), "inputs holds an integer of 401 digits"),
+        (lambda: repeated_products(np.array([[1, 1j]], dtype=object), 2), "W is complex"),
+        (lambda: clip_grad_norm(np.array([1, np.complex128(1j)], dtype=object), 1), "grads is complex"),
+    ],
+)
+def test_numbers_beyond_float64_and_complex_object_entries_get_one_line_errors(call, match):
+    with pytest.raises((ValueError, TypeError), match=match) as info:
+        call()
+    assert "\n" not in str(info.value)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -10,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import load_script
 
 from linalg_rnn import course
 
@@ -18,15 +18,7 @@ pytest.importorskip("jupytext")
 nbformat = pytest.importorskip("nbformat")
 
 
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-notebooks = _load("linalg_rnn_docs_notebooks", ROOT / "docs" / "notebooks.py")
+notebooks = load_script("linalg_rnn_docs_notebooks", ROOT / "docs" / "notebooks.py")
 LESSON = course.lesson_paths()[0]
 
 

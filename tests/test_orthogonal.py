@@ -331,3 +331,80 @@ def test_householder_reflector_does_not_modify_input_and_promotes_integers():
 def test_lists_work_as_input():
     assert is_orthogonal([[0, -1], [1, 0]])
     assert nearest_orthogonal([[1, 0], [0, 1]]).dtype == np.float64
+
+
+# --- issue 10: the edges of float64 -------------------------------------------------------
+
+
+@pytest.mark.parametrize("scale, expected", [(1e150, 1e300), (1e200, np.inf), (1e300, np.inf)])
+def test_orthogonality_error_past_float64_is_inf_never_nan(scale, expected, capfd):
+    # before: NaN for Q * 1e200, and LAPACK printed "DLASCL parameter had an illegal value"
+    Q = random_orthogonal(3, seed=0) * scale
+    err = orthogonality_error(Q)  # ||scale^2 Q^T Q - I||_2 = scale^2 - 1
+    assert err == pytest.approx(expected, rel=1e-12)
+    assert not is_orthogonal(Q)
+    assert capfd.readouterr().err == ""
+
+
+def test_orthogonality_error_of_a_tiny_q_is_one():
+    assert orthogonality_error(random_orthogonal(3, seed=0) * 1e-200) == 1.0
+
+
+@pytest.mark.parametrize("k", [20, 50, 100, 1000])
+@pytest.mark.parametrize("n", [3, 5])
+def test_cayley_and_expm_of_a_large_odd_skew_matrix_stay_orthogonal(n, k):
+    # before: the LU solve lost orthogonality (error 0.24 at 2^50, 4.4 at 2^100) and
+    # exp via eigh(iB) lost it too (0.36, det 0.80 at 2^50)
+    S = np.ldexp(_skew(n, 0), k)
+    for Q in (cayley(S), expm_skew(S)):
+        assert orthogonality_error(Q) < 100 * n * EPS
+        assert np.linalg.det(Q) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_cayley_of_a_huge_skew_matrix_is_minus_identity_plus_its_tiny_rotation():
+    Q = cayley([[0.0, 1e200], [-1e200, 0.0]])  # exactly (1 - w^2, -2w) / (1 + w^2)
+    np.testing.assert_array_equal(Q, [[-1.0, -2e-200], [2e-200, -1.0]])
+
+
+@pytest.mark.parametrize("B", [np.ones((2, 2)) * 1e200, np.ones((2, 2)) * 1e-20])
+def test_expm_skew_refuses_a_huge_or_tiny_matrix_that_is_not_skew(B):
+    # before: both were accepted (inf > inf is False; the tolerance was absolute below 1)
+    with pytest.raises(ValueError, match="skew-symmetric"):
+        expm_skew(B)
+
+
+def test_expm_skew_refuses_eigenvalues_beyond_float64():
+    with pytest.raises(ValueError, match="beyond float64"):
+        expm_skew(np.array([[0.0, 1.7e308, 1.7e308], [-1.7e308, 0.0, 1.7e308], [-1.7e308, -1.7e308, 0.0]]))
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e-300, 1e-320])
+def test_projections_of_a_huge_or_tiny_matrix_are_those_of_the_matrix(scale):
+    W = np.array([[2.0, 1.0], [0.5, 3.0]])
+    np.testing.assert_allclose(nearest_orthogonal(W * scale), nearest_orthogonal(W), atol=1e-15)
+    np.testing.assert_allclose(qr_orthogonalize(W * scale), qr_orthogonalize(W), atol=1e-15)
+
+
+def test_rotation_matrix_names_theta_when_it_is_beyond_float64():
+    words = "theta must be a finite real number, got an integer of 401 digits, beyond float64"
+    with pytest.raises(ValueError, match=words):
+        rotation_matrix(10**400)
+
+
+def test_random_orthogonal_refuses_an_n_beyond_memory_naming_n():
+    # before: MemoryError from inside numpy
+    with pytest.raises(ValueError, match="n=1000000 needs about"):
+        random_orthogonal(10**6)
+
+
+def test_a_tensor_that_requires_grad_is_read_as_its_values():
+    torch = pytest.importorskip("torch")
+    W = np.random.default_rng(2).standard_normal((4, 4))
+    t = torch.tensor(W, requires_grad=True)
+    S = torch.tensor(W - W.T, requires_grad=True)
+    assert orthogonality_error(t) == orthogonality_error(W)
+    np.testing.assert_array_equal(nearest_orthogonal(t), nearest_orthogonal(W))
+    np.testing.assert_array_equal(qr_orthogonalize(t), qr_orthogonalize(W))
+    np.testing.assert_array_equal(cayley(S), cayley(W - W.T))
+    np.testing.assert_array_equal(expm_skew(S), expm_skew(W - W.T))
+    np.testing.assert_array_equal(rotation_matrix(torch.tensor(0.5)), rotation_matrix(0.5))

@@ -34,6 +34,7 @@ from test_reliability import (
     without_time,
 )
 
+from linalg_rnn import _filesystem as filesystem_module
 from linalg_rnn.rnn import checkpoint as checkpoint_module
 from linalg_rnn.rnn import rundir as rundir_module
 from linalg_rnn.rnn.checkpoint import load_checkpoint, read_jsonl
@@ -155,14 +156,14 @@ def test_a_failure_before_the_claim_releases_the_lock_and_removes_the_new_folder
 def test_where_a_folder_cannot_be_flocked_a_lock_file_does_the_job(tmp_path, monkeypatch):
     if not Path("/proc/self/fd").is_dir():
         pytest.skip("tells folders from files through /proc")
-    real = checkpoint_module.fcntl.flock
+    real = filesystem_module.fcntl.flock
 
     def no_folder_locks(fd, op):
         if os.path.isdir(f"/proc/self/fd/{fd}"):
             raise OSError(errno.EINVAL, "Invalid argument")
         return real(fd, op)
 
-    monkeypatch.setattr(checkpoint_module.fcntl, "flock", no_folder_locks)
+    monkeypatch.setattr(filesystem_module.fcntl, "flock", no_folder_locks)
     cfg = TrainConfig(steps=2, **TINY_CFG).resolved()
     with RunDir.open(tmp_path / "r", cfg):
         assert (tmp_path / "r" / ".linalg-rnn-lock").exists()
@@ -321,9 +322,15 @@ def test_sigkill_at_chosen_and_random_moments_then_resume_gives_the_uninterrupte
 
 
 # ------------------------------------------------------------------- faults while writing
+def _route_atomic_writes(monkeypatch, fake):
+    """Send every atomic write -- the run files' and save_checkpoint's -- through ``fake``."""
+    for module in (filesystem_module, checkpoint_module):
+        monkeypatch.setattr(module, "atomic_write_bytes", fake)
+
+
 def test_disk_full_at_a_checkpoint_is_one_line_exit_1_and_resume_finishes_the_run(tmp_path, capsys,
                                                                                      monkeypatch):
-    real = checkpoint_module.atomic_write_bytes
+    real = filesystem_module.atomic_write_bytes
     calls = {"checkpoints": 0}
 
     def full_disk_at_second_checkpoint(path, data):
@@ -333,7 +340,7 @@ def test_disk_full_at_a_checkpoint_is_one_line_exit_1_and_resume_finishes_the_ru
                 raise OSError(errno.ENOSPC, "No space left on device")
         return real(path, data)
 
-    monkeypatch.setattr(checkpoint_module, "atomic_write_bytes", full_disk_at_second_checkpoint)
+    _route_atomic_writes(monkeypatch, full_disk_at_second_checkpoint)
     out = tmp_path / "run"
     code, _, err = run_cli(["train", *TINY, "--steps", "12", "--checkpoint-every", "4", "--out", str(out)],
                            capsys)
@@ -349,14 +356,14 @@ def test_disk_full_at_a_checkpoint_is_one_line_exit_1_and_resume_finishes_the_ru
 def test_disk_full_while_claiming_puts_the_folder_back_as_it_was(force, tmp_path, capsys, monkeypatch):
     out = users_folder(tmp_path / "mine") if force else tmp_path / "new" / "run"
     before = snapshot(tmp_path)
-    real = checkpoint_module.atomic_write_bytes
+    real = filesystem_module.atomic_write_bytes
 
     def full_disk_at_config(path, data):
         if Path(path).name == "config.json":
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(path, data)
 
-    monkeypatch.setattr(checkpoint_module, "atomic_write_bytes", full_disk_at_config)
+    _route_atomic_writes(monkeypatch, full_disk_at_config)
     flags = ["--force"] if force else []
     code, _, err = run_cli(["train", *TINY, "--steps", "3", "--out", str(out), *flags], capsys)
     assert_one_line_error(code, err, out, "No space left", "nothing was changed", status=1)

@@ -1,5 +1,7 @@
 """``linalg-rnn train``: flags, config files, resume, and one-line errors before any work."""
 
+import argparse
+import dataclasses
 import json
 import subprocess
 import sys
@@ -169,3 +171,16 @@ def test_newer_options_refused_in_one_line(flags, message, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err
     assert not out.exists()
+
+
+def test_every_config_field_is_a_train_flag_of_the_same_name():
+    # config_from_args copies every flag whose dest is a TrainConfig field; figures is
+    # the one field set the other way round (--no-figures).
+    from linalg_rnn.rnn.cli_train import add_train_parser
+    from linalg_rnn.rnn.config import TrainConfig
+
+    parser = argparse.ArgumentParser()
+    train = add_train_parser(parser.add_subparsers())
+    dests = {action.dest for action in train._actions}
+    fields = {f.name for f in dataclasses.fields(TrainConfig) if not f.name.startswith("_")}
+    assert fields - dests == {"figures"} and "no_figures" in dests

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from linalg_rnn.rnn._step import forward_backward
 from linalg_rnn.rnn.checkpoint import read_jsonl
 from linalg_rnn.rnn.config import TrainConfig, resolve_device
 from linalg_rnn.rnn.metrics import (
@@ -23,8 +24,9 @@ from linalg_rnn.rnn.metrics import (
     spectral_norm,
 )
 from linalg_rnn.rnn.models import LoopRNN
+from linalg_rnn.rnn.rundir import RunDirNote
 from linalg_rnn.rnn.tasks import AddingTask
-from linalg_rnn.rnn.trainer import _forward_backward, _train_step, build_run, train
+from linalg_rnn.rnn.trainer import _train_step, build_run, train
 
 SMALL = dict(task="recall", seq_len=10, delay=3, hidden=8, batch=8, device="cpu")
 REQUIRED = {"step", "train_loss", "grad_norm", "w_hh_spectral_norm", "orthogonality_error", "elapsed_s"}
@@ -92,8 +94,10 @@ def test_huge_learning_rate_is_recorded_as_divergence_not_a_crash(tmp_path):
     assert saved["diverged"] is True and saved["divergence_step"] == result.divergence_step
     # the weights were left finite: no update is taken from a NaN/inf gradient
     assert all(torch.isfinite(p).all() for p in result.model.parameters())
-    # resuming a diverged run does no more work and reports the same divergence
-    again = train(cfg, tmp_path, resume=True)
+    # resuming a diverged run does no more work, says so, and reports the same divergence
+    note = rf"had already diverged at step {result.divergence_step}; nothing to train"
+    with pytest.warns(RunDirNote, match=note):
+        again = train(cfg, tmp_path, resume=True)
     assert again.diverged and again.divergence_step == result.divergence_step
 
 
@@ -124,7 +128,7 @@ def test_tbptt_cuts_the_gradient_at_window_boundaries_and_keeps_the_forward_pass
                           **({"strategy": "tbptt", "tbptt_window": window} if window else {}))
         run = build_run(cfg)
         xg = x.clone().requires_grad_(True)
-        losses[window], _ = _forward_backward(run, xg, y)
+        losses[window], _ = forward_backward(run, xg, y)
         grads[window] = xg.grad
     assert torch.allclose(losses[None], losses[4], atol=1e-6)  # the hidden state is carried
     assert grads[4][:, :8].abs().max() == 0  # loss at the last step: nothing crosses into earlier windows
@@ -180,7 +184,10 @@ def test_resume_drops_rows_logged_after_the_checkpoint_and_a_torn_line(tmp_path)
     first = train(TrainConfig(**{**kw, "steps": 5}), tmp_path / "ref")  # a real step-5 checkpoint
     os.replace(tmp_path / "ref" / "checkpoint.pt", tmp_path / "checkpoint.pt")
     assert first.steps_done == 5
-    resumed = train(TrainConfig(**kw), tmp_path, resume=True)
+    # the checkpoint's rows (the other run's: another elapsed_s) replace the file's up to step 5
+    note = r"lost or torn rows for step\(s\) 1, 2, 3, 4, 5; restored from the checkpoint"
+    with pytest.warns(RunDirNote, match=note):
+        resumed = train(TrainConfig(**kw), tmp_path, resume=True)
     steps = [r["step"] for r in read_jsonl(tmp_path / "metrics.jsonl")]
     assert steps == list(range(1, 11))
     assert resumed.final | {"elapsed_s": 0} == full.final | {"elapsed_s": 0}
@@ -395,7 +402,7 @@ def test_batch_tbptt_accumulates_the_windows_into_one_update():
     ref = build_run(cfg)
     x, y = ref.task.sample(4, ref.data_rng)
     ref.optimizer.zero_grad()
-    loss, _ = _forward_backward(ref, x, y)
+    loss, _ = forward_backward(ref, x, y)
     ref.optimizer.step()
     assert row["train_loss"] == loss.item()
     for p, q in zip(run.model.parameters(), ref.model.parameters(), strict=True):

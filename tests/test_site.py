@@ -8,7 +8,6 @@ where CI must have installed it.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
@@ -17,18 +16,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 IN_CI = os.environ.get("CI", "").lower() in {"true", "1", "yes"}
-
-
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 sys.path.insert(0, str(DOCS))
@@ -36,7 +28,7 @@ import cdp  # noqa: E402
 import check_site  # noqa: E402
 
 sys.path.remove(str(DOCS))
-offline_math = _load("linalg_rnn_docs_offline_math", DOCS / "_ext" / "offline_math.py")
+offline_math = load_script("linalg_rnn_docs_offline_math", DOCS / "_ext" / "offline_math.py")
 
 
 def _write(path: Path, text: str) -> Path:

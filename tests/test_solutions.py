@@ -6,14 +6,13 @@ The mechanism is ``docs/_ext/solutions.py``; the solutions are
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import load_script
 
 from linalg_rnn import course
 
@@ -23,18 +22,10 @@ SOLUTION_FILES = sorted(SOLUTIONS_DIR.glob("[0-9][0-9]_solutions.py"))
 # Lessons whose worked solutions are still to be written (after the lessons'
 # errata have landed).  Strict xfail: writing one makes its test pass, and the
 # lesson must then leave this set.
-AWAITING_SOLUTIONS = {f"{n:02d}" for n in range(5, 15)}
+AWAITING_SOLUTIONS = {"14"}
 
 
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-solutions_ext = _load("linalg_rnn_docs_solutions", ROOT / "docs" / "_ext" / "solutions.py")
+solutions_ext = load_script("linalg_rnn_docs_solutions", ROOT / "docs" / "_ext" / "solutions.py")
 
 
 @pytest.mark.parametrize("path", SOLUTION_FILES, ids=[p.stem for p in SOLUTION_FILES])

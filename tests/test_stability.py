@@ -151,3 +151,56 @@ def test_orthogonality_vs_condition_rejects_bad_arguments(kwargs, err, says):
     args = {"methods": ["householder"], "kappas": [1.0, 10.0], "m": 10, "n": 4} | kwargs
     with pytest.raises(err, match=says):
         orthogonality_vs_condition(**args)
+
+
+# --- issue 12: names checked without work; issue 10: the edges -----------------------------
+
+
+def test_method_names_are_checked_without_a_trial_factorization(monkeypatch):
+    import linalg_rnn.stability as stability
+
+    calls = []
+    real_qr = stability._qr.qr
+    monkeypatch.setattr(stability._qr, "qr", lambda A, **kw: calls.append(A.shape) or real_qr(A, **kw))
+    with pytest.raises(ValueError, match="unknown method 'lu'; choose one of 'householder'"):
+        orthogonality_vs_condition(["householder", "lu"], [1.0, 10.0], 10, 4)
+    assert calls == []  # refused before any work
+    orthogonality_vs_condition(["householder", "mgs"], [1.0, 10.0], 10, 4, seed=0)
+    assert calls == [(10, 4)] * 4  # one factorization per method and kappa, no trial on eye(2)
+
+
+@pytest.mark.parametrize(
+    "s, rtol",
+    [([1.7e308, 1.0e308], 1e-14), ([1e-306, 5e-307], 1e-14), ([3e-310, 1e-311], 1e-2)],
+)
+def test_singular_values_anywhere_in_float64_come_out_right(s, rtol):
+    # the last case has subnormal entries, which keep only a few bits: no method does better
+    A = matrix_with_singular_values(s, 3, seed=0)
+    assert np.all(np.isfinite(A))
+    k = int(np.frexp(max(s))[1])  # take the SVD at a comfortable scale, exactly
+    got = np.ldexp(np.linalg.svd(np.ldexp(A, -k), compute_uv=False), k)
+    np.testing.assert_allclose(got, sorted(s, reverse=True), rtol=rtol)
+
+
+def test_matrix_with_singular_values_refuses_an_m_beyond_memory_naming_m():
+    with pytest.raises(ValueError, match="m=10000000000 needs about"):
+        matrix_with_singular_values([1.0, 2.0], 10**10)
+
+
+def test_seeds_are_checked_by_the_shared_rule():
+    with pytest.raises(ValueError, match="seed must be an integer >= 0, got -1"):
+        orthogonality_vs_condition(["householder"], [1.0], 10, 4, seed=-1)
+    rng = np.random.default_rng(3)
+    a = matrix_with_singular_values([1.0, 2.0], 4, seed=rng)
+    b = matrix_with_singular_values([1.0, 2.0], 4, seed=rng)  # the Generator advances
+    assert not np.array_equal(a, b)
+
+
+def test_tensors_that_require_grad_are_read_as_their_values():
+    torch = pytest.importorskip("torch")
+    s = torch.tensor([3.0, 1.0], requires_grad=True)
+    np.testing.assert_array_equal(matrix_with_singular_values(s, 4, seed=0),
+                                  matrix_with_singular_values([3.0, 1.0], 4, seed=0))
+    kappas = torch.tensor([1.0, 100.0], requires_grad=True)
+    study = orthogonality_vs_condition(["householder"], kappas, 10, 4, seed=torch.tensor(1))
+    np.testing.assert_array_equal(study.kappas, [1.0, 100.0])

@@ -100,6 +100,128 @@ def test_convergence_warning_is_a_runtime_warning_exported_by_the_package():
     assert issubclass(linalg_rnn.ConvergenceWarning, RuntimeWarning)
 
 
+# --------------------------------------------------------------------- issue 10: the edges of the contract
+
+
+def test_a_torch_tensor_that_requires_grad_is_read_as_its_values():
+    torch = pytest.importorskip("torch")
+    t = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    np.testing.assert_array_equal(v.as_matrix(t), [[1.0, 2.0], [3.0, 4.0]])
+    assert v.as_matrix(t.to(torch.float32)).dtype == np.float64
+    assert v.as_matrix(t.to(torch.bfloat16)).dtype == np.float64  # no NumPy twin: widened first
+    assert v.as_matrix(torch.tensor([[1, 2]])).dtype == np.float64
+    assert v.check_real(torch.tensor(2.5, requires_grad=True), "shift") == 2.5
+    assert v.check_int(torch.tensor(3), "k") == 3
+    assert t.grad is None and t.requires_grad  # nothing done to the caller's tensor
+
+
+def test_a_complex_torch_tensor_is_refused_like_a_complex_array():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError, match="W is complex"):
+        v.as_matrix(torch.tensor([[1 + 1j, 0], [0, 1]]), "W")
+
+
+@pytest.mark.parametrize("entry", [np.complex128(2j), np.complex128(2 + 0j), 1j, complex(1, 0)])
+def test_an_object_array_holding_a_complex_is_refused_naming_the_argument(entry):
+    A = np.array([[1, entry], [0, 1]], dtype=object)
+    with pytest.raises(TypeError, match="W_hh is complex"):
+        v.as_matrix(A, "W_hh")
+
+
+@pytest.mark.parametrize("entry", [10**400, -(10**400), Fraction(10**400, 3)])
+def test_a_number_beyond_float64_is_a_one_line_value_error_naming_the_argument(entry):
+    with pytest.raises(ValueError, match="W holds .* beyond float64") as info:
+        v.as_matrix([[1, entry], [0, 1]], "W")
+    assert "\n" not in str(info.value) and len(str(info.value)) < 150
+
+
+def test_a_float128_beyond_float64_is_named_and_nan_is_still_nan():
+    if np.finfo(np.longdouble).max <= np.finfo(np.float64).max:
+        pytest.skip("longdouble is float64 on this platform")
+    with pytest.raises(ValueError, match="beyond float64"):
+        v.as_matrix(np.array([[np.longdouble(10) ** 400]]), "A")
+    with pytest.raises(ValueError, match="NaN or inf"):
+        v.as_matrix(np.array([[np.longdouble("nan")]]), "A")
+
+
+@pytest.mark.parametrize(
+    "bad, exc, words",
+    [
+        (10**400, ValueError, "beyond float64"),
+        (float("nan"), ValueError, "finite"),
+        (float("-inf"), ValueError, "finite"),
+        (True, TypeError, "real number"),
+        ("1", TypeError, "real number"),
+        (1j, TypeError, "real number"),
+        (np.array([1.0, 2.0]), TypeError, "real number"),
+    ],
+)
+def test_check_real_refuses_what_is_not_a_finite_real_in_one_line(bad, exc, words):
+    with pytest.raises(exc, match=f"shift .*{words}|shift must be a {words}|{words}") as info:
+        v.check_real(bad, "shift")
+    assert str(info.value).startswith("shift") and "\n" not in str(info.value)
+
+
+def test_check_real_honours_the_minimum_strict_or_not():
+    assert v.check_real(0, "tol", minimum=0) == 0.0
+    with pytest.raises(ValueError, match="gain must be a finite number > 0"):
+        v.check_real(0, "gain", minimum=0, strict=True)
+    with pytest.raises(ValueError, match="tol must be a finite number >= 0, got nan"):
+        v.check_real(float("nan"), "tol", minimum=0)
+
+
+def test_check_int_maximum_and_a_huge_integer_stay_one_short_line():
+    with pytest.raises(ValueError, match=r"k must be an integer in \[0, 10\], got an integer of 401 digits"):
+        v.check_int(10**400, "k", maximum=10)
+
+
+def test_check_seed_gives_a_generator_and_refuses_non_seeds():
+    rng = np.random.default_rng(5)
+    assert v.check_seed(rng) is rng  # used as is: its state advances for the caller
+    assert isinstance(v.check_seed(None), np.random.Generator)
+    np.testing.assert_array_equal(v.check_seed(7).random(3), np.random.default_rng(7).random(3))
+    assert isinstance(v.check_seed(2**64), np.random.Generator)  # any size of integer seeds
+    for bad in (1.5, "0", True, [1]):
+        with pytest.raises(TypeError, match="seed must be an integer >= 0, a numpy.random.Generator or None"):
+            v.check_seed(bad)
+    with pytest.raises(ValueError, match="init_seed must be an integer >= 0, got -3"):
+        v.check_seed(-3, "init_seed")
+
+
+def test_check_memory_refuses_more_than_the_machine_has_naming_the_argument():
+    v.check_memory(1024, "steps", 10, "the norms")  # a kilobyte is fine anywhere
+    with pytest.raises(ValueError, match=r"steps=4611686018427387904 needs about .* choose a smaller steps"):
+        v.check_memory(2.0**80, "steps", 2**62, "the norms")
+
+
+def test_check_rnn_fills_the_defaults_so_the_body_needs_no_branches():
+    args = v.check_rnn(np.eye(3), np.ones((4, 3)), None, W_xh=None, b=None, steps=None, keep_jacobians=True)
+    np.testing.assert_array_equal(args.W_xh, np.eye(3))  # inputs added to a_t as they are
+    np.testing.assert_array_equal(args.b, np.zeros(3))
+    np.testing.assert_array_equal(args.h0, np.zeros(3))
+    none = v.check_rnn(np.eye(2), None, [1, 2], W_xh=None, b=[0, 1], steps=5, keep_jacobians=False)
+    assert none.X.shape == (5, 0) and (none.X @ none.W_xh.T).shape == (5, 2)
+
+
+def test_check_rnn_refuses_steps_beyond_memory_naming_steps():
+    with pytest.raises(ValueError, match="steps=.*choose a smaller steps"):
+        v.check_rnn(np.eye(2), None, None, W_xh=None, b=None, steps=2**62, keep_jacobians=False)
+
+
+def test_as_exact_square_matrix_keeps_integers_exact_and_reads_tensors():
+    torch = pytest.importorskip("torch")
+    M = v.as_exact_square_matrix([[10**400, Fraction(1, 3)], [0, 1]])
+    assert M[0, 0] == 10**400 and M[0, 1] == Fraction(1, 3)
+    assert v.as_exact_square_matrix(torch.ones(2, 2, requires_grad=True)).shape == (2, 2)
+    with pytest.raises(TypeError, match="complex"):
+        v.as_exact_square_matrix([[1, np.complex128(1j)], [0, 1]])
+
+
+def test_a_list_of_tensors_is_read_row_by_row():
+    torch = pytest.importorskip("torch")
+    rows = [torch.tensor([1.0, 2.0], requires_grad=True), torch.tensor([3.0, 4.0])]
+    np.testing.assert_array_equal(v.as_matrix(rows), [[1.0, 2.0], [3.0, 4.0]])
+
 @pytest.mark.parametrize("bad", ["yes", "no", 1, 0, None, 1.0])
 def test_check_bool_refuses_everything_but_a_bool(bad):
     with pytest.raises(TypeError, match="figures must be true or false"):

@@ -41,7 +41,7 @@ print(f"mode = {mode}, n = {n}")
 
 
 def with_spectrum(lams, seed=0):
-    """Q diag(lams) Q^T for a random orthogonal Q (as in the lesson)."""
+    """Q diag(lams) Q.T for a random orthogonal Q (as in the lesson)."""
     Q, _ = np.linalg.qr(np.random.default_rng(seed).standard_normal((len(lams), len(lams))))
     return (Q * lams) @ Q.T, Q
 
@@ -89,9 +89,9 @@ for ratio in (0.5, 0.8, 0.9, 0.95):
 # ----------
 #
 # Shifting adds the same number to every eigenvalue and keeps the
-# eigenvectors: :math:`(M + sI)v = (\lambda + s)v`.  The failing matrix had
+# eigenvectors: :math:`(M + \mu I)v = (\lambda + \mu)v`.  The failing matrix had
 # :math:`\lambda_1 = 1`, :math:`\lambda_2 = -1` and the rest in
-# :math:`[-0.45, 0.45]`; with :math:`s = 0.5` these become :math:`1.5`,
+# :math:`[-0.45, 0.45]`; with :math:`\mu = 0.5` these become :math:`1.5`,
 # :math:`-0.5` and :math:`[0.05, 0.95]`.  Now one eigenvalue, :math:`1.5`, is
 # strictly largest in modulus, so power iteration converges, at the rate
 # :math:`0.95/1.5` (the largest of the others over it), to the eigenvector
@@ -112,14 +112,14 @@ with warnings.catch_warnings(record=True) as caught:
     plain = power_iteration(M_pm, seed=0, max_iter=200)
 print(f"no shift: converged = {plain.converged} after {plain.iterations} products "
       f"({len(caught)} convergence warning caught)")
-print(f"{'shift s':>8} {'converged':>10} {'products':>9} {'eigenvalue - s':>15} "
+print(f"{'shift mu':>8} {'converged':>10} {'products':>9} {'eigenvalue - mu':>15} "
       f"{'|cos| to v(+1)':>15} {'|cos| to v(-1)':>15} {'predicted rate':>15} {'measured rate':>14}")
-for s in (0.5, -0.5):
-    res = power_iteration(M_pm + s * np.eye(n), seed=0, max_iter=200)
-    shifted = np.abs(spectrum + s)
+for mu in (0.5, -0.5):
+    res = power_iteration(M_pm + mu * np.eye(n), seed=0, max_iter=200)
+    shifted = np.abs(spectrum + mu)
     predicted = np.sort(shifted)[-2] / shifted.max()
     measured = geometric_rate(res.history["residual"], 1e-9, 1e-2)
-    print(f"{s:8.1f} {res.converged!s:>10} {res.iterations:9d} {res.eigenvalue - s:15.12f} "
+    print(f"{mu:8.1f} {res.converged!s:>10} {res.iterations:9d} {res.eigenvalue - mu:15.12f} "
           f"{abs(res.eigenvector @ Q_pm[:, 0]):15.12f} {abs(res.eigenvector @ Q_pm[:, 1]):15.12f} "
           f"{predicted:15.4f} {measured:14.4f}")
 

@@ -57,7 +57,7 @@ print("L_0..L_10:", [lucas(n) for n in range(11)])
 # rounding to the nearest integer stops rescuing it once that passes
 # :math:`1/2`.  We compute :math:`\delta_\varphi` exactly (the float as a
 # fraction, against sympy's golden ratio to 30 digits), compare it with
-# NumPy's machine epsilon :math:`\epsilon = 2^{-52}` and the unit roundoff
+# NumPy's machine epsilon :math:`\varepsilon = 2^{-52}` and the unit roundoff
 # :math:`u = 2^{-53}`, predict the first wrong :math:`n` and search for it.
 
 phi = (1 + np.sqrt(5.0)) / 2
@@ -93,16 +93,16 @@ for n in range(first_lucas - 3, first_lucas + 2):
 # :math:`J = \begin{pmatrix} 1 & 1 \\ 0 & 1 \end{pmatrix}` has the double
 # eigenvalue 1 but only one eigenvector direction, :math:`e_1`
 # (:math:`(J - I)x = 0` forces :math:`x_2 = 0`).  It is not diagonalizable,
-# so :math:`J = Q\Lambda Q^{-1}` does not exist.  NumPy still returns two
+# so :math:`J = V\Lambda V^{-1}` does not exist.  NumPy still returns two
 # eigenvector columns, but they are parallel to working precision, so
-# :math:`Q` is numerically singular, and
+# :math:`V` is numerically singular, and
 # :func:`linalg_rnn.eigen.matrix_power_eig` refuses instead of returning
 # garbage:
 
 J = np.array([[1.0, 1.0], [0.0, 1.0]])
-_, Q = np.linalg.eig(J)
-print("numpy's eigenvector matrix:\n", Q)
-print(f"its condition number: {np.linalg.cond(Q):.2e}")
+_, V = np.linalg.eig(J)
+print("numpy's eigenvector matrix:\n", V)
+print(f"its condition number: {np.linalg.cond(V):.2e}")
 try:
     matrix_power_eig(J, 10)
 except np.linalg.LinAlgError as err:
@@ -113,7 +113,7 @@ except np.linalg.LinAlgError as err:
 # (:math:`J^{t+1} = J^t J` adds the two entries of the first row).  Its
 # largest singular value is :math:`\|J^t\|_2 = \big(t + \sqrt{t^2 + 4}\big)/2`,
 # which grows *linearly* in :math:`t`: slower than any exponential
-# :math:`r^t` with :math:`r > 1`, but without bound, although
+# :math:`c^t` with :math:`c > 1`, but without bound, although
 # :math:`\rho(J) = 1`.  The spectral radius only promises
 # :math:`\|J^t\|^{1/t} \to 1`, and a polynomial factor is allowed.
 
@@ -127,7 +127,7 @@ for t in (1, 10, 100, 1000, 10_000):
 # ----------
 #
 # We rebuild the lesson's RNN cell with :math:`W = Q` (same seed, same
-# draws) and compare the input weights ``U`` with ``10 * U``.  Each factor of
+# draws) and compare the input weights :math:`W_{ih}` with :math:`10\,W_{ih}`.  Each factor of
 # :math:`\partial h_t/\partial h_1` is :math:`\operatorname{diag}(\tanh'(a_t))\,Q`
 # with :math:`\tanh'(a) = 1 - \tanh^2(a)`.  Ten times larger inputs make the
 # pre-activations :math:`a_t` larger, the units saturate, :math:`\tanh'`
@@ -140,11 +140,11 @@ n_hidden = {"quick": 32, "default": 64, "full": 128}[mode]
 T = {"quick": 150, "default": 400, "full": 1000}[mode]
 rng = np.random.default_rng(0)
 Q_orth, _ = np.linalg.qr(rng.standard_normal((n_hidden, n_hidden)))
-rng.standard_normal((n_hidden, n_hidden))  # the lesson's Gaussian G: drawn to keep the stream
-U = rng.standard_normal(n_hidden) * 0.5
+rng.standard_normal((n_hidden, n_hidden))  # the lesson's Gaussian Z: drawn to keep the stream
+W_ih = rng.standard_normal(n_hidden) * 0.5
 inputs = rng.standard_normal(T)
 print(f"n_hidden = {n_hidden}, T = {T}")
-print(f"{'inputs':>8} " + " ".join(f"{'t=' + str(t):>10}" for t in (10, 50, T))
+print(f"{'inputs':>9} " + " ".join(f"{'t=' + str(t):>10}" for t in (10, 50, T))
       + f" {'mean tanh-prime':>16} {'share < 0.01':>13}")
 curves = {}
 for scale in (1, 10):
@@ -152,19 +152,19 @@ for scale in (1, 10):
     J = np.eye(n_hidden)
     path, slopes = [1.0], []
     for t in range(2, T + 1):
-        h = np.tanh(Q_orth @ h + scale * U * inputs[t - 1])
+        h = np.tanh(Q_orth @ h + scale * W_ih * inputs[t - 1])
         slope = 1 - h**2
         J = slope[:, None] * (Q_orth @ J)
         path.append(np.linalg.norm(J, 2))
         slopes.append(slope)
     slopes = np.array(slopes)
     curves[scale] = np.array(path)
-    print(f"{str(scale) + ' x U':>8} " + " ".join(f"{path[t - 1]:10.2e}" for t in (10, 50, T))
+    print(f"{str(scale) + ' x W_ih':>9} " + " ".join(f"{path[t - 1]:10.2e}" for t in (10, 50, T))
           + f" {slopes.mean():16.3f} {np.mean(slopes < 0.01):13.1%}")
 
 fig, ax = plt.subplots(figsize=(6.5, 4))
 for scale, path in curves.items():
-    ax.semilogy(np.arange(1, T + 1), np.maximum(path, 1e-300), label=f"inputs {scale} x U")
+    ax.semilogy(np.arange(1, T + 1), np.maximum(path, 1e-300), label=rf"inputs ${scale}\,W_{{ih}}$")
 ax.set_xlabel("t")
 ax.set_ylabel(r"$\|\partial h_t/\partial h_1\|_2$, $W = Q$")
 ax.set_title("Larger inputs saturate tanh and cut the gradient")
@@ -172,7 +172,7 @@ ax.legend()
 fig.tight_layout()
 
 # %%
-# With ``10 * U`` the Jacobian norm falls much faster, although :math:`Q`
+# With :math:`10\,W_{ih}` the Jacobian norm falls much faster, although :math:`Q`
 # itself keeps every length: the mean slope :math:`\tanh'` is far lower and
 # a large share of unit-steps is saturated, so information about
 # :math:`h_1` is wiped out within a few steps.  An orthogonal :math:`W`

@@ -8,8 +8,8 @@ Three pieces of bookkeeping would otherwise be written into every algorithm:
   ``"complete"`` (Q is m x m);
 * the **safe range**: every routine first multiplies ``A`` by a power of two
   that brings its largest entry into :math:`[2^{-900}, 2^{1000}]` and takes
-  every norm scaled by the largest entry, the way LAPACK's drivers (``dlascl``)
-  and ``dnrm2`` do.  A power of two is an exact scaling, so this changes no
+  every norm scaled (:func:`linalg_rnn._scaling.norm2`), the way LAPACK's
+  drivers (``dlascl``) and ``dnrm2`` do.  A power of two is an exact scaling, so this changes no
   digit of the answer; it only keeps squares and intermediate sums away from
   overflow (:math:`> 1.8 \\times 10^{308}`) and from the subnormal range
   (:math:`< 2.2 \\times 10^{-308}`), where float64 loses digits.
@@ -17,7 +17,6 @@ Three pieces of bookkeeping would otherwise be written into every algorithm:
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -58,26 +57,21 @@ def _undo_scaling(R: np.ndarray, shift: int) -> np.ndarray:
     return np.ldexp(R, -shift) if shift else R
 
 
-def _scaled(x: np.ndarray) -> tuple[np.ndarray, float]:
-    """``(x / s, s)`` with ``s = max|x|``, so the largest entry of ``x / s`` is 1 (``(x, 0.0)`` if x = 0).
-
-    The idea of LAPACK's ``dnrm2`` and ``dlarfg``: squares of the entries of
-    ``x / s`` lie in [0, 1], so summing them can neither overflow nor lose the
-    largest one to underflow, at any size of ``x``.
-    """
-    scale = float(np.abs(x).max())
-    return (x / scale, scale) if scale > 0.0 else (x, 0.0)
-
-
-def _norm2(x: np.ndarray) -> float:
-    """The 2-norm of a vector (Frobenius norm of a matrix) that neither overflows nor underflows."""
-    y, scale = _scaled(x)
-    return scale * math.sqrt(np.vdot(y, y))
-
-
 def _signs(diagonal: np.ndarray) -> np.ndarray:
     """+1 or -1 per entry, with 0 counted as +1 (so a zero pivot never flips or wipes anything)."""
     return np.where(diagonal < 0, -1.0, 1.0)
+
+
+def _signed_r(A: np.ndarray, shift: int) -> tuple[np.ndarray, np.ndarray]:
+    """The diagonal signs of a triangularized (scaled) ``A``; R made nonnegative there, scaled back.
+
+    R is the upper triangle of the first ``p = min(m, n)`` rows.  The signs
+    are taken before the scaling is undone, which can round a tiny
+    :math:`r_{jj}` to zero and lose its sign.
+    """
+    R = np.triu(A[: min(A.shape)])
+    signs = _signs(np.diag(R))
+    return signs, _undo_scaling(R * signs[:, None], shift)
 
 
 def _signed_rows(X: np.ndarray, signs: np.ndarray) -> np.ndarray:

@@ -1,14 +1,15 @@
-"""Blocked Householder QR: reflectors grouped as :math:`I - VTV^T`, so the work is matrix--matrix products.
+"""Blocked Householder QR: reflectors grouped as :math:`I - VTV^\\top`, so the work is matrix–matrix products.
 
-The product of consecutive reflectors is :math:`F_1 \\cdots F_b = I - VTV^T`
+The product of :math:`n_b` consecutive reflectors (the block size) is
+:math:`F_1 \\cdots F_{n_b} = I - VTV^\\top`
 with the :math:`v_k` as the columns of :math:`V` and a small upper triangular
 :math:`T` (the compact WY form of Schreiber and Van Loan, 1989).  Applying it
 costs three matrix--matrix products, which a BLAS runs near the machine's peak
-because each number loaded from memory is used about :math:`b` times.
+because each number loaded from memory is used about :math:`n_b` times.
 
 This is the file where speed is the point.  Two ideas carry it:
 
-* **blocking** (LAPACK's ``dgeqrf``/``dorgqr``): factor a panel of ``b``
+* **blocking** (LAPACK's ``dgeqrf``/``dorgqr``): factor a panel of :math:`n_b`
   columns, then update everything to its right, and later form Q, a block at
   a time;
 * **recursion inside the panel** (Elmroth and Gustavson, IBM J. Res. Dev. 44,
@@ -32,24 +33,24 @@ from contextlib import contextmanager
 import numpy as np
 
 from .._validation import as_matrix, check_int
-from ._base import _check_mode, _into_safe_range, _pad_r, _signed_rows, _signs, _undo_scaling
+from ._base import _check_mode, _into_safe_range, _pad_r, _signed_r, _signed_rows
 from ._householder import HouseholderReflectors, _householder_vector
 
 
 def _join_wy(T1: np.ndarray, V1: np.ndarray, V2: np.ndarray, T2: np.ndarray) -> np.ndarray:
     """The block :math:`T_{12}` that joins two compact WY forms into one.
 
-    :math:`(I - V_1T_1V_1^T)(I - V_2T_2V_2^T) = I - [V_1\\ V_2]
-    \\begin{bmatrix} T_1 & T_{12} \\\\ 0 & T_2 \\end{bmatrix} [V_1\\ V_2]^T`
-    with :math:`T_{12} = -T_1 (V_1^TV_2) T_2`: expand both sides and compare
-    the :math:`V_1 \\cdot V_2^T` terms.  ``V1`` and ``V2`` must cover the same
+    :math:`(I - V_1T_1V_1^\\top)(I - V_2T_2V_2^\\top) = I - [V_1\\ V_2]
+    \\begin{bmatrix} T_1 & T_{12} \\\\ 0 & T_2 \\end{bmatrix} [V_1\\ V_2]^\\top`
+    with :math:`T_{12} = -T_1 (V_1^\\top V_2) T_2`: expand both sides and compare
+    the :math:`V_1 \\cdot V_2^\\top` terms.  ``V1`` and ``V2`` must cover the same
     rows.
     """
     return -T1 @ ((V1.T @ V2) @ T2)
 
 
 def _apply_block_reflector(V: np.ndarray, T: np.ndarray, C: np.ndarray, *, transpose: bool) -> None:
-    """``C <- (I - V T V^T) C``, or with ``T^T`` for the transpose, in place (LAPACK's ``dlarfb``)."""
+    """``C <- (I - V T V.T) C``, or with ``T.T`` for the transpose, in place (LAPACK's ``dlarfb``)."""
     C -= V @ ((T.T if transpose else T) @ (V.T @ C))
 
 
@@ -58,7 +59,8 @@ def _factor_panel(A: np.ndarray, V: np.ndarray, T: np.ndarray) -> None:
 
     On return ``A`` holds R on and above its diagonal and zeros below, and the
     views ``V`` (m x b, zero on entry) and ``T`` (b x b, zero on entry) hold
-    the panel's reflectors: :math:`F_1 \\cdots F_b = I - VTV^T`.  Needs m >= b.
+    the panel's reflectors: :math:`F_1 \\cdots F_b = I - VTV^\\top` (here :math:`b`
+    is the width of the view).  Needs m >= b.
     """
     b = A.shape[1]
     if b == 1:
@@ -72,13 +74,13 @@ def _factor_panel(A: np.ndarray, V: np.ndarray, T: np.ndarray) -> None:
     h = b // 2
     V1, T1 = V[:, :h], T[:h, :h]
     V2, T2 = V[h:, h:], T[h:, h:]  # the right half's reflectors start h rows down
-    # Factor the left half: its reflectors are I - V1 T1 V1^T.
+    # Factor the left half: its reflectors are I - V1 T1 V1.T.
     _factor_panel(A[:, :h], V1, T1)
     # Apply them to the right half at once (three matrix-matrix products, not h rank-one updates).
     _apply_block_reflector(V1, T1, A[:, h:], transpose=True)
     # Factor what the left half left of the right half: rows h and below.
     _factor_panel(A[h:, h:], V2, T2)
-    # Join the two blocks into one, I - V T V^T with T = [[T1, T12], [0, T2]].
+    # Join the two blocks into one, I - V T V.T with T = [[T1, T12], [0, T2]].
     T[:h, h:] = _join_wy(T1, V1[h:], V2, T2)
 
 
@@ -96,7 +98,7 @@ def _stopwatch(timings: dict[str, float] | None, stage: str) -> Iterator[None]:
 def compact_wy(
     factors: HouseholderReflectors, start: int = 0, stop: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The compact WY form :math:`I - VTV^T` of a run of Householder reflectors.
+    """The compact WY form :math:`I - VTV^\\top` of a run of Householder reflectors.
 
     Parameters
     ----------
@@ -112,7 +114,7 @@ def compact_wy(
         zeros above its first row; ``b = stop - start``.
     T : ndarray, shape (b, b)
         Upper triangular, such that
-        :math:`F_{\\text{start}} \\cdots F_{\\text{stop}-1} = I - VTV^T` (the
+        :math:`F_{\\text{start}} \\cdots F_{\\text{stop}-1} = I - VTV^\\top` (the
         reflectors as m x m matrices).
 
     Raises
@@ -123,10 +125,11 @@ def compact_wy(
 
     Notes
     -----
-    With :math:`\\tau = 2` for a unit :math:`v` (and :math:`\\tau = 0` for a
-    skipped step), :math:`(I - V T V^T)(I - \\tau vv^T) = I - [V\\ v]
-    \\begin{bmatrix} T & -\\tau T V^T v \\\\ 0 & \\tau \\end{bmatrix} [V\\ v]^T`,
-    so :math:`T` grows one column at a time at :math:`O(mb^2)` flops
+    For a unit :math:`v`, :math:`(I - V T V^\\top)(I - 2vv^\\top) = I - [V\\ v]
+    \\begin{bmatrix} T & -2 T V^\\top v \\\\ 0 & 2 \\end{bmatrix} [V\\ v]^\\top`
+    (with 0 in place of 2 for a skipped step, :math:`v = 0`; the code calls
+    that scalar ``tau``, as LAPACK does), so :math:`T` grows one column at a
+    time at :math:`O(mn_b^2)` flops for :math:`n_b` reflectors
     (Schreiber and Van Loan, 1989).  The same join, a half-panel at a time,
     is what :func:`blocked_householder_qr` uses inside its panels.
 
@@ -176,7 +179,7 @@ def blocked_householder_qr(
     *,
     timings: dict[str, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Householder QR in blocks, with the compact WY form :math:`I - VTV^T` (Schreiber--Van Loan).
+    """Householder QR in blocks, with the compact WY form :math:`I - VTV^\\top` (Schreiber--Van Loan).
 
     Parameters
     ----------
@@ -207,18 +210,20 @@ def blocked_householder_qr(
 
     Notes
     -----
-    For each panel of :math:`b` columns: factor it, recursively (below),
-    into :math:`F_1 \\cdots F_b = I - VTV^T`; then update the rest of the
-    matrix with three matrix--matrix products, :math:`C \\leftarrow C -
-    V(T^T(V^TC))`.  Q is accumulated backward the same way, a block at a
+    For each panel of :math:`n_b` columns (the block size): factor it,
+    recursively (below), into :math:`F_1 \\cdots F_{n_b} = I - VTV^\\top`; then
+    update the trailing columns :math:`A_{\\mathrm{trail}}` with three
+    matrix--matrix products,
+    :math:`A_{\\mathrm{trail}} \\leftarrow A_{\\mathrm{trail}} - V(T^\\top(V^\\top A_{\\mathrm{trail}}))`.
+    Q is accumulated backward the same way, a block at a
     time, from the first columns of the identity.  The panel itself is
     factored as Elmroth and Gustavson (2000) do: split it in half, factor the
-    left half, update the right half with the left half's :math:`I - V_1T_1V_1^T`,
-    factor the right half, and join :math:`T = \\begin{bmatrix} T_1 & -T_1V_1^TV_2T_2
+    left half, update the right half with the left half's :math:`I - V_1T_1V_1^\\top`,
+    factor the right half, and join :math:`T = \\begin{bmatrix} T_1 & -T_1V_1^\\top V_2T_2
     \\\\ 0 & T_2 \\end{bmatrix}`; down to single columns, which are one step
     of Algorithm 10.1.  So all but :math:`O(mn)` of the work is in BLAS-3
     kernels, which reuse each number loaded from memory many times.  The
-    flops are those of :func:`householder_qr` plus :math:`O(mnb)` for the
+    flops are those of :func:`householder_qr` plus :math:`O(mnn_b)` for the
     :math:`T` s.  This is LAPACK's ``dgeqrf`` and ``dorgqr`` with a recursive
     panel (LAPACK's own panel, ``dgeqr2``, is the vector loop).  Same
     stability as the unblocked form.  References: Schreiber and Van Loan,
@@ -237,7 +242,7 @@ def blocked_householder_qr(
     See Also
     --------
     householder_qr : the unblocked algorithm.
-    compact_wy : the I - V T V^T form of a run of reflectors.
+    compact_wy : the I - V T V.T form of a run of reflectors.
 
     Examples
     --------
@@ -267,20 +272,17 @@ def blocked_householder_qr(
         # the panel is contiguous: its single-column steps and thin products read memory in order.
         V, T = np.zeros((m - k0, b), order="F"), np.zeros((b, b), order="F")
         with _stopwatch(timings, "panel"):
-            # Factor the panel, rows k0 and below: R in place, its reflectors as I - V T V^T.
+            # Factor the panel, rows k0 and below: R in place, its reflectors as I - V T V.T.
             panel = np.asfortranarray(A[k0:, k0 : k0 + b])
             _factor_panel(panel, V, T)
             A[k0:, k0 : k0 + b] = panel
         with _stopwatch(timings, "update"):
-            # Apply the whole panel to the columns on its right: C <- (I - V T V^T)^T C.
+            # Apply the whole panel to the columns on its right: C <- (I - V T V.T).T C.
             _apply_block_reflector(V, T, A[k0:, k0 + b :], transpose=True)
         blocks.append((k0, V, T))
-    R = np.triu(A[:p])
-    # Signs from the scaled R: undoing the scaling can round a tiny r_jj to zero, losing its sign.
-    signs = _signs(np.diag(R))
-    R = _undo_scaling(R * signs[:, None], shift)
+    signs, R = _signed_r(A, shift)
     with _stopwatch(timings, "form_q"):
-        # Q = (I - V_1 T_1 V_1^T) ... diag(signs, I) applied to the identity's first columns, last block
+        # Q = (I - V_1 T_1 V_1.T) ... diag(signs, I) applied to the identity's first columns, last block
         # first: columns < k0 are still (signed) e_j there, so block k0 changes only Q[k0:, k0:].
         Q = _signed_rows(np.eye(m, m if mode == "complete" else p), signs)
         for k0, V, T in reversed(blocks):

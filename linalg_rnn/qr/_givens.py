@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import as_matrix
-from ._base import _check_mode, _into_safe_range, _signs, _undo_scaling
+from ._base import _check_mode, _into_safe_range, _signed_r
 from ._implicit import _ImplicitQR
 
 
@@ -45,7 +45,7 @@ class GivensRotations(_ImplicitQR):
 
     def _transforms_t(self, B: np.ndarray) -> np.ndarray:
         for i, c, s in self.rotations:
-            # Q^T applies the rotations in the order they were made.
+            # Q.T applies the rotations in the order they were made.
             top = B[i].copy()
             B[i] = c * top + s * B[i + 1]
             B[i + 1] = -s * top + c * B[i + 1]
@@ -134,11 +134,8 @@ def givens_rotations(A: np.ndarray) -> GivensRotations:
             A[i, j:] = -s * top + c * A[i, j:]
             A[i, j] = 0.0  # exactly zero by construction
             rotations.append((i - 1, float(c), float(s)))
-    p = min(m, n)
-    R = np.triu(A[:p])
-    # Signs from the scaled R: undoing the scaling can round a tiny r_jj to zero, losing its sign.
-    signs = _signs(np.diag(R))
-    return GivensRotations(tuple(rotations), signs, _undo_scaling(R * signs[:, None], shift), (m, n))
+    signs, R = _signed_r(A, shift)
+    return GivensRotations(tuple(rotations), signs, R, (m, n))
 
 
 def givens_qr(A: np.ndarray, mode: str = "reduced") -> tuple[np.ndarray, np.ndarray]:

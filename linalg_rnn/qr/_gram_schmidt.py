@@ -2,7 +2,7 @@
 
 Three orders of the same arithmetic.  Each loop is the book's, with the
 bookkeeping (checking the input, the dependence test, scaling) kept outside it
-in :func:`_gram_schmidt_input` and :func:`_dependent_column`, so that the one
+in :func:`_gram_schmidt_input` and :func:`_remainder_norm`, so that the one
 line that differs between classical and modified Gram--Schmidt is visible.
 """
 
@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from .._scaling import norm2
 from .._validation import as_matrix, check_tol
-from ._base import EPS, _into_safe_range, _norm2, _undo_scaling
+from ._base import EPS, _into_safe_range, _undo_scaling
 
 
 def _gram_schmidt_input(A: Any, rank_tol: float | None) -> tuple[np.ndarray, float, int]:
@@ -32,15 +33,22 @@ def _gram_schmidt_input(A: Any, rank_tol: float | None) -> tuple[np.ndarray, flo
         )
     rank_tol = None if rank_tol is None else check_tol(rank_tol, "rank_tol")
     A, shift = _into_safe_range(A)
-    threshold = n * EPS * _norm2(A) if rank_tol is None else float(np.ldexp(rank_tol, shift))
+    threshold = n * EPS * norm2(A) if rank_tol is None else float(np.ldexp(rank_tol, shift))
     return A, threshold, shift
 
 
-def _dependent_column(j: int, remainder: float, threshold: float, shift: int) -> np.linalg.LinAlgError:
-    """The error for column j, which is (numerically) a combination of columns 0..j-1."""
+def _remainder_norm(v: np.ndarray, j: int, threshold: float, shift: int) -> float:
+    """:math:`\\|v\\|_2`, what is left of column j after its projections; refused if at most ``threshold``.
+
+    A remainder that small means column j is (numerically) a combination of
+    columns 0..j-1, and dividing by it would amplify rounding into a direction.
+    """
+    r_jj = norm2(v)
+    if r_jj > threshold:
+        return r_jj
     earlier = "the columns before it" if j else "nothing: it is zero"
-    remainder, threshold = np.ldexp([remainder, threshold], -shift)  # in the units of A
-    return np.linalg.LinAlgError(
+    remainder, threshold = np.ldexp([r_jj, threshold], -shift)  # in the units of A
+    raise np.linalg.LinAlgError(
         f"column {j} of A is linearly dependent on {earlier} (what is left after its "
         f"projections has norm {remainder:.3g} <= {threshold:.3g}); Gram-Schmidt needs full "
         "column rank: use householder_qr or givens_qr for a rank-deficient matrix"
@@ -78,7 +86,7 @@ def classical_gram_schmidt(A: np.ndarray, *, rank_tol: float | None = None) -> t
 
     Notes
     -----
-    For :math:`j = 1, \\dots, n`: :math:`r_{ij} = q_i^T a_j` for :math:`i < j`,
+    For :math:`j = 1, \\dots, n`: :math:`r_{ij} = q_i^\\top a_j` for :math:`i < j`,
     :math:`v_j = a_j - \\sum_{i<j} r_{ij} q_i`, :math:`r_{jj} = \\|v_j\\|_2`,
     :math:`q_j = v_j / r_{jj}`.  Cost: :math:`2mn^2` flops.  Every projection
     uses the *original* column :math:`a_j`, so rounding errors in earlier
@@ -125,10 +133,8 @@ def classical_gram_schmidt(A: np.ndarray, *, rank_tol: float | None = None) -> t
         R[:j, j] = Q[:, :j].T @ A[:, j]
         # Remove those components; what is left is orthogonal to q_1..q_{j-1} in exact arithmetic.
         v = A[:, j] - Q[:, :j] @ R[:j, j]
-        # Its length is the new diagonal entry; nearly zero means a_j added no new direction.
-        R[j, j] = _norm2(v)
-        if R[j, j] <= threshold:
-            raise _dependent_column(j, R[j, j], threshold, shift)
+        # Its length is the new diagonal entry; nearly zero means a_j added no new direction (refused).
+        R[j, j] = _remainder_norm(v, j, threshold, shift)
         # Normalize to get the next orthonormal direction.
         Q[:, j] = v / R[j, j]
     return Q, _undo_scaling(R, shift)
@@ -161,11 +167,11 @@ def modified_gram_schmidt(A: np.ndarray, *, rank_tol: float | None = None) -> tu
     Notes
     -----
     As soon as :math:`q_i` is known, its component is removed from *every
-    later* column: :math:`r_{ij} = q_i^T v_j`, :math:`v_j \\leftarrow v_j -
+    later* column: :math:`r_{ij} = q_i^\\top v_j`, :math:`v_j \\leftarrow v_j -
     r_{ij} q_i` for :math:`j > i`.  In exact arithmetic this equals classical
     Gram--Schmidt; in floating point each projection sees the already-reduced
     vector, which removes the error made by earlier steps.  Cost: :math:`2mn^2`
-    flops.  Loss of orthogonality: :math:`\\|Q^TQ - I\\|_2 = O(\\varepsilon\\kappa(A))`
+    flops.  Loss of orthogonality: :math:`\\|Q^\\top Q - I\\|_2 = O(\\varepsilon\\kappa(A))`
     (Bjorck, BIT 7, 1967; Trefethen and Bau, Lecture 9 and Experiment 2).
 
     At the edges of float64 it keeps the guarantee of
@@ -197,9 +203,7 @@ def modified_gram_schmidt(A: np.ndarray, *, rank_tol: float | None = None) -> tu
     R = np.zeros((n, n))
     for i in range(n):
         # v_i has already lost its components along q_1..q_{i-1}; its length is r_ii.
-        R[i, i] = _norm2(V[:, i])
-        if R[i, i] <= threshold:
-            raise _dependent_column(i, R[i, i], threshold, shift)
+        R[i, i] = _remainder_norm(V[:, i], i, threshold, shift)
         Q[:, i] = V[:, i] / R[i, i]
         # Project q_i out of every LATER column now, using the reduced columns (the "modified" choice).
         R[i, i + 1 :] = Q[:, i] @ V[:, i + 1 :]
@@ -275,9 +279,7 @@ def reorthogonalized_gram_schmidt(
         v -= Qj @ s2
         # Both sets of coefficients are part of a_j's expansion.
         R[:j, j] = s1 + s2
-        R[j, j] = _norm2(v)
-        if R[j, j] <= threshold:
-            raise _dependent_column(j, R[j, j], threshold, shift)
+        R[j, j] = _remainder_norm(v, j, threshold, shift)
         Q[:, j] = v / R[j, j]
     return Q, _undo_scaling(R, shift)
 

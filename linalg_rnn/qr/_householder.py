@@ -1,6 +1,6 @@
 """Householder QR (Trefethen and Bau, Algorithms 10.1, 10.2 and 10.3), with Q kept implicit or formed.
 
-One reflector :math:`F = I - 2vv^T` (unit :math:`v`) sends a column to a
+One reflector :math:`F = I - 2vv^\\top` (unit :math:`v`) sends a column to a
 multiple of :math:`e_1`; applying :math:`n` of them triangularizes
 :math:`A`.  The Householder vector is computed in one place,
 :func:`_householder_vector`, which every caller shares: the loop below, the
@@ -15,12 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import as_matrix
-from ._base import _check_mode, _into_safe_range, _scaled, _signed_rows, _signs, _undo_scaling
+from ._base import _check_mode, _into_safe_range, _signed_r, _signed_rows
 from ._implicit import _ImplicitQR
 
 
 def _householder_vector(x: np.ndarray) -> tuple[np.ndarray, float]:
-    """The unit Householder vector v of ``x`` and beta, so that ``(I - 2vv^T) x = beta e1``.
+    """The unit Householder vector v of ``x`` and beta, so that ``(I - 2 v v.T) x = beta e1``.
 
     ``v`` is :math:`x + \\mathrm{sign}(x_1)\\|x\\|_2 e_1` normalized, and
     ``beta`` is :math:`-\\mathrm{sign}(x_1)\\|x\\|_2` (``sign(0) = +1``).  For
@@ -29,9 +29,10 @@ def _householder_vector(x: np.ndarray) -> tuple[np.ndarray, float]:
     :math:`x/\\|x\\|` without forming :math:`\\|x\\|` unscaled, so it is right
     even where :math:`\\|x\\|` itself overflows (``beta`` is then inf).
     """
-    u, scale = _scaled(x)  # x / max|x|: entries in [-1, 1], nothing below overflows or underflows
+    scale = float(np.abs(x).max())
     if scale == 0.0:
         return np.zeros_like(x), 0.0
+    u = x / scale  # x / max|x|: entries in [-1, 1], nothing below overflows or underflows
     norm_u = math.sqrt(u @ u)  # ||x|| / max|x|, between 1 and sqrt(m)
     sign = 1.0 if x[0] >= 0 else -1.0
     # Work with x / ||x||, a unit vector.
@@ -52,7 +53,7 @@ class HouseholderReflectors(_ImplicitQR):
     vectors : tuple of ndarray
         ``vectors[k]`` is the book's :math:`v_k`, of length ``m - k`` and unit
         norm (all zeros when that step had nothing to reflect).  It defines
-        :math:`F_k = I - 2 v_k v_k^T`, acting on rows ``k:`` of its argument.
+        :math:`F_k = I - 2 v_k v_k^\\top`, acting on rows ``k:`` of its argument.
     signs : ndarray, shape (p,)
         :math:`\\pm 1` per column, with ``p = min(m, n)``: the final
         :math:`Q = F_1 F_2 \\cdots F_p\\,\\mathrm{diag}(\\text{signs}, I)`, chosen so
@@ -73,7 +74,7 @@ class HouseholderReflectors(_ImplicitQR):
 
     def _transforms_t(self, B: np.ndarray) -> np.ndarray:
         for k, v in enumerate(self.vectors):
-            # Algorithm 10.2: Q^T = F_p ... F_1, so F_1 touches B first.
+            # Algorithm 10.2: Q.T = F_p ... F_1, so F_1 touches B first.
             B[k:] -= 2.0 * np.multiply.outer(v, v @ B[k:])
         return B
 
@@ -109,7 +110,7 @@ def householder_reflectors(A: np.ndarray) -> HouseholderReflectors:
     -------
     HouseholderReflectors
         The reflectors :math:`v_k`, the signs and ``R``.  Use
-        :func:`apply_qt` / :func:`apply_q` to multiply by :math:`Q^T` or
+        :func:`apply_qt` / :func:`apply_q` to multiply by :math:`Q^\\top` or
         :math:`Q` in :math:`O(mn)` flops per vector, or ``.form_q(mode)`` to form Q.
 
     Raises
@@ -121,7 +122,7 @@ def householder_reflectors(A: np.ndarray) -> HouseholderReflectors:
     -----
     For :math:`k = 1, \\dots, \\min(m, n)`: take :math:`x = A_{k:m,k}`, set
     :math:`v_k = x + \\mathrm{sign}(x_1)\\|x\\|_2 e_1`, normalize it, and update
-    :math:`A_{k:m,k:n} \\leftarrow A_{k:m,k:n} - 2v_k(v_k^T A_{k:m,k:n})`.  Each
+    :math:`A_{k:m,k:n} \\leftarrow A_{k:m,k:n} - 2v_k(v_k^\\top A_{k:m,k:n})`.  Each
     step zeros column :math:`k` below the diagonal with an orthogonal
     reflection, so the errors stay at the size of rounding: the computed
     factors satisfy :math:`\\tilde Q\\tilde R = A + \\delta A`,
@@ -148,7 +149,7 @@ def householder_reflectors(A: np.ndarray) -> HouseholderReflectors:
     See Also
     --------
     householder_qr : the same, with Q formed.
-    apply_qt : Algorithm 10.2, :math:`Q^T b` from the reflectors.
+    apply_qt : Algorithm 10.2, :math:`Q^\\top b` from the reflectors.
     apply_q : Algorithm 10.3, :math:`Qx` from the reflectors.
 
     Examples
@@ -178,10 +179,8 @@ def householder_reflectors(A: np.ndarray) -> HouseholderReflectors:
         A[k, k] = beta
         A[k + 1 :, k] = 0.0
         vectors.append(v)
-    R = np.triu(A[:p])
-    # Signs from the scaled R: undoing the scaling can round a tiny r_jj to zero, losing its sign.
-    signs = _signs(np.diag(R))
-    return HouseholderReflectors(tuple(vectors), signs, _undo_scaling(R * signs[:, None], shift), (m, n))
+    signs, R = _signed_r(A, shift)
+    return HouseholderReflectors(tuple(vectors), signs, R, (m, n))
 
 
 def householder_qr(A: np.ndarray, mode: str = "reduced") -> tuple[np.ndarray, np.ndarray]:
@@ -214,7 +213,7 @@ def householder_qr(A: np.ndarray, mode: str = "reduced") -> tuple[np.ndarray, np
     touching only the trailing block at each step.  Cost: :math:`2mn^2 -
     \\tfrac{2}{3}n^3` flops for R and about :math:`2mn^2 - \\tfrac{2}{3}n^3`
     for the reduced Q (:math:`\\tfrac{8}{3}n^3` in all when square).  Backward
-    stable, and :math:`\\|Q^TQ - I\\|_2 = O(\\varepsilon)` for any
+    stable, and :math:`\\|Q^\\top Q - I\\|_2 = O(\\varepsilon)` for any
     :math:`\\kappa(A)`.  Every update is a matrix--vector product (BLAS-2),
     which is why :func:`blocked_householder_qr` is faster on large matrices.
 

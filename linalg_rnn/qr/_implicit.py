@@ -1,8 +1,8 @@
 """Q kept implicit: the product of the elementary transforms that triangularized A.
 
 Householder QR (a list of reflectors) and Givens QR (a list of rotations) both
-end with :math:`Q^TA = R`, where :math:`Q^T` is a product of simple orthogonal
-matrices and a diagonal of signs.  Multiplying by :math:`Q` or :math:`Q^T`
+end with :math:`Q^\\top A = R`, where :math:`Q^\\top` is a product of simple orthogonal
+matrices and a diagonal of signs.  Multiplying by :math:`Q` or :math:`Q^\\top`
 never needs :math:`Q` itself: apply the transforms, in one order or the
 other.  What the two share (the signs, padding a reduced right-hand side,
 forming Q and R) is written once, in :class:`_ImplicitQR`; each factorization
@@ -28,7 +28,7 @@ class _ImplicitQR:
     A subclass is a dataclass with the fields ``signs`` (p,), ``R`` (p, n)
     and ``shape`` (m, n), and the two loops ``_transforms`` (:math:`X \\mapsto
     G_1 \\cdots G_k X`, last transform first) and ``_transforms_t``
-    (:math:`B \\mapsto G_k^T \\cdots G_1^T B`, first transform first), both in
+    (:math:`B \\mapsto G_k^\\top \\cdots G_1^\\top B`, first transform first), both in
     place on a float64 array whose first dimension is m.
     """
 
@@ -43,9 +43,9 @@ class _ImplicitQR:
         raise NotImplementedError
 
     def apply_qt(self, B: Any) -> np.ndarray:
-        """:math:`Q^T B` without forming Q; see :func:`apply_qt`."""
+        """:math:`Q^\\top B` without forming Q; see :func:`apply_qt`."""
         B = _as_rhs(B, (self.shape[0],), "B")
-        # Q^T = diag(signs, I) G_k^T ... G_1^T: the transforms first, the signs last.
+        # Q.T = diag(signs, I) G_k.T ... G_1.T: the transforms first, the signs last.
         return _signed_rows(self._transforms_t(B), self.signs)
 
     def apply_q(self, X: Any) -> np.ndarray:
@@ -79,7 +79,7 @@ def _implicit_factor(factors: Any, name: str) -> _ImplicitQR:
 
 
 def apply_qt(factors: HouseholderReflectors | GivensRotations, B: np.ndarray) -> np.ndarray:
-    """:math:`Q^T B` from an implicit QR, without forming Q (Trefethen and Bau, Algorithm 10.2).
+    """:math:`Q^\\top B` from an implicit QR, without forming Q (Trefethen and Bau, Algorithm 10.2).
 
     Parameters
     ----------
@@ -91,8 +91,8 @@ def apply_qt(factors: HouseholderReflectors | GivensRotations, B: np.ndarray) ->
     Returns
     -------
     ndarray, same shape as ``B``
-        :math:`Q^T B` with the complete (m x m) :math:`Q`: the first
-        ``min(m, n)`` rows are the reduced :math:`Q^T B`.
+        :math:`Q^\\top B` with the complete (m x m) :math:`Q`: the first
+        ``min(m, n)`` rows are the reduced :math:`Q^\\top B`.
 
     Raises
     ------
@@ -102,10 +102,11 @@ def apply_qt(factors: HouseholderReflectors | GivensRotations, B: np.ndarray) ->
 
     Notes
     -----
-    For Householder, :math:`b \\leftarrow b - 2v_k(v_k^Tb)` for
-    :math:`k = 1, \\dots, n`: about :math:`4mn - 2n^2` flops per column of
-    ``B``, against :math:`2m^2` for multiplying by a formed :math:`Q^T`.
-    This is how least squares is solved: :math:`Rx = (Q^Tb)_{1:n}`.
+    For Householder, :math:`y \\leftarrow y - 2v_k(v_k^\\top y)` for each
+    column :math:`y` of ``B`` and :math:`k = 1, \\dots, n`: about
+    :math:`4mn - 2n^2` flops per column, against :math:`2m^2` for multiplying
+    by a formed :math:`Q^\\top`.  This is how least squares
+    :math:`\\min\\|Ax - y\\|` is solved: :math:`Rx = (Q^\\top y)_{1:n}`.
 
     Taught in lesson 06.
 
@@ -151,7 +152,7 @@ def apply_q(factors: HouseholderReflectors | GivensRotations, X: np.ndarray) -> 
 
     Notes
     -----
-    For Householder, :math:`x \\leftarrow x - 2v_k(v_k^Tx)` for
+    For Householder, :math:`x \\leftarrow x - 2v_k(v_k^\\top x)` for
     :math:`k = n, \\dots, 1` (the reverse order of :func:`apply_qt`):
     :math:`Q = F_1 \\cdots F_n`.  Applying it to the columns of the identity
     forms Q.

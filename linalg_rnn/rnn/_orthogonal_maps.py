@@ -1,16 +1,18 @@
-"""Orthogonal parametrizations of W_hh whose gradients cost little: W = B · map(A), A skew-symmetric.
+"""Orthogonal parametrizations of W_hh whose gradients cost little: W = Q_0 · map(B), B skew-symmetric.
 
 The ``expm`` and ``cayley`` strategies never let :math:`W_{hh}` leave the
 orthogonal group: the optimizer moves an unconstrained matrix :math:`X`, and
 the model sees
 
-.. math:: W_{hh} = B \\, \\phi(A), \\qquad A = L - L^\\top,
+.. math:: W_{hh} = Q_0 \\, e^{B} \\quad\\text{or}\\quad
+          W_{hh} = Q_0 \\, (I - B/2)^{-1}(I + B/2), \\qquad B = K - K^\\top,
 
-where :math:`L` is the strictly lower triangle of :math:`X` (so :math:`A` is
-skew-symmetric), :math:`\\phi` is the exponential or the Cayley map (both send
-skew-symmetric matrices to orthogonal ones) and :math:`B` is a fixed
-orthogonal *base*, the starting :math:`W_{hh}` ("dynamic trivialization",
-Lezcano-Casado 2019). :math:`X` starts at 0, so :math:`W_{hh} = B` at step 0.
+where :math:`K` is the strictly lower triangle of :math:`X` (so :math:`B` is
+skew-symmetric), the map is the exponential or the Cayley map in torch's
+convention (both send skew-symmetric matrices to orthogonal ones) and
+:math:`Q_0` is a fixed orthogonal *base*, the starting :math:`W_{hh}`
+("dynamic trivialization", Lezcano-Casado 2019). :math:`X` starts at 0, so
+:math:`W_{hh} = Q_0` at step 0.
 This is the construction of ``torch.nn.utils.parametrizations.orthogonal``,
 registered the same way (``torch.nn.utils.parametrize``), with two changes
 that matter for speed:
@@ -21,13 +23,13 @@ that matter for speed:
   exponentiating a :math:`2n \\times 2n` block matrix -- eight times the work
   of the forward pass -- which made an ``expm`` step 1.75 times a vanilla
   step at :math:`H = 256` (``benchmarks/bench_trainer.py``);
-* **the Cayley map solves without an error check**: :math:`I - A/2` is never
-  singular when :math:`A` is skew-symmetric (its eigenvalues are
-  :math:`1 - i\\theta/2`), so ``torch.linalg.solve_ex`` skips the check that
+* **the Cayley map solves without an error check**: :math:`I - B/2` is never
+  singular when :math:`B` is skew-symmetric (its eigenvalues are
+  :math:`1 \\mp i\\omega_j/2`), so ``torch.linalg.solve_ex`` skips the check that
   would read a flag back from a GPU every step.
 
 The state dict has torch's names (``parametrizations.weight_hh_l0.original``
-is :math:`X`, ``parametrizations.weight_hh_l0.0.base`` is :math:`B`).
+is :math:`X`, ``parametrizations.weight_hh_l0.0.base`` is :math:`Q_0`).
 """
 
 from __future__ import annotations
@@ -67,8 +69,8 @@ def expm_taylor(A: torch.Tensor) -> torch.Tensor:
     where the Taylor remainder after degree 19 is below
     :math:`1/20! \\approx 4 \\times 10^{-19}`, under the unit roundoff of
     float64. Paterson--Stockmeyer evaluation: with :math:`X^2, X^3, X^4`
-    formed (3 products), :math:`p(X) = \\sum_{j=0}^{4} C_j (X^4)^j` with
-    :math:`C_j = \\sum_{i=0}^{3} X^i/(4j+i)!` is evaluated by Horner's rule in
+    formed (3 products), :math:`p(X) = \\sum_{j=0}^{4} Y_j (X^4)^j` with
+    :math:`Y_j = \\sum_{i=0}^{3} X^i/(4j+i)!` is evaluated by Horner's rule in
     :math:`X^4` (4 products). Then :math:`s` squarings undo the scaling,
     :math:`e^A = (e^{X})^{2^s}`. Cost :math:`(7 + s)` products of
     :math:`n \\times n` matrices, :math:`2(7 + s)` more for the gradient.
@@ -91,7 +93,7 @@ def expm_taylor(A: torch.Tensor) -> torch.Tensor:
     powers.append(powers[2] @ X)  # I, X, X^2, X^3
     X4 = powers[3] @ X
 
-    def block(j: int) -> torch.Tensor:  # C_j = sum_i X^i / (4j + i)!
+    def block(j: int) -> torch.Tensor:  # Y_j = sum_i X^i / (4j + i)!
         return sum(_TAYLOR[4 * j + i] * powers[i] for i in range(4))
 
     P = block(4)
@@ -102,13 +104,13 @@ def expm_taylor(A: torch.Tensor) -> torch.Tensor:
     return P
 
 
-def cayley_map(A: torch.Tensor) -> torch.Tensor:
-    """The Cayley map :math:`(I - A/2)^{-1}(I + A/2)` of a skew-symmetric matrix.
+def cayley_map(B: torch.Tensor) -> torch.Tensor:
+    """The Cayley map :math:`(I - B/2)^{-1}(I + B/2)` of a skew-symmetric matrix.
 
     Parameters
     ----------
-    A : torch.Tensor
-        Skew-symmetric, :math:`A^\\top = -A`.
+    B : torch.Tensor
+        Skew-symmetric, :math:`B^\\top = -B`.
 
     Returns
     -------
@@ -120,33 +122,35 @@ def cayley_map(A: torch.Tensor) -> torch.Tensor:
     -----
     One LU factorization and :math:`n` triangular solve pairs,
     :math:`\\tfrac{8}{3}n^3` flops; its gradient reuses the factorization.
-    The solve skips its singularity check: the eigenvalues of :math:`I - A/2`
-    are :math:`1 - i\\theta_k/2 \\neq 0`. Taught in lesson 12.
+    The solve skips its singularity check: the eigenvalues of :math:`I - B/2`
+    are :math:`1 \\mp i\\omega_j/2 \\neq 0`, with :math:`\\pm i\\omega_j` those of
+    :math:`B`. Taught in lesson 12.
 
     Examples
     --------
-    >>> G = torch.randn(5, 5, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
-    >>> Q = cayley_map(G - G.T)
+    >>> Z = torch.randn(5, 5, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    >>> Q = cayley_map(Z - Z.T)
     >>> bool(torch.allclose(Q.T @ Q, torch.eye(5, dtype=torch.float64)))
     True
     """
-    eye = torch.eye(A.shape[-1], dtype=A.dtype, device=A.device)
-    return torch.linalg.solve_ex(eye - A / 2, eye + A / 2)[0]
+    eye = torch.eye(B.shape[-1], dtype=B.dtype, device=B.device)
+    return torch.linalg.solve_ex(eye - B / 2, eye + B / 2)[0]
 
 
 class SkewOrthogonal(nn.Module):
-    """The parametrization :math:`X \\mapsto B\\,\\phi(L - L^\\top)` of a square weight.
+    """The parametrization :math:`X \\mapsto Q_0\\,\\operatorname{map}(K - K^\\top)` of a square weight.
 
     Parameters
     ----------
     orthogonal_map : {"matrix_exp", "cayley"}
-        :math:`\\phi`: :func:`expm_taylor` or :func:`cayley_map`.
+        The map: :func:`expm_taylor` or :func:`cayley_map`.
 
     Notes
     -----
     Registered with ``torch.nn.utils.parametrize.register_parametrization``;
+    :math:`K` is the strict lower triangle of :math:`X`.
     :meth:`right_inverse` runs once, at registration, and keeps the weight
-    as the base :math:`B` when it is orthogonal (an orthogonal init), its
+    as the base :math:`Q_0` when it is orthogonal (an orthogonal init), its
     sign-corrected QR factor otherwise, and starts :math:`X` at 0. Taught in
     lesson 13.
     """
@@ -159,10 +163,10 @@ class SkewOrthogonal(nn.Module):
         self.register_buffer("base", None)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        """:math:`W = B\\,\\phi(A)` with :math:`A = L - L^\\top`, :math:`L` the strict lower triangle of X."""
-        L = X.tril(-1)
-        A = L - L.T  # skew-symmetric: phi(A) is orthogonal
-        Q = expm_taylor(A) if self.orthogonal_map == "matrix_exp" else cayley_map(A)
+        """:math:`W = Q_0\\,\\operatorname{map}(K - K^\\top)`, :math:`K` the strict lower triangle of X."""
+        K = X.tril(-1)
+        B = K - K.T  # skew-symmetric: map(B) is orthogonal
+        Q = expm_taylor(B) if self.orthogonal_map == "matrix_exp" else cayley_map(B)
         return self.base @ Q
 
     @torch.no_grad()

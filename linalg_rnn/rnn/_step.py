@@ -45,7 +45,17 @@ def to_host(values: list[torch.Tensor]) -> list[float]:
 
 
 def to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """Move a CPU tensor to the training device without waiting for the copy."""
+    """Move a CPU tensor to the training device without waiting for the copy.
+
+    On CUDA the tensor is first page-locked, so the copy overlaps the work
+    already queued; on the CPU it is returned as it is.
+
+    Examples
+    --------
+    >>> t = torch.ones(2)
+    >>> to_device(t, torch.device("cpu")) is t
+    True
+    """
     if device.type == "cpu":
         return t
     if device.type == "cuda":
@@ -58,6 +68,15 @@ def draw_batch(run: Run) -> tuple[torch.Tensor, torch.Tensor]:
 
     Drawing on the CPU makes the data a function of the seed alone: the same
     batches on every device, and a generator state any device can resume.
+
+    Examples
+    --------
+    >>> from linalg_rnn.rnn.config import TrainConfig
+    >>> from linalg_rnn.rnn.trainer import build_run
+    >>> run = build_run(TrainConfig(task="adding", seq_len=8, hidden=4, batch=3, device="cpu"))
+    >>> x, y = draw_batch(run)
+    >>> x.shape, y.shape
+    (torch.Size([3, 8, 2]), torch.Size([3, 8]))
     """
     x, y = run.task.sample(run.config.batch, run.data_rng)
     return to_device(x, run.device), to_device(y, run.device)
@@ -75,6 +94,15 @@ def forward_backward(run: Run, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.
     The whole sequence at once, or (``tbptt`` with ``tbptt_update="batch"``)
     window by window, each window's gradient added to the others'. A window
     without loss runs under ``torch.no_grad()``: only its final state is needed.
+
+    Examples
+    --------
+    >>> from linalg_rnn.rnn.config import TrainConfig
+    >>> from linalg_rnn.rnn.trainer import build_run
+    >>> run = build_run(TrainConfig(task="adding", seq_len=8, hidden=4, batch=3, device="cpu"))
+    >>> loss, out = forward_backward(run, *draw_batch(run))
+    >>> loss.shape, out.shape, run.model.recurrent_parameter().grad.shape
+    (torch.Size([]), torch.Size([3, 8, 1]), torch.Size([4, 4]))
     """
     state, total, outs = None, x.new_zeros(()), []
     for t0, t1, weight in run.windows:
@@ -127,6 +155,15 @@ def train_step(run: Run, step: int) -> dict:
         ``updates`` (optimizer updates made), ``train_accuracy``
         (classification), and ``diverged: True`` when a loss or gradient was
         not finite -- in which case that update was not made.
+
+    Examples
+    --------
+    >>> from linalg_rnn.rnn.config import TrainConfig
+    >>> from linalg_rnn.rnn.trainer import build_run
+    >>> run = build_run(TrainConfig(task="adding", seq_len=8, hidden=4, batch=3, device="cpu"))
+    >>> row = train_step(run, 1)
+    >>> sorted(row), row["updates"]
+    (['grad_norm', 'grad_norm_w_hh', 'step', 'train_loss', 'updates'], 1)
     """
     x, y = draw_batch(run)
     if run.config.tbptt_update == "window":
@@ -183,7 +220,15 @@ def _window_step(run: Run, step: int, x: torch.Tensor, y: torch.Tensor) -> dict:
 
 
 def evaluate(run: Run) -> dict:
-    """Validation loss (and accuracy) on the run's fixed validation batch, in one read."""
+    """Validation loss (and accuracy) on the run's fixed validation batch, in one read.
+
+    Examples
+    --------
+    >>> from linalg_rnn.rnn.config import TrainConfig
+    >>> from linalg_rnn.rnn.trainer import build_run
+    >>> sorted(evaluate(build_run(TrainConfig(task="digits", hidden=4, device="cpu"))))
+    ['val_accuracy', 'val_loss']
+    """
     with torch.no_grad():
         out, _ = run.model(run.val_x)
         scalars = [run.task.loss(out, run.val_y)]

@@ -30,6 +30,7 @@ writing a checkpoint (rerun with ``--resume``).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import warnings
@@ -43,14 +44,6 @@ from .strategies import STRATEGY_NAMES
 from .tasks import TASK_NAMES
 
 __all__ = ["add_train_parser", "config_from_args", "load_config_file", "run_train"]
-
-# flag dest -> TrainConfig field, for flags whose value is taken as given
-_FIELDS = (
-    "task", "seq_len", "strategy", "clip_norm", "clip_value", "tbptt_window", "proj_every",
-    "init_scheme", "hidden", "batch", "lr", "optimizer", "steps", "seed", "device", "delay",
-    "data_dir", "model", "init_gain", "log_every", "eval_every", "spectral_every",
-    "checkpoint_every", "lag_grads_every", "val_batch", "orth_lr", "tbptt_update", "norm_every",
-)
 
 
 def add_train_parser(subparsers) -> argparse.ArgumentParser:
@@ -96,7 +89,7 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--orth-lr", type=float,
                    help="expm/cayley: learning rate of the parametrization (default lr/10)")
     p.add_argument("--hidden", type=int, help="hidden size H (default 64)")
-    p.add_argument("--batch", type=int, help="batch size B (default 32)")
+    p.add_argument("--batch", type=int, help="batch size N (default 32)")
     p.add_argument("--lr", type=float, help="learning rate (default 1e-3)")
     p.add_argument("--optimizer", help="adam|rmsprop|sgd (default adam)")
     p.add_argument("--steps", type=int, help="optimizer steps (default 200)")
@@ -221,15 +214,12 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path]:
     if args.out == "":
         raise ValueError("--out is empty; name a folder for the run")
     values = load_config_file(args.config) if args.config else {}
-    for name in _FIELDS:
-        if getattr(args, name) is not None:
-            values[name] = getattr(args, name)
-    if args.permute:
-        values["permute"] = True
-    if args.allow_tf32:
-        values["allow_tf32"] = True
-    if args.deterministic is not None:
-        values["deterministic"] = args.deterministic
+    # A flag's dest is its TrainConfig field, and a flag not given is None (the switches
+    # too: store_true and --[no-]deterministic default to None); figures is --no-figures.
+    for f in dataclasses.fields(TrainConfig):
+        value = getattr(args, f.name, None)
+        if value is not None and not f.name.startswith("_"):
+            values[f.name] = value
     if args.no_figures:
         values["figures"] = False
     out = Path(args.out) if args.out is not None else None

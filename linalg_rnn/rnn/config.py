@@ -197,7 +197,7 @@ class TrainConfig:
     strategy : str
         Strategy names joined by ``+`` (:func:`~linalg_rnn.rnn.strategies.parse_strategy`).
     hidden, batch : int
-        Hidden size :math:`H` and batch size :math:`B`.
+        Hidden size :math:`H` and batch size :math:`N`.
     lr : float
         Learning rate.
     optimizer : {"adam", "rmsprop", "sgd"}
@@ -388,11 +388,12 @@ class TrainConfig:
 
         Notes
         -----
-        Counted in float32 (4 bytes) from the task's ``input_size`` :math:`I`
-        and ``output_size`` :math:`O`, the hidden size :math:`H`, batch
-        :math:`B`, validation batch :math:`V`, sequence length :math:`T` and
-        tbptt window :math:`k` (:math:`T` without tbptt). A tanh RNN has
-        :math:`H(I + H + 2) + O(H + 1)` weights, an LSTM four times the
+        Counted in float32 (4 bytes) from the task's ``input_size``
+        :math:`n_{\\mathrm{in}}` and ``output_size`` :math:`n_{\\mathrm{out}}`, the
+        hidden size :math:`H`, batch :math:`N`, validation batch
+        :math:`N_{\\mathrm{val}}`, sequence length :math:`T` and tbptt window
+        :math:`k` (:math:`T` without tbptt). A tanh RNN has
+        :math:`H(n_{\\mathrm{in}} + H + 2) + n_{\\mathrm{out}}(H + 1)` weights, an LSTM four times the
         recurrent part. It is a lower bound: autograd's temporaries, torch's
         own workspace, the image tasks' data set and held-out split (their
         validation batch is the split, not ``val_batch``) are not counted, so
@@ -401,26 +402,26 @@ class TrainConfig:
         Examples
         --------
         >>> est = TrainConfig(task="adding", seq_len=100, hidden=1000, batch=32).memory_estimate()
-        >>> H, I, O = 1000, 2, 1                 # the adding task reads 2 numbers, predicts 1
-        >>> weights = H * (I + H + 2) + O * (H + 1)
+        >>> H, n_in, n_out = 1000, 2, 1         # the adding task reads 2 numbers, predicts 1
+        >>> weights = H * (n_in + H + 2) + n_out * (H + 1)
         >>> est["parameters"] == 4 * weights * (1 + 1 + 2)  # bytes x (weight, gradient, 2 Adam moments)
         True
         >>> est["total"] == sum(v for k, v in est.items() if k != "total")
         True
         """
         task, strategy = TASKS[self.task], parse_strategy(self.strategy)
-        I, O, H = task.input_size, task.output_size, self.hidden
-        B, V, T = self.batch, self.val_batch, self.sequence_length()
+        n_in, n_out, H = task.input_size, task.output_size, self.hidden
+        N, N_val, T = self.batch, self.val_batch, self.sequence_length()
         k = min(self.tbptt_window or T, T) if strategy.uses("tbptt") else T
         gates = 4 if strategy.uses("lstm") else 1
-        weights = gates * H * (I + H + 2) + O * (H + 1)
+        weights = gates * H * (n_in + H + 2) + n_out * (H + 1)
         kept_per_step = 6 * H if strategy.uses("lstm") else H  # LSTM: h_t, c_t, and i, f, g, o
         floats = {
             "parameters": weights * (2 + _OPTIMIZER_SLOTS[self.optimizer])
             + (2 * H * H if strategy.parametrization else 0),
-            "batch": B * T * (I + 1 + O),
-            "activations": B * k * (kept_per_step + O),
-            "validation": V * T * (I + 1 + H + O),
+            "batch": N * T * (n_in + 1 + n_out),
+            "activations": N * k * (kept_per_step + n_out),
+            "validation": N_val * T * (n_in + 1 + H + n_out),
         }
         size = {part: _BYTES_PER_FLOAT * n for part, n in floats.items()}
         size["total"] = sum(size.values())
@@ -479,21 +480,19 @@ class TrainConfig:
         length = c.task_spec().length
 
         # 3. each strategy option belongs to its strategy, and gets its default there
-        def belongs(option: str, strategy_name: str) -> None:
-            if getattr(c, option) is not None and not strategy.uses(strategy_name):
-                raise ValueError(f"{option} is set but the strategy {c.strategy!r} has no {strategy_name}")
+        def belongs(option: str, used: bool, what: str) -> None:
+            if getattr(c, option) is not None and not used:
+                raise ValueError(f"{option} is set but the strategy {c.strategy!r} has no {what}")
 
-        belongs("clip_norm", "clip")
-        belongs("clip_value", "clip")
-        belongs("tbptt_window", "tbptt")
-        belongs("tbptt_update", "tbptt")
-        belongs("init_scheme", "orthogonal_init")
-        if c.orth_lr is not None and strategy.parametrization is None:
-            raise ValueError(f"orth_lr is set but the strategy {c.strategy!r} has no expm or cayley")
+        belongs("clip_norm", strategy.uses("clip"), "clip")
+        belongs("clip_value", strategy.uses("clip"), "clip")
+        belongs("tbptt_window", strategy.uses("tbptt"), "tbptt")
+        belongs("tbptt_update", strategy.uses("tbptt"), "tbptt")
+        belongs("init_scheme", strategy.uses("orthogonal_init"), "orthogonal_init")
+        belongs("orth_lr", strategy.parametrization is not None, "expm or cayley")
+        belongs("proj_every", strategy.projection is not None, "projection")
         if strategy.parametrization is not None:
             c.orth_lr = c.lr / 10 if c.orth_lr is None else c.orth_lr
-        if c.proj_every is not None and strategy.projection is None:
-            raise ValueError(f"proj_every is set but the strategy {c.strategy!r} has no projection")
         if c.clip_norm is not None and c.clip_value is not None:
             raise ValueError("give clip_norm or clip_value, not both")
         if strategy.uses("clip") and c.clip_value is None:

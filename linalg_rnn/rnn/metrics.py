@@ -157,7 +157,7 @@ def recurrent_metrics(W: torch.Tensor, *, eigenvalues: bool = True) -> dict[str,
     return {
         "w_hh_spectral_norm": sigma.max().item(),
         "w_hh_max_abs_eigenvalue": max_abs_eigenvalue(W) if eigenvalues else None,
-        # W^T W = V diag(sigma^2) V^T, so ||W^T W - I||_2 = max |sigma_i^2 - 1|
+        # W.T W = V diag(sigma^2) V.T, so ||W.T W - I||_2 = max |sigma_i^2 - 1|
         "orthogonality_error": (sigma**2 - 1).abs().max().item(),
     }
 
@@ -249,7 +249,13 @@ def _series(rows: Sequence[dict], key: str) -> tuple[list[int], list[float]]:
     return [p[0] for p in pts], [p[1] for p in pts]
 
 
-def plot_run(rows: Sequence[dict], *, title: str = "", baseline_loss: float | None = None) -> Figure:
+def plot_run(
+    rows: Sequence[dict],
+    *,
+    title: str = "",
+    baseline_loss: float | None = None,
+    fig: Figure | None = None,
+) -> Figure:
     """Loss, gradient norm (log scale) and :math:`\\|W_{hh}\\|_2` curves of one run, side by side.
 
     Parameters
@@ -260,11 +266,14 @@ def plot_run(rows: Sequence[dict], *, title: str = "", baseline_loss: float | No
         Figure title.
     baseline_loss : float, optional
         Drawn as a dashed line on the loss panel.
+    fig : matplotlib.figure.Figure, optional
+        An empty figure to draw into (see :func:`plot_runs`).
 
     Returns
     -------
     matplotlib.figure.Figure
-        Made without pyplot (no global state, nothing shown).
+        ``fig``, or a new figure made without pyplot (no global state,
+        nothing shown).
 
     Examples
     --------
@@ -273,7 +282,7 @@ def plot_run(rows: Sequence[dict], *, title: str = "", baseline_loss: float | No
     >>> len(plot_run(rows).axes)
     3
     """
-    fig = Figure(figsize=(12, 3.4), layout="constrained")
+    fig = fig if fig is not None else Figure(figsize=(12, 3.4), layout="constrained")
     ax_loss, ax_grad, ax_norm = fig.subplots(1, 3)
     ax_loss.plot(*_series(rows, "train_loss"), label="train")
     steps, val = _series(rows, "val_loss")
@@ -302,6 +311,7 @@ def plot_runs(
     *,
     baseline_loss: float | None = None,
     title: str = "",
+    fig: Figure | None = None,
 ) -> Figure:
     """Several runs side by side: training loss, gradient norm (log) and :math:`\\|W_{hh}\\|_2`.
 
@@ -314,12 +324,17 @@ def plot_runs(
         The task's trivial baseline, dashed on the loss panel.
     title : str, optional
         Figure title.
+    fig : matplotlib.figure.Figure, optional
+        An empty figure to draw into. A lesson passes ``plt.figure(...)``, so
+        that pyplot holds the figure and sphinx-gallery and
+        ``linalg-rnn lessons`` save it; by default a new figure is made
+        without pyplot (nothing shown, no global state), as a run directory's
+        ``curves.png`` needs.
 
     Returns
     -------
     matplotlib.figure.Figure
-        Three panels, one line per run in the same color on each; made
-        without pyplot (nothing shown, no global state).
+        Three panels, one line per run in the same color on each.
 
     Notes
     -----
@@ -337,8 +352,13 @@ def plot_runs(
     ['training loss', 'gradient norm (before clipping)', 'spectral norm of W_hh']
     >>> len(fig.axes[0].get_lines())  # two runs and the baseline
     3
+    >>> import matplotlib.pyplot as plt
+    >>> shown = plot_runs({"a": rows}, fig=plt.figure())
+    >>> shown.number in plt.get_fignums()  # pyplot holds it: a lesson's runner saves it
+    True
+    >>> plt.close(shown)
     """
-    fig = Figure(figsize=(15, 4.2), layout="constrained")
+    fig = fig if fig is not None else Figure(figsize=(15, 4.2), layout="constrained")
     ax_loss, ax_grad, ax_norm = fig.subplots(1, 3)
     for i, (label, rows) in enumerate(runs.items()):
         color = f"C{i % 10}"

@@ -35,7 +35,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from .._validation import check_choice, check_int, check_positive_float
-from ._orthogonal_maps import SkewOrthogonal
+from ._orthogonal_maps import ORTHOGONAL_MAPS, SkewOrthogonal
 from .strategies import orthogonal_init_
 
 __all__ = [
@@ -50,12 +50,16 @@ __all__ = [
 ]
 
 MODEL_KINDS = ("fused", "loop", "lstm")
-PARAMETRIZATIONS = ("matrix_exp", "cayley")
+PARAMETRIZATIONS = ORTHOGONAL_MAPS  # the maps SkewOrthogonal knows
 
 
-def _tanh_loop(x: torch.Tensor, h: torch.Tensor, W_ih: torch.Tensor, W_hh: torch.Tensor,
+def _tanh_loop(x: torch.Tensor, h0: torch.Tensor | None, W_ih: torch.Tensor, W_hh: torch.Tensor,
                bias: torch.Tensor, keep_hidden: bool) -> tuple[torch.Tensor, torch.Tensor, list]:
-    """The recurrence as a Python loop: all hidden states (B, T, H), the last one, and the list of h_t."""
+    """The recurrence as a Python loop: all hidden states (B, T, H), the last one, and the list of h_t.
+
+    ``h0`` is the initial state, zeros when ``None``.
+    """
+    h = x.new_zeros(x.shape[0], W_hh.shape[0]) if h0 is None else h0
     drive = x @ W_ih.T + bias  # the input projection of every timestep in one product
     hs = []
     for t in range(x.shape[1]):
@@ -67,7 +71,13 @@ def _tanh_loop(x: torch.Tensor, h: torch.Tensor, W_ih: torch.Tensor, W_hh: torch
 
 
 class _Readout(nn.Module):
-    """What every model shares: the readout and the two W_hh accessors."""
+    """What every model shares: the readout and the W_hh accessors.
+
+    A model's ``weight_hh_l0`` is its :math:`W_{hh}` (for the fused models,
+    a property reading the kernel's own parameter); only the loop models can
+    carry a parametrization, so for the others ``is_parametrized`` is False
+    and ``recurrent_parameter()`` is ``weight_hh_l0`` itself.
+    """
 
     readout: nn.Linear
 
@@ -77,7 +87,7 @@ class _Readout(nn.Module):
 
     def recurrent_parameter(self) -> nn.Parameter:
         """The leaf parameter the optimizer updates to move :math:`W_{hh}`."""
-        if parametrize.is_parametrized(self, "weight_hh_l0"):
+        if self.is_parametrized:
             return self.parametrizations.weight_hh_l0.original
         return self.weight_hh_l0
 
@@ -127,15 +137,6 @@ class FusedRNN(_Readout):
         """:math:`W_{hh}`, the ``nn.RNN`` parameter itself (not a copy)."""
         return self.rnn.weight_hh_l0
 
-    def recurrent_parameter(self) -> nn.Parameter:
-        """The leaf parameter the optimizer updates: ``rnn.weight_hh_l0``."""
-        return self.rnn.weight_hh_l0
-
-    @property
-    def is_parametrized(self) -> bool:
-        """Always False: the fused model is never parametrized (see Notes)."""
-        return False
-
     def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None, *, keep_hidden: bool = False):
         """Outputs ``(B, T, output_size)`` and the last hidden state ``(B, H)``.
 
@@ -145,8 +146,7 @@ class FusedRNN(_Readout):
         """
         if keep_hidden:
             rnn = self.rnn
-            h = x.new_zeros(x.shape[0], rnn.hidden_size) if h0 is None else h0
-            hs, h, h_list = _tanh_loop(x, h, rnn.weight_ih_l0, rnn.weight_hh_l0,
+            hs, h, h_list = _tanh_loop(x, h0, rnn.weight_ih_l0, rnn.weight_hh_l0,
                                        rnn.bias_ih_l0 + rnn.bias_hh_l0, keep_hidden=True)
             return self.readout(hs), h, h_list
         hs, h_last = self.rnn(x, None if h0 is None else h0.unsqueeze(0))
@@ -155,7 +155,7 @@ class FusedRNN(_Readout):
     def state_dict_for_loop(self) -> dict:
         """The weights under :class:`LoopRNN`'s names, to build the same function as a loop."""
         return {
-            **{k: v for k, v in self.rnn.state_dict().items()},
+            **self.rnn.state_dict(),
             **{f"readout.{k}": v for k, v in self.readout.state_dict().items()},
         }
 
@@ -213,9 +213,8 @@ class LoopRNN(_Readout):
         :math:`h_t` (each with ``retain_grad()``, so after ``backward`` its
         ``.grad`` is :math:`\\partial L / \\partial h_t`).
         """
-        h = x.new_zeros(x.shape[0], self.hidden_size) if h0 is None else h0
         W_hh = self.weight_hh_l0  # evaluated once: a parametrization runs once per forward
-        hs, h, h_list = _tanh_loop(x, h, self.weight_ih_l0, W_hh, self.bias_ih_l0 + self.bias_hh_l0,
+        hs, h, h_list = _tanh_loop(x, h0, self.weight_ih_l0, W_hh, self.bias_ih_l0 + self.bias_hh_l0,
                                    keep_hidden)
         out = self.readout(hs)
         return (out, h, h_list) if keep_hidden else (out, h)
@@ -310,15 +309,6 @@ class LSTMModel(_Readout):
         H = self.lstm.hidden_size
         return self.lstm.weight_hh_l0.detach()[2 * H : 3 * H]
 
-    def recurrent_parameter(self) -> nn.Parameter:
-        """The stacked recurrent weight ``lstm.weight_hh_l0``."""
-        return self.lstm.weight_hh_l0
-
-    @property
-    def is_parametrized(self) -> bool:
-        """Always False."""
-        return False
-
     def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None):
         """Outputs ``(B, T, output_size)`` and the last state ``(h, c)``, each ``(B, H)``."""
         if state is not None:
@@ -375,8 +365,8 @@ def parametrize_orthogonal(model: LoopRNN, orthogonal_map: str) -> LoopRNN:
             f"orthogonal parametrizations need a LoopRNN or FunctionalRNN, got {type(model).__name__} "
             "(parametrizing nn.RNN's own weight can silently stop W_hh training: PyTorch issue 65688)"
         )
-    check_choice(orthogonal_map, "orthogonal_map", PARAMETRIZATIONS)
-    parametrize.register_parametrization(model, "weight_hh_l0", SkewOrthogonal(orthogonal_map))
+    skew = SkewOrthogonal(orthogonal_map)  # refuses a map it does not know, before anything changes
+    parametrize.register_parametrization(model, "weight_hh_l0", skew)
     return model
 
 

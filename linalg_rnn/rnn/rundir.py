@@ -43,25 +43,23 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import (
+from .._filesystem import (
     LOCK_FILE,
     RunDirBusyError,
+    _check_regular,
     append_jsonl,
     atomic_write_bytes,
     atomic_write_json,
     check_output_dir,
-    load_checkpoint,
     lock_folder,
     make_dirs,
     read_jsonl,
     remove_dirs,
-    save_checkpoint,
     write_csv,
     write_jsonl,
 )
-from .checkpoint import (
-    display_path as _show,
-)
+from .._filesystem import display_path as _show
+from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
 
 __all__ = [
@@ -181,8 +179,7 @@ def _read_config_json(p: Path) -> dict | None:
     path = p / "config.json"
     if not path.exists():
         return None
-    if not path.is_file():
-        raise ValueError(f"{_show(path)} is not a regular file")
+    _check_regular(path)
     try:
         values = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

@@ -242,8 +242,8 @@ def orthogonal_matrix(
         * ``henaff``: block-diagonal 2×2 rotations by angles uniform in
           :math:`[-\\pi, \\pi]` (Henaff, Szlam & LeCun 2016), a 1 on the
           diagonal when ``n`` is odd;
-        * ``cayley``: :math:`(I + A)^{-1}(I - A)` for a random skew-symmetric
-          :math:`A = (G - G^\\top)/\\sqrt{2n}`.
+        * ``cayley``: :math:`(I + B)^{-1}(I - B)` for a random skew-symmetric
+          :math:`B = (Z - Z^\\top)/\\sqrt{2n}`, :math:`Z` Gaussian.
     generator : torch.Generator, optional
         Source of randomness (on ``device``); the global one if ``None``.
     dtype, device
@@ -291,10 +291,10 @@ def orthogonal_matrix(
             Q[2 * k : 2 * k + 2, 2 * k : 2 * k + 2] = torch.stack([torch.stack([c, -s]),
                                                                   torch.stack([s, c])])
     else:  # cayley
-        G = torch.randn(n, n, **kw)
-        A = (G - G.T) / math.sqrt(2 * n)
+        Z = torch.randn(n, n, **kw)
+        B = (Z - Z.T) / math.sqrt(2 * n)
         eye = torch.eye(n, dtype=torch.float64, device=gen_device)
-        Q = torch.linalg.solve(eye + A, eye - A)
+        Q = torch.linalg.solve(eye + B, eye - B)
     return Q.to(dtype=dtype, device=device if device is not None else gen_device)
 
 

@@ -85,7 +85,6 @@ from tqdm.auto import tqdm
 
 from ._environment import check_device_support, environment_record, numerics
 from ._step import evaluate, to_device
-from ._step import forward_backward as _forward_backward  # noqa: F401 (tests reach it here)
 from ._step import train_step as _train_step
 from .config import TrainConfig, resolve_device
 from .metrics import hidden_gradient_norms, plot_run, recurrent_metrics
@@ -452,7 +451,7 @@ def train(
         If ``resume`` is given and ``out_dir`` holds no run.
     OSError
         If ``out_dir`` cannot be written (a file in the way, permissions, a
-        read-only file system); :class:`~linalg_rnn.rnn.rundir.RunDirBusyError`
+        read-only file system); :class:`~linalg_rnn.rnn.checkpoint.RunDirBusyError`
         if another run holds it. All of these come before any work, with the
         folder unchanged.
 

@@ -127,12 +127,13 @@ class SequenceTask:
     -----
     The loss of a batch is
 
-    .. math:: L = \\frac{1}{B} \\sum_b \\sum_t w_t \\, \\ell(\\hat y_{b,t}, y_{b,t}),
+    .. math:: L = \\frac{1}{N} \\sum_{i=1}^{N} \\sum_t w_t \\, \\operatorname{loss}(\\hat y_{i,t}, y_{i,t})
 
-    with :math:`\\ell` the cross-entropy (classification) or the squared error
-    (regression). Because it is a sum over :math:`t`, the loss of a window
-    :math:`t_0 \\le t < t_1` is the same sum restricted to the window, and the
-    windows add up to :math:`L` exactly.
+    over the :math:`N` sequences of the batch, with :math:`\\operatorname{loss}`
+    the cross-entropy (classification) or the squared error (regression). Because
+    it is a sum over :math:`t`, the loss of a window :math:`t_0 \\le t < t_1` is
+    the same sum restricted to the window, and the windows add up to :math:`L`
+    exactly.
     """
 
     name: str = "task"

@@ -146,7 +146,7 @@ class RecallTask(SequenceTask):
 
     Notes
     -----
-    Inputs are i.i.d. :math:`N(0, 1)`, so nothing in the input before step
+    Inputs are i.i.d. :math:`\\mathcal{N}(0, 1)`, so nothing in the input before step
     :math:`t - d` says anything about :math:`x_{t-d}`: a model that cannot
     remember predicts 0 and scores MSE :math:`E[x^2] = 1`. The loss averages
     the squared error over the steps :math:`t \\ge d` where a target exists.
