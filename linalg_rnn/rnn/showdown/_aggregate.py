@@ -103,7 +103,16 @@ def steps_to_threshold(rows: Sequence[dict]) -> float | None:
 
 
 def group_rows(rows: Sequence[dict], phase: str = "main") -> dict[tuple, list[dict]]:
-    """Rows of one phase grouped by ``(task, seq_len, strategy)``, in first-seen order."""
+    """Rows of one phase grouped by ``(task, seq_len, strategy)``, in first-seen order.
+
+    Examples
+    --------
+    >>> rows = [{"task": "a", "seq_len": 5, "strategy": "s", "seed": 0, "phase": "main"},
+    ...         {"task": "a", "seq_len": 5, "strategy": "s", "seed": 0, "phase": "sweep"},
+    ...         {"task": "a", "seq_len": 5, "strategy": "s", "seed": 1, "phase": "main"}]
+    >>> {key: [r["seed"] for r in group] for key, group in group_rows(rows).items()}
+    {('a', 5, 's'): [0, 1]}
+    """
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
         if r.get("phase", "main") == phase:

@@ -93,6 +93,16 @@ def cell_record(cell: dict, result, run_dir: str) -> dict:
     evaluated step where the ratio was at most 0.1. A diverged run has no
     final loss (``val_loss``, ``loss_ratio`` null; ``success`` false).
     Gradient norms are before clipping. Taught in lesson 14.
+
+    Examples
+    --------
+    >>> from linalg_rnn.rnn import TrainConfig, train
+    >>> result = train(TrainConfig(task="adding", seq_len=6, hidden=4, batch=4, steps=4, eval_every=2,
+    ...                            val_batch=8, device="cpu"))
+    >>> cell = {"task": "adding", "seq_len": 6, "strategy": "vanilla", "seed": 0, "phase": "main"}
+    >>> record = cell_record(cell, result, "cells/x")
+    >>> record["row"]["steps"], record["row"]["status"], sorted(record["curves"])[:3]
+    (4, 'finished', ['grad_norm', 'train_loss', 'val_loss'])
     """
     rows, config = result.history, result.config
     baseline = result.baseline_loss
@@ -137,7 +147,16 @@ def cell_record(cell: dict, result, run_dir: str) -> dict:
 
 
 def crash_record(cell: dict, run_dir: str, error: str) -> dict:
-    """The record of a cell whose run raised (or whose worker died): status ``crashed``."""
+    """The record of a cell whose run raised (or whose worker died): status ``crashed``.
+
+    Examples
+    --------
+    >>> cell = {"task": "adding", "seq_len": 6, "strategy": "clip", "seed": 1, "phase": "main",
+    ...         "config": {"strategy": "clip", "lr": 0.01}}
+    >>> row = crash_record(cell, "cells/x", "RuntimeError: boom")["row"]
+    >>> row["status"], row["error"], row["success"]
+    ('crashed', 'RuntimeError: boom', False)
+    """
     row = dict.fromkeys(ROW_KEYS)
     row.update({"task": cell["task"], "seq_len": cell["seq_len"], "strategy": cell["strategy"],
                 "seed": cell["seed"], "phase": cell["phase"], "run_dir": run_dir,
@@ -166,6 +185,18 @@ def run_cell(payload: dict) -> dict:
     interrupted cell), so a rerun of a finished directory only reloads it.
     One thread per cell: two multi-threaded runs on the same cores slow each
     other far more than they gain. Taught in lesson 14.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> config = {"task": "adding", "seq_len": 6, "hidden": 4, "batch": 4, "steps": 3, "val_batch": 8,
+    ...           "device": "cpu", "figures": False}
+    >>> cell = {"task": "adding", "seq_len": 6, "strategy": "vanilla", "seed": 0, "phase": "main",
+    ...         "config": config}
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     record = run_cell({"cell": cell, "run_dir": os.path.join(tmp, "run"), "row_dir": "cells/run"})
+    >>> record["row"]["status"], record["row"]["steps"]
+    ('finished', 3)
     """
     cell = payload["cell"]
     threads = torch.get_num_threads()
@@ -318,7 +349,15 @@ def iter_records(payloads: list[dict], *, executor: str = "local", workers: int 
 
 
 def payload_for(cell, study_dir: Path) -> dict:
-    """What :func:`run_cell` needs for one :class:`~._grid.Cell` of the study in ``study_dir``."""
+    """What :func:`run_cell` needs for one :class:`~._grid.Cell` of the study in ``study_dir``.
+
+    Examples
+    --------
+    >>> from linalg_rnn.rnn.showdown import Cell
+    >>> payload = payload_for(Cell("adding", 6, "clip", 0, {"lr": 0.01}), "/tmp/study")
+    >>> payload["row_dir"], payload["run_dir"].endswith("/study/cells/main/adding-T6/clip/seed0")
+    ('cells/main/adding-T6/clip/seed0', True)
+    """
     row_dir = f"cells/{cell.key}"
     return {"cell": {"task": cell.task, "seq_len": cell.seq_len, "strategy": cell.strategy,
                      "seed": cell.seed, "phase": cell.phase, "config": cell.config},

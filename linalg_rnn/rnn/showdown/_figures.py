@@ -21,6 +21,19 @@ __all__ = ["plot_curves", "plot_eigenvalues", "plot_headline", "plot_w_hh_norms"
 ZOOM_BAND = 0.2  # the zoom on the last steps shows the runs whose norm stays this close to 1
 
 
+def _example() -> tuple[list[dict], dict]:
+    """Two seeds of one method: rows and curves for the examples below."""
+    rows = [{"task": "adding", "seq_len": 10, "strategy": "clip", "seed": s, "loss_ratio": 0.5 + s / 10,
+             "status": "finished", "success": False, "baseline_loss": 1 / 6, "phase": "main"}
+            for s in (0, 1)]
+    series = {"val_loss": [[1, 0.1], [2, 0.08]], "grad_norm": [[1, 2.0], [2, 1.5]],
+              "w_hh_spectral_norm": [[1, 1.0], [2, 1.02]], "w_hh_zoom": [[1, 1.0], [2, 1.02]]}
+    eigenvalues = {"start": [[1.0, 0.0], [0.0, 1.0]], "end": [[0.9, 0.1], [0.1, 0.9]]}
+    curves = {f"seed{s}": {"task": "adding", "seq_len": 10, "strategy": "clip", "seed": s, "curves": series,
+                           "eigenvalues": eigenvalues} for s in (0, 1)}
+    return rows, curves
+
+
 def _colors(labels: Sequence[str]) -> dict[str, tuple]:
     from matplotlib import colormaps
 
@@ -130,6 +143,13 @@ def plot_curves(rows: Sequence[dict], curves: dict, key: str = "val_loss") -> Fi
     Returns
     -------
     Figure
+
+    Examples
+    --------
+    >>> rows, curves = _example()
+    >>> fig = plot_curves(rows, curves, "grad_norm")
+    >>> fig.axes[0].get_title(), fig.axes[0].get_yscale()
+    ('adding, T = 10', 'log')
     """
     lines = summarize(rows)
     pairs = list(dict.fromkeys((x["task"], x["seq_len"]) for x in lines))
@@ -159,6 +179,12 @@ def plot_w_hh_norms(rows: Sequence[dict], curves: dict) -> Figure:
     seeds, min–max band). Right: its last steps, every step, first seed --
     a projection every ``N`` steps shows as a sawtooth, the norm creeping
     above 1 and snapping back.
+
+    Examples
+    --------
+    >>> rows, curves = _example()
+    >>> [ax.get_title() for ax in plot_w_hh_norms(rows, curves).axes][:1]
+    ['adding, T = 10: whole run']
     """
     lines = summarize(rows)
     if not lines:
@@ -188,6 +214,12 @@ def plot_eigenvalues(curves: dict, rows: Sequence[dict]) -> Figure:
     """Eigenvalues of W_hh at the start and end of training, one panel per method, with the unit circle.
 
     Drawn for the longest length of the first task, first seed.
+
+    Examples
+    --------
+    >>> rows, curves = _example()
+    >>> plot_eigenvalues(curves, rows).axes[0].get_title()
+    'clip'
     """
     lines = summarize(rows)
     if not lines:
@@ -231,6 +263,14 @@ def save_figures(rows: Sequence[dict], curves: dict, folder: Path,
     -------
     list of Path
         The files written.
+
+    Examples
+    --------
+    >>> rows, curves = _example()
+    >>> written = {}
+    >>> paths = save_figures(rows, curves, Path("figures"), lambda p, data: written.update({p.name: data}))
+    >>> sorted(written), all(data.startswith(b"\\x89PNG") for data in written.values())
+    (['eigenvalues.png', 'grad_norms.png', 'headline.png', 'loss_curves.png', 'w_hh_norm.png'], True)
     """
     written = []
     for name, draw in FIGURES.items():

@@ -132,6 +132,12 @@ def results_page(results_dir: str | Path, *, image_dir: str | None = None) -> st
     -----
     Every number comes from ``results.json`` through :func:`~._aggregate.summarize`
     and :func:`~._verdicts.evaluate_claims`. Taught in lesson 14.
+
+    Examples
+    --------
+    >>> page = results_page("/no/such/study")
+    >>> page.splitlines()[0], "No run is committed yet" in page
+    ('The showdown: results', True)
     """
     results_dir = Path(results_dir)
     path = results_dir / "results.json"
@@ -227,6 +233,13 @@ def publish(study_dir: str | Path, dest: str | Path = "docs/results/quick",
     ------
     FileNotFoundError
         If ``study_dir`` lacks one of the files.
+
+    Examples
+    --------
+    >>> publish("/no/such/study")
+    Traceback (most recent call last):
+        ...
+    FileNotFoundError: /no/such/study/results.json does not exist; is the study finished?
     """
     study_dir, dest, page = Path(study_dir), Path(dest), Path(page)
     for name in PUBLISHED:

@@ -178,6 +178,15 @@ def write_outputs(out: Path, meta: dict, records: dict[str, dict], order: list[s
     -------
     list of dict
         The rows written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> record = {"row": {"task": "adding", "seq_len": 6, "strategy": "clip", "seed": 0, "phase": "main"}}
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     rows = write_outputs(Path(tmp), {"command": "x"}, {"k": record}, ["k"], final=False)
+    ...     sorted(os.listdir(tmp)), len(rows)
+    (['results.csv', 'results.json'], 1)
     """
     keys = [k for k in order if k in records]
     rows = [records[k]["row"] for k in keys]
