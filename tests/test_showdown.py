@@ -254,6 +254,28 @@ def test_claim_7_blames_the_window_only_where_a_long_window_learned():
         evaluate_claims(neither)[6].evidence
 
 
+def test_the_near_baseline_band_is_an_argument_and_moves_claims_1_4_and_7():
+    # a vanilla mean of 0.7 and a long window that reached 0.6: neither near (0.8, 1.25), both in (0.5, 2)
+    rows = ([_row("vanilla", s, 0.7) for s in range(3)] + [_row("clip", s, 0.9) for s in range(3)]
+            + [_row("tbptt_short", s, 0.95) for s in range(3)]
+            + [_row("tbptt_long", s, 0.6) for s in range(3)])
+    default = [v.status for v in evaluate_claims(rows)]
+    assert default == [v.status for v in evaluate_claims(rows, near_baseline=(0.8, 1.25))]
+    assert (default[0], default[6]) == ("does not hold", "holds")
+    wide = evaluate_claims(rows, near_baseline=(0.5, 2.0))
+    assert wide[0].status == "holds" and "'near' means 0.5-2" in wide[0].evidence
+    # 0.6 is not below 0.5: the long window no longer counts as having learned, so 7 is untested
+    assert wide[6].status == "not decided by this run"
+    with pytest.raises(ValueError, match="near_baseline must be"):
+        evaluate_claims(rows, near_baseline=(1.0, 1.0))
+    with pytest.raises(ValueError, match="near_baseline must be"):
+        evaluate_claims(rows, near_baseline=(0.5, math.inf))
+    with pytest.raises(TypeError, match="near_baseline must be a pair"):
+        evaluate_claims(rows, near_baseline=0.8)
+    with pytest.raises(TypeError, match="near_baseline must be a pair"):
+        evaluate_claims(rows, near_baseline=(0.5, "2"))
+
+
 def test_claim_9_compares_accuracies_on_brackets():
     rows = [_row(s, seed, 0.5, task="brackets", seq_len=L, val_accuracy=acc + 0.01 * seed)
             for L in (100, 200, 400) for s, acc in (("vanilla", 0.9), ("expm", 0.4)) for seed in range(3)]

@@ -72,9 +72,14 @@ def _g(x: float | None) -> str:
 class _Table:
     """Summary lines by (task, seq_len, strategy), with the helpers the rules need."""
 
-    def __init__(self, rows: Sequence[dict]) -> None:
+    def __init__(self, rows: Sequence[dict], near_baseline: tuple[float, float] = NEAR_BASELINE) -> None:
         self.rows = [r for r in rows if r.get("phase", "main") == "main"]
         self.lines = {(x["task"], x["seq_len"], x["strategy"]): x for x in summarize(self.rows)}
+        self.band = near_baseline  # loss/baseline in [low, high]: near the trivial model
+        self.band_text = f"'near' means {near_baseline[0]:g}-{near_baseline[1]:g}"
+
+    def near(self, ratio: float | None) -> bool:
+        return ratio is not None and self.band[0] <= ratio <= self.band[1]
 
     def has(self, *strategies: str) -> bool:
         return all(any(k[2] == s and v["n"] >= MIN_SEEDS for k, v in self.lines.items()) for s in strategies)
@@ -97,13 +102,6 @@ class _Table:
         return min(here, key=lambda x: x["loss_ratio_mean"])
 
 
-def _near(ratio: float | None) -> bool:
-    return ratio is not None and NEAR_BASELINE[0] <= ratio <= NEAR_BASELINE[1]
-
-
-_BAND = f"'near' means {NEAR_BASELINE[0]}-{NEAR_BASELINE[1]}"
-
-
 def _split(ok: list[str], bad: list[str], what_ok: str, what_bad: str, evidence: str) -> tuple[str, str]:
     if ok and not bad:
         return HOLDS, evidence
@@ -120,11 +118,11 @@ def _claim1(t: _Table) -> Verdict:
         L = t.lengths(task, "vanilla")[-1]
         line = t.get(task, L, "vanilla")
         m = line["loss_ratio_mean"]
-        (ok if _near(m) else bad).append(f"{task} T={L}")
+        (ok if t.near(m) else bad).append(f"{task} T={L}")
         parts.append(f"{task} T={L}: {_g(m)}")
     status, text = _split(ok, bad, "near the baseline at the longest length on",
                           "not near it on", "Vanilla loss/baseline at each task's longest length: "
-                          + "; ".join(parts) + f" (claimed ~0.9; {_BAND}).")
+                          + "; ".join(parts) + f" (claimed ~0.9; {t.band_text}).")
     return Verdict(1, status, text)
 
 
@@ -168,7 +166,7 @@ def _claim4(t: _Table) -> Verdict:
     for task in t.tasks("orthogonal_init"):
         L = t.lengths(task, "orthogonal_init")[-1]
         m = t.get(task, L, "orthogonal_init")["loss_ratio_mean"]
-        (ok if _near(m) else bad).append(f"{task} T={L}")
+        (ok if t.near(m) else bad).append(f"{task} T={L}")
         best = t.best(task, L)
         parts.append(f"{task} T={L}: {_g(m)} (best method there: {best['strategy']} "
                      f"{_g(best['loss_ratio_mean'])})")
@@ -178,7 +176,7 @@ def _claim4(t: _Table) -> Verdict:
             + (" (no vanilla run diverged, so 'prevents NaNs' is not tested here)." if nan_v == 0 else "."))
     status, text = _split(ok, bad, "stuck near the baseline on", "not near it on",
                           "orthogonal_init loss/baseline at the longest length: " + "; ".join(parts)
-                          + f" (claimed 0.9-1.0; {_BAND}). {nans}")
+                          + f" (claimed 0.9-1.0; {t.band_text}). {nans}")
     return Verdict(4, status, text)
 
 
@@ -238,8 +236,8 @@ def _claim7(t: _Table) -> Verdict:
         full = t.get(line["task"], line["seq_len"], "tbptt_long") or t.get(line["task"], line["seq_len"],
                                                                            "vanilla")
         learnable = full is not None and full["loss_ratio_mean"] is not None and \
-            full["loss_ratio_mean"] < NEAR_BASELINE[0]
-        (untested if not learnable else ok if _near(m) else bad).append(where)
+            full["loss_ratio_mean"] < t.band[0]
+        (untested if not learnable else ok if t.near(m) else bad).append(where)
         parts.append(f"{where}: short window {_g(m)}"
                      + (f", {full['strategy']} {_g(full['loss_ratio_mean'])}" if full else ""))
     div_v = sum(x["divergences"] for x in t.cells("vanilla"))
@@ -311,18 +309,31 @@ _RULES: dict[int, Callable[[_Table], Verdict]] = {
 }
 
 
-def evaluate_claims(rows: Sequence[dict]) -> list[Verdict]:
+def evaluate_claims(rows: Sequence[dict], *,
+                    near_baseline: tuple[float, float] = NEAR_BASELINE) -> list[Verdict]:
     """The verdict on each of the nine claims, from the rows of ``results.json``.
 
     Parameters
     ----------
     rows : sequence of dict
         The study's rows (sweep rows are ignored).
+    near_baseline : tuple of float, optional
+        ``(low, high)``: a mean loss/baseline in ``[low, high]`` is "near the
+        trivial baseline" (claims 1, 4 and 7), and below ``low`` a method
+        "learned" (claim 7's check that a window covering the dependency
+        learned). Default ``NEAR_BASELINE`` of this module, ``(0.8, 1.25)``.
 
     Returns
     -------
     list of Verdict
         One per claim, in order.
+
+    Raises
+    ------
+    TypeError
+        If ``near_baseline`` is not a pair of real numbers.
+    ValueError
+        If it is not ``0 <= low < high`` with both finite.
 
     Notes
     -----
@@ -331,15 +342,31 @@ def evaluate_claims(rows: Sequence[dict]) -> list[Verdict]:
     ``orthogonal_init``, ``qr_every_1``/``qr_every_5``, ``lstm``, ``expm``)
     and the ``brackets`` task; a claim whose cells are missing, or have
     fewer than 3 seeds, is *not decided by this run*. Thresholds:
-    "near the baseline" is loss/baseline in [0.8, 1.25]; a claimed number holds when
-    the measurement is within a factor 3 of it. Taught in lesson 14.
+    "near the baseline" is loss/baseline in ``near_baseline`` (by default
+    [0.8, 1.25]); a claimed number holds when the measurement is within a
+    factor 3 of it. Taught in lesson 14.
 
     Examples
     --------
     >>> [v.status for v in evaluate_claims([])][:2]
     ['not decided by this run', 'not decided by this run']
+    >>> rows = [{"task": "adding", "seq_len": 30, "strategy": "vanilla", "seed": s, "loss_ratio": r,
+    ...          "status": "finished"} for s, r in enumerate([0.6, 0.7, 0.65])]
+    >>> evaluate_claims(rows)[0].status, evaluate_claims(rows, near_baseline=(0.5, 2.0))[0].status
+    ('does not hold', 'holds')
+    >>> evaluate_claims(rows, near_baseline=(1.25, 0.8))
+    Traceback (most recent call last):
+        ...
+    ValueError: near_baseline must be (low, high) with 0 <= low < high, both finite; got (1.25, 0.8)
     """
-    table = _Table(rows)
+    band = tuple(near_baseline) if isinstance(near_baseline, (tuple, list)) else None
+    if band is None or len(band) != 2 or any(isinstance(x, bool) or not isinstance(x, (int, float))
+                                             for x in band):
+        raise TypeError(f"near_baseline must be a pair of numbers (low, high), got {near_baseline!r}")
+    if not (math.isfinite(band[0]) and math.isfinite(band[1]) and 0 <= band[0] < band[1]):
+        raise ValueError(f"near_baseline must be (low, high) with 0 <= low < high, both finite; "
+                         f"got {near_baseline!r}")
+    table = _Table(rows, (float(band[0]), float(band[1])))
     return [_RULES[n](table) for n in sorted(_RULES)]
 
 
