@@ -293,6 +293,18 @@ def test_brackets_is_a_registered_task_with_shapes_and_baseline():
     assert torch.equal(x.sum(-1), torch.ones(5, 30))
 
 
+def test_brackets_accuracy_counts_only_the_predictable_positions_also_in_the_trainer():
+    task = make_task("brackets", 4)
+    target = torch.tensor([[4, -100, 5, -100]])
+    output = torch.nn.functional.one_hot(torch.tensor([[4, 0, 6, 1]]), 8).float()
+    # 1 of the 2 scored positions right; the 2 unscored ones count for nothing (not as wrong)
+    assert task.accuracy(output, target) == 0.5
+    assert task.accuracy_tensor(output, target).item() == 0.5  # what the trainer logs
+    x, y = task.sample(64, torch.Generator().manual_seed(1))
+    right = torch.nn.functional.one_hot(y.clamp(min=0), 8).float()  # right wherever it is scored
+    assert task.accuracy_tensor(right, y).item() == 1.0
+
+
 def test_brackets_are_reproducible_from_the_seed():
     task = BracketsTask(40)
     a = task.sample(4, torch.Generator().manual_seed(3))

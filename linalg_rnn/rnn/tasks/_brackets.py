@@ -129,8 +129,18 @@ class BracketsTask(SequenceTask):
         losses = F.cross_entropy(output.transpose(1, 2), window, ignore_index=IGNORE, reduction="sum")
         return losses / (target != IGNORE).sum().clamp(min=1)
 
+    def accuracy_tensor(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Share of the predictable positions whose next symbol is the argmax, as a 0-d tensor.
+
+        The positions are those of this batch's targets (not ``step_weights``,
+        which weights every position because any may be scored): an unscored
+        position neither counts as wrong nor as right. The mask stays on the
+        output's device (no boolean indexing, so no host synchronization).
+        """
+        scored = (target != IGNORE).to(output.dtype)
+        correct = (output.argmax(-1) == target).to(output.dtype) * scored
+        return correct.sum() / scored.sum().clamp(min=1)
+
     def accuracy(self, output: torch.Tensor, target: torch.Tensor) -> float:
         """Share of the predictable positions whose next symbol is the argmax of the output."""
-        scored = target != IGNORE
-        right = (output.argmax(-1) == target) & scored
-        return (right.sum() / scored.sum().clamp(min=1)).item()
+        return self.accuracy_tensor(output, target).item()
