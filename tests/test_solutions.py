@@ -22,7 +22,7 @@ SOLUTION_FILES = sorted(SOLUTIONS_DIR.glob("[0-9][0-9]_solutions.py"))
 # Lessons whose worked solutions are still to be written (after the lessons'
 # errata have landed).  Strict xfail: writing one makes its test pass, and the
 # lesson must then leave this set.
-AWAITING_SOLUTIONS = {"14"}
+AWAITING_SOLUTIONS: set[str] = set()
 
 
 solutions_ext = load_script("linalg_rnn_docs_solutions", ROOT / "docs" / "_ext" / "solutions.py")
