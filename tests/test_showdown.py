@@ -92,6 +92,8 @@ def test_later_levels_win_strategy_over_task_over_study():
     ({"strategies": [{"label": "x", "strategy": "tbptt", "tbptt_window_ratio": -1}]}, "ratio"),
     ({"strategies": ["qr_projection+expm"]}, "keeps W_hh orthogonal"),
     ({"sweep_seeds": [0]}, "must differ from the main seeds"),
+    ({"tasks": [{"task": "adding", "seq_len": 8, "strategies": ["vanila"]}]}, "not among the study's"),
+    ({"tasks": [{"task": "adding", "seq_len": 8, "strategies": []}]}, "non-empty list of strategy labels"),
 ])
 def test_bad_profiles_fail_in_one_line_naming_the_profile(change, message):
     with pytest.raises(ValueError, match=message) as info:
@@ -117,10 +119,28 @@ def test_toml_profiles_load_and_bad_files_are_refused(tmp_path):
         load_profile("medium")
 
 
+def test_a_task_entry_can_run_a_subset_of_the_strategies():
+    study = {**BASE, "tasks": [{"task": "adding", "seq_len": 8},
+                               {"task": "copy", "seq_len": 3, "strategies": ["expm"]}],
+             "strategies": ["vanilla", "clip", "expm"]}
+    cells = expand_cells(parse_profile(study))
+    by_task = {t: sorted({c.strategy for c in cells if c.task == t}) for t in ("adding", "copy")}
+    assert by_task == {"adding": ["clip", "expm", "vanilla"], "copy": ["expm"]}
+
+
+def test_the_standard_profile_holds_the_quick_cells_as_the_same_runs():
+    quick, standard = (expand_cells(load_profile(name)) for name in ("quick", "standard"))
+    same = {c.key: c.config for c in standard}
+    assert all(same[c.key] == c.config for c in quick)  # same keys, same complete configs
+    assert {(c.task, c.seq_len) for c in standard} >= {("recall", 100), ("digits_permuted", 64),
+                                                       ("brackets", 400), ("adding", 60)}
+    assert {c.strategy for c in standard if c.task == "brackets"} == {"vanilla", "expm", "cayley", "lstm"}
+
+
 def test_builtin_profiles_expand_to_checked_cells_with_enough_seeds():
-    quick, full = load_profile("quick"), load_profile("full")
-    assert len(quick.seeds) >= 3 and len(full.seeds) >= 5 and full.sweep_lrs
-    for profile in (quick, full):
+    quick, standard, full = load_profile("quick"), load_profile("standard"), load_profile("full")
+    assert len(quick.seeds) >= 3 and len(standard.seeds) >= 3 and len(full.seeds) >= 5 and full.sweep_lrs
+    for profile in (quick, standard, full):
         labels = {s["label"] for s in profile.strategies}
         assert {"vanilla", "clip", "tbptt_short", "tbptt_long", "orthogonal_init", "orthogonal_init+clip",
                 "qr_every_1", "qr_every_5", "qr_every_25", "polar_every_5",

@@ -44,7 +44,8 @@ def add_showdown_parser(subparsers) -> argparse.ArgumentParser:
                     "results.json, results.csv, summary.md and figures into one folder.",
     )
     p.add_argument("--profile", default="quick", help="quick (default, CPU, ~15 min on 2 cores), "
-                   "full (GPU, literature scale) or a .toml file")
+                   "standard (CPU, every task, about an hour on 2 cores), full (GPU, literature "
+                   "scale) or a .toml file")
     p.add_argument("--out", help="study folder (default results/<profile>-<date>)")
     p.add_argument("--resume", action="store_true",
                    help="continue the study in --out: skip finished cells, continue interrupted ones")

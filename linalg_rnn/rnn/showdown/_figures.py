@@ -53,7 +53,7 @@ def _legend(fig: Figure, ax) -> None:
     """One legend for the figure, outside the panels (so no curve hides behind it)."""
     handles, labels = ax.get_legend_handles_labels()
     if handles:
-        fig.legend(handles, labels, loc="outside right upper", fontsize=7)
+        fig.legend(handles, labels, loc="outside right center", fontsize=8)
 
 
 def _panels(pairs: Sequence, width: float = 4.2, height: float = 3.2, cols: int = 4):
@@ -241,7 +241,7 @@ def plot_eigenvalues(curves: dict, rows: Sequence[dict]) -> Figure:
         ax.set_aspect("equal")
         ax.set_title(strategy, fontsize=8)
         ax.tick_params(labelsize=6)
-    axes[0].legend(fontsize=6)
+    axes[0].legend(fontsize=8)
     fig.suptitle(f"Eigenvalues of W_hh at start (open) and end (filled): {task}, T = {L}")
     return fig
 

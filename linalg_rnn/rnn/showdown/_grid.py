@@ -30,10 +30,10 @@ __all__ = [
     "load_profile", "parse_profile", "tbptt_window_for",
 ]
 
-BUILTIN_PROFILES = ("quick", "full")
+BUILTIN_PROFILES = ("quick", "standard", "full")
 _STUDY_KEYS = {"name", "description", "seeds", "tasks", "strategies", "sweep_lrs", "sweep_steps",
                "sweep_seeds"}
-_TASK_KEYS = {"task", "seq_len", "label", "optional"}
+_TASK_KEYS = {"task", "seq_len", "label", "optional", "strategies"}
 _STRATEGY_KEYS = {"strategy", "label", "tbptt_window_ratio"}
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 # Fields the study sets itself (per cell or per run of the study), never a profile.
@@ -188,7 +188,9 @@ def parse_profile(study: dict, source: str = "<dict>") -> Profile:
     A task entry is ``{task = ..., seq_len = L or [L1, L2, ...]}`` plus
     optional ``label`` (default the task name, ``_permuted`` appended for
     ``permute = true``), ``optional = true`` (left out, with a note, when
-    its data are missing: local MNIST) and TrainConfig fields. A strategy is
+    its data are missing: local MNIST), ``strategies = [label, ...]`` (run
+    only these of the study's strategies on this task; default all of them)
+    and TrainConfig fields. A strategy is
     a string, or a table with ``strategy``, a ``label`` (required as soon
     as anything else is set), TrainConfig fields and ``tbptt_window_ratio``
     (the truncation window as a fraction of the task's dependency length,
@@ -229,9 +231,14 @@ def parse_profile(study: dict, source: str = "<dict>") -> Profile:
         base = entry["task"] + ("_permuted" if options.get("permute") else "")
         label = _label(source, where, entry.get("label", base))
         lengths = [None] if entry.get("seq_len") is None else _int_list(source, where, entry["seq_len"])
+        only = entry.get("strategies")
+        if only is not None and (not isinstance(only, list) or not only
+                                 or not all(isinstance(x, str) for x in only)):
+            _fail(source, where, f"strategies must be a non-empty list of strategy labels, got {only!r}")
         for L in lengths:
             tasks.append({"label": label, "task": entry["task"], "seq_len": L,
-                          "optional": bool(entry.get("optional", False)), "options": options})
+                          "optional": bool(entry.get("optional", False)), "options": options,
+                          "strategies": None if only is None else list(only)})
     strategies = []
     if not isinstance(study["strategies"], list) or not study["strategies"]:
         _fail(source, "strategies", "must be a non-empty list")
@@ -254,6 +261,11 @@ def parse_profile(study: dict, source: str = "<dict>") -> Profile:
     labels = [s["label"] for s in strategies]
     if len(set(labels)) != len(labels):
         _fail(source, "strategies", f"labels must be unique, got {labels}")
+    for task in tasks:
+        unknown = sorted(set(task["strategies"] or ()) - set(labels))
+        if unknown:
+            _fail(source, f"tasks ({task['label']})",
+                  f"strategies names {unknown}, not among the study's strategy labels {labels}")
     pairs = [(t["label"], t["seq_len"]) for t in tasks]
     if len(set(pairs)) != len(pairs):
         _fail(source, "tasks", "a (task label, seq_len) pair appears twice; give one a label")
@@ -274,12 +286,12 @@ def parse_profile(study: dict, source: str = "<dict>") -> Profile:
 
 
 def load_profile(profile: str | Path) -> Profile:
-    """A built-in profile by name (``quick``, ``full``) or a TOML file.
+    """A built-in profile by name (``quick``, ``standard``, ``full``) or a TOML file.
 
     Parameters
     ----------
     profile : str or Path
-        ``"quick"``, ``"full"``, or the path of a ``.toml`` file with a
+        ``"quick"``, ``"standard"``, ``"full"``, or the path of a ``.toml`` file with a
         ``[study]`` table.
 
     Returns
@@ -302,7 +314,7 @@ def load_profile(profile: str | Path) -> Profile:
     >>> load_profile("huge")
     Traceback (most recent call last):
         ...
-    ValueError: unknown profile 'huge'; give quick, full or a .toml file
+    ValueError: unknown profile 'huge'; give quick, standard, full or a .toml file
     """
     text_profile = str(profile)
     if text_profile in BUILTIN_PROFILES:
@@ -311,7 +323,8 @@ def load_profile(profile: str | Path) -> Profile:
     else:
         path = Path(profile)
         if path.suffix.lower() != ".toml":
-            raise ValueError(f"unknown profile {text_profile!r}; give quick, full or a .toml file")
+            raise ValueError(f"unknown profile {text_profile!r}; give {', '.join(BUILTIN_PROFILES[:-1])}, "
+                             f"{BUILTIN_PROFILES[-1]} or a .toml file")
         if not path.is_file():
             raise FileNotFoundError(f"profile file {path} does not exist")
         text, source = path.read_text(encoding="utf-8"), str(path)
@@ -461,6 +474,8 @@ def expand_cells(profile: Profile, *, overrides: dict | None = None,
     cells = []
     for task in available_tasks(profile)[0]:
         for strategy in profile.strategies:
+            if task.get("strategies") is not None and strategy["label"] not in task["strategies"]:
+                continue  # this task runs a subset of the study's strategies
             if phase == "sweep":
                 steps = {"steps": profile.sweep_steps} if profile.sweep_steps else {}
                 for lr in profile.sweep_lrs:
