@@ -388,7 +388,9 @@ axes[0].legend(fontsize=7, loc="lower right")
 # from this one, or their unitary RNN did not learn even that -- either
 # way their table cannot be compared number for number with this one.
 # The full mode of this script (2000 steps, five seeds) shows where the
-# two methods end at these lengths; ``linalg-rnn showdown --profile full``
-# (with :math:`T = 400`, hidden 190 and a learning-rate sweep) is what the
-# package's verdict needs.  This book's RNN is tanh; the slides' unitary
-# RNN used modReLU.
+# two methods end at these lengths.  The package's verdict needs all three
+# lengths: ``linalg-rnn showdown --profile standard`` runs brackets at
+# :math:`T = 100`, 200 and 400 on a CPU (3 seeds, 1500 steps), and
+# ``--profile full`` at literature scale (hidden 190, a learning-rate
+# sweep, on a GPU).  This book's RNN is tanh; the slides' unitary RNN used
+# modReLU.
