@@ -113,7 +113,7 @@ values = [r["loss_ratio"] for r in rows if r["strategy"] == rows[0]["strategy"]]
 print(f"\nthe same interval by hand: bootstrap_ci({[round(v, 3) for v in values]}) =",
       tuple(round(v, 3) for v in bootstrap_ci(values)))
 
-fig = plot_curves(rows, curves, "val_loss")
+fig = plot_curves(rows, curves, "val_loss", fig=plt.figure())  # held by pyplot, so the page shows it
 
 # %%
 # The committed run
@@ -138,7 +138,7 @@ else:
     print("no committed run in this copy of the book: the figures and verdicts below read the live slice")
     study_rows = rows
 
-fig = plot_headline(study_rows)
+fig = plot_headline(study_rows, fig=plt.figure())
 
 # %%
 # Verdicts on the source claims
@@ -160,6 +160,7 @@ order = ["holds", "holds only when", "does not hold", "not decided by this run"]
 counts = [sum(v.status == s for v in verdicts) for s in order]
 ax.barh(order, counts, color=["C2", "C1", "C3", "0.6"])
 ax.set(xlabel="claims", title="verdicts on the nine source claims")
+ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
 
 # %%
 # Running the study yourself

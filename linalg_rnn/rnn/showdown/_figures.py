@@ -56,18 +56,29 @@ def _legend(fig: Figure, ax) -> None:
         fig.legend(handles, labels, loc="outside right center", fontsize=8)
 
 
-def _panels(pairs: Sequence, width: float = 4.2, height: float = 3.2, cols: int = 4):
+def _figure(fig: Figure | None, size: tuple[float, float]) -> Figure:
+    """``fig`` resized and laid out for drawing (a lesson passes ``plt.figure()``, so pyplot holds
+    it and sphinx-gallery saves it), or a new figure made without pyplot (a study's files)."""
+    if fig is None:
+        return Figure(figsize=size, layout="constrained")
+    fig.set_size_inches(*size)
+    fig.set_layout_engine("constrained")
+    return fig
+
+
+def _panels(pairs: Sequence, width: float = 4.2, height: float = 3.2, cols: int = 4,
+            fig: Figure | None = None):
     n = max(1, len(pairs))
     cols = min(cols, n)
     rows = math.ceil(n / cols)
-    fig = Figure(figsize=(width * cols, height * rows + 0.6), layout="constrained")
+    fig = _figure(fig, (max(width * cols, 7.5), height * rows + 0.6))  # room for the title
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False).ravel())
     for ax in axes[n:]:
         ax.set_visible(False)
     return fig, axes
 
 
-def plot_headline(rows: Sequence[dict]) -> Figure:
+def plot_headline(rows: Sequence[dict], *, fig: Figure | None = None) -> Figure:
     """Loss/baseline against sequence length, one line per method, one panel per task.
 
     Each point is the mean over seeds of the final validation loss as a
@@ -80,11 +91,16 @@ def plot_headline(rows: Sequence[dict]) -> Figure:
     ...          "status": "finished", "success": False} for L in (10, 20)]
     >>> len(plot_headline(rows).axes)
     1
+    >>> import matplotlib.pyplot as plt
+    >>> fig = plot_headline(rows, fig=plt.figure())  # held by pyplot: a lesson's runner saves it
+    >>> fig.number in plt.get_fignums(), len(fig.axes)
+    (True, 1)
+    >>> plt.close(fig)
     """
     lines = summarize(rows)
     tasks = list(dict.fromkeys(line["task"] for line in lines))
     colors = _colors(_strategies(rows))
-    fig, axes = _panels(tasks, width=4.6, height=3.6, cols=3)
+    fig, axes = _panels(tasks, width=4.6, height=3.6, cols=3, fig=fig)
     for ax, task in zip(axes, tasks, strict=False):
         for strategy, color in colors.items():
             pts = [x for x in lines if x["task"] == task and x["strategy"] == strategy
@@ -102,7 +118,7 @@ def plot_headline(rows: Sequence[dict]) -> Figure:
         ax.set_yscale("log")
         ax.set(xlabel="sequence length T", ylabel="val loss / baseline", title=task)
     _legend(fig, axes[0])
-    fig.suptitle("Final validation loss over the task's baseline (mean over seeds, 95 % bootstrap CI)")
+    fig.suptitle("Final validation loss over the task's baseline\n(mean over seeds, 95 % bootstrap CI)")
     return fig
 
 
@@ -127,7 +143,8 @@ def _band(ax, runs: list[dict], key: str, color, label: str, scale: float = 1.0)
                             alpha=0.18, lw=0)
 
 
-def plot_curves(rows: Sequence[dict], curves: dict, key: str = "val_loss") -> Figure:
+def plot_curves(rows: Sequence[dict], curves: dict, key: str = "val_loss", *,
+                fig: Figure | None = None) -> Figure:
     """Curves over training per method (median over seeds, min–max band), one panel per task × length.
 
     Parameters
@@ -155,7 +172,7 @@ def plot_curves(rows: Sequence[dict], curves: dict, key: str = "val_loss") -> Fi
     pairs = list(dict.fromkeys((x["task"], x["seq_len"]) for x in lines))
     baseline = {(r["task"], r["seq_len"]): r["baseline_loss"] for r in rows if r.get("baseline_loss")}
     colors = _colors(_strategies(rows))
-    fig, axes = _panels(pairs)
+    fig, axes = _panels(pairs, fig=fig)
     for ax, (task, L) in zip(axes, pairs, strict=False):
         scale = baseline.get((task, L), 1.0) if key != "grad_norm" else 1.0
         for strategy, color in colors.items():
@@ -168,11 +185,11 @@ def plot_curves(rows: Sequence[dict], curves: dict, key: str = "val_loss") -> Fi
     _legend(fig, axes[0])
     title = {"val_loss": "Validation loss over the baseline", "train_loss": "Training loss over the baseline",
              "grad_norm": "Gradient norm"}.get(key, key)
-    fig.suptitle(f"{title}: median over seeds, band from the lowest to the highest seed")
+    fig.suptitle(f"{title}\nmedian over seeds, band from the lowest to the highest seed")
     return fig
 
 
-def plot_w_hh_norms(rows: Sequence[dict], curves: dict) -> Figure:
+def plot_w_hh_norms(rows: Sequence[dict], curves: dict, *, fig: Figure | None = None) -> Figure:
     """‖W_hh‖₂ over training per method, and its last steps at full resolution (drift between projections).
 
     Left: the whole run on the longest length of the first task (median over
@@ -188,11 +205,11 @@ def plot_w_hh_norms(rows: Sequence[dict], curves: dict) -> Figure:
     """
     lines = summarize(rows)
     if not lines:
-        return Figure()
+        return fig if fig is not None else Figure()
     task = lines[0]["task"]
     L = max(x["seq_len"] for x in lines if x["task"] == task)
     colors = _colors(_strategies(rows))
-    fig = Figure(figsize=(13, 4.2), layout="constrained")
+    fig = _figure(fig, (13, 4.2))
     ax_all, ax_zoom = fig.subplots(1, 2)
     for strategy, color in colors.items():
         runs = _by_cell(curves, task, L, strategy)
@@ -210,7 +227,7 @@ def plot_w_hh_norms(rows: Sequence[dict], curves: dict) -> Figure:
     return fig
 
 
-def plot_eigenvalues(curves: dict, rows: Sequence[dict]) -> Figure:
+def plot_eigenvalues(curves: dict, rows: Sequence[dict], *, fig: Figure | None = None) -> Figure:
     """Eigenvalues of W_hh at the start and end of training, one panel per method, with the unit circle.
 
     Drawn for the longest length of the first task, first seed.
@@ -223,11 +240,11 @@ def plot_eigenvalues(curves: dict, rows: Sequence[dict]) -> Figure:
     """
     lines = summarize(rows)
     if not lines:
-        return Figure()
+        return fig if fig is not None else Figure()
     task = lines[0]["task"]
     L = max(x["seq_len"] for x in lines if x["task"] == task)
     strategies = _strategies(rows)
-    fig, axes = _panels(strategies, width=2.8, height=2.8, cols=6)
+    fig, axes = _panels(strategies, width=2.8, height=2.8, cols=6, fig=fig)
     theta = np.linspace(0, 2 * np.pi, 256)
     for ax, strategy in zip(axes, strategies, strict=False):
         runs = [c for c in _by_cell(curves, task, L, strategy) if c.get("eigenvalues")]
@@ -242,7 +259,7 @@ def plot_eigenvalues(curves: dict, rows: Sequence[dict]) -> Figure:
         ax.set_title(strategy, fontsize=8)
         ax.tick_params(labelsize=6)
     axes[0].legend(fontsize=8)
-    fig.suptitle(f"Eigenvalues of W_hh at start (open) and end (filled): {task}, T = {L}")
+    fig.suptitle(f"Eigenvalues of $W_{{hh}}$ at start (open) and end (filled): {task}, T = {L}")
     return fig
 
 
