@@ -127,7 +127,7 @@ fig = plot_curves(rows, curves, "val_loss", fig=plt.figure())  # held by pyplot,
 # live slice above instead and says so.
 
 # the book's source tree: docs/ sits next to the package (a checkout or an editable install)
-committed = Path(linalg_rnn.__file__).resolve().parent.parent / "docs" / "results" / "quick" / "results.json"
+committed = Path(linalg_rnn.__file__).resolve().parent.parent / "docs" / "results" / "study" / "results.json"
 if committed.is_file():
     data = json.loads(committed.read_text())
     print(f"committed run: {data['meta']['command']} on {data['meta']['date']}, "

@@ -211,7 +211,7 @@ def test_the_cli_runs_a_toml_profile_and_prints_the_folder(tmp_path, capsys):
 def test_the_committed_results_page_is_what_the_code_makes_of_the_committed_results(monkeypatch):
     root = Path(__file__).resolve().parent.parent
     monkeypatch.chdir(root)  # the page names its folder relative to the repository
-    made = results_page(Path("docs/results/quick"), image_dir="results/quick/figures")
+    made = results_page(Path("docs/results/study"), image_dir="results/study/figures")
     assert (root / "docs" / "results.rst").read_text(encoding="utf-8") == made
 
 

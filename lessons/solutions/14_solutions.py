@@ -125,7 +125,7 @@ ax.legend(fontsize=8)
 # (vanilla, and ``tbptt_long``, whose window covers the whole sequence
 # and so runs the same computation) did learn something:
 
-committed = Path(linalg_rnn.__file__).resolve().parent.parent / "docs" / "results" / "quick" / "results.json"
+committed = Path(linalg_rnn.__file__).resolve().parent.parent / "docs" / "results" / "study" / "results.json"
 if committed.is_file():
     study_rows = json.loads(committed.read_text())["runs"]
     short = [r for r in study_rows if r["strategy"] == "tbptt_short" and r["tbptt_window"] == 2]

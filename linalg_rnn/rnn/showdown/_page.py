@@ -2,7 +2,7 @@
 
 ``python -m linalg_rnn.rnn.showdown STUDY_DIR`` copies a finished study's publishable
 files (``results.json``, ``results.csv``, ``summary.md``, ``figures/``) to
-``docs/results/quick`` and rewrites ``docs/results.rst``; a test checks that the
+``docs/results/study`` and rewrites ``docs/results.rst``; a test checks that the
 committed page is exactly what this code makes of the committed ``results.json``.
 """
 
@@ -98,9 +98,9 @@ def _pending_page(results_dir: Path) -> str:
            "No run is committed yet", "-----------------------", "",
            f"The folder ``{results_dir.as_posix()}`` holds no ``results.json``. The run that belongs",
            "here is made with::", "",
-           "    linalg-rnn showdown --profile quick --workers 2 --out results/quick-run", "",
+           "    linalg-rnn showdown --profile standard --workers 2 --out results/standard-run", "",
            "and published here (results, summary and figures copied, this page rewritten) with::", "",
-           "    python -m linalg_rnn.rnn.showdown results/quick-run", "",
+           "    python -m linalg_rnn.rnn.showdown results/standard-run", "",
            "Until then no claim below has a verdict: every one is *not decided by this run*.", "",
            "Fairness rules", "--------------", "", FAIRNESS,
            "The claims under test", "---------------------", ""]
@@ -210,7 +210,7 @@ def results_page(results_dir: str | Path, *, image_dir: str | None = None) -> st
     return "\n".join(out).rstrip() + "\n"
 
 
-def publish(study_dir: str | Path, dest: str | Path = "docs/results/quick",
+def publish(study_dir: str | Path, dest: str | Path = "docs/results/study",
             page: str | Path = "docs/results.rst") -> Path:
     """Copy a finished study's publishable files to ``dest`` and write the results page.
 
