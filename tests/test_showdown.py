@@ -268,10 +268,14 @@ def test_claim_7_blames_the_window_only_where_a_long_window_learned():
                                                                         for s in range(3)]
     neither = base + [_row("tbptt_short", s, 0.95) for s in range(3)] + [_row("tbptt_long", s, 0.9)
                                                                         for s in range(3)]
+    # one lucky seed: the mean of the long window is low, its 95 % interval is not below the band
+    lucky = base + [_row("tbptt_short", s, 0.95) for s in range(3)] + [
+        _row("tbptt_long", s, r) for s, r in enumerate((0.1, 0.9, 0.9))]
     assert evaluate_claims(learned)[6].status == "holds"
-    assert evaluate_claims(neither)[6].status == "not decided by this run"
-    assert "Not tested where the long window did not learn either (adding T=10)" in \
-        evaluate_claims(neither)[6].evidence
+    for rows in (neither, lucky):
+        assert evaluate_claims(rows)[6].status == "not decided by this run"
+        assert "Not tested where the long window did not clearly learn (95 % interval not below 0.8): " \
+               "adding T=10" in evaluate_claims(rows)[6].evidence
 
 
 def test_the_near_baseline_band_is_an_argument_and_moves_claims_1_4_and_7():
