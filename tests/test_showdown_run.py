@@ -248,3 +248,36 @@ def test_ctrl_c_stops_the_study_and_resume_finishes_it_as_if_uninterrupted(tmp_p
     reference = study(tmp_path, "reference", profile=profile)
     assert resumed.ran >= 1 and all(r["status"] == "finished" for r in resumed.rows)
     assert untimed(resumed.rows) == untimed(reference.rows)
+
+
+def test_a_sitting_killed_outright_still_says_what_it_ran(tmp_path, monkeypatch):
+    import linalg_rnn.rnn.showdown._study as study_module
+
+    class Killed(BaseException):
+        """Stands for SIGKILL: nothing after the raise runs, the files stay as last written."""
+
+    written = study_module.write_outputs
+
+    def write_then_die(out, meta, records, order, final, **kwargs):
+        written(out, meta, records, order, final=final, **kwargs)
+        if len(records) == 2:
+            raise Killed
+
+    monkeypatch.setattr(study_module, "write_outputs", write_then_die)
+    with pytest.raises(Killed):
+        study(tmp_path)
+    meta = json.loads((tmp_path / "s" / "results.json").read_text())["meta"]
+    assert [s["cells_run"] for s in meta["sittings"]] == [2]
+    assert 0 < meta["sittings"][0]["wall_s"] == meta["wall_s"]
+    monkeypatch.setattr(study_module, "write_outputs", written)
+    resumed = study(tmp_path, resume=True)
+    meta = json.loads((resumed.out_dir / "results.json").read_text())["meta"]
+    assert [s["cells_run"] for s in meta["sittings"]] == [2, 2] and resumed.ran == 2
+    assert "over 2 sittings" in results_page(resumed.out_dir)
+    # a results.json from before sittings recorded their progress: a killed sitting kept no time
+    data = json.loads((resumed.out_dir / "results.json").read_text())
+    data["meta"]["sittings"][0].update(wall_s=None)
+    (resumed.out_dir / "results.json").write_text(json.dumps(data))
+    page = results_page(resumed.out_dir)
+    assert "2 cells, wall time not recorded (the sitting was killed)" in page
+    assert "not counting the sittings killed before they recorded their time" in page

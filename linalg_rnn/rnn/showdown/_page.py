@@ -23,8 +23,8 @@ FAIRNESS = """\
 * **Same data, same budget.** Every method in a (task, length) cell gets the same hidden size,
   batch size, number of steps, seeds, training batches and validation batch: one trainer *step*
   is one batch for every strategy (truncated BPTT makes one update per window inside it).
-* **One learning rate rule.** Adam at the profile's rate for every method (the quick profile uses
-  one fixed, stated rate; the full profile picks each method's rate by the same validation sweep
+* **One learning rate rule.** Adam at the profile's rate for every method (the quick and standard
+  profiles use one fixed, stated rate; the full profile picks each method's rate by the same validation sweep
   on a seed kept apart from the reported seeds). Parametrized weights (``expm``, ``cayley``) get
   their own rate for the unconstrained matrix, as in expRNN.
 * **Like with like.** ``tbptt`` is the textbook algorithm of lesson 11 (an update per window,
@@ -83,7 +83,10 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _sitting(s: dict) -> str:
-    return f"``{s['command']}``: {s['cells_run']} cells in {s['wall_s'] / 60:.1f} min"
+    resumed = " (``--resume``)" if "--resume" in (s.get("command") or "").split() else ""
+    if s.get("wall_s") is None:  # a sitting killed before it could write its time
+        return f"{s['cells_run']} cells{resumed}, wall time not recorded (the sitting was killed)"
+    return f"{s['cells_run']} cells{resumed} in {s['wall_s'] / 60:.1f} min"
 
 
 def _g(x, spec: str = ".3g") -> str:
@@ -159,7 +162,8 @@ def results_page(results_dir: str | Path, *, image_dir: str | None = None) -> st
         "How this run was made", "---------------------", "",
         f"* command: ``{meta['command']}`` (profile ``{meta['profile']['name']}``)",
         f"* date: {meta['date']}; wall time {_g(None if wall is None else wall / 60, '.1f')} minutes "
-        f"for {len(main)} cells"
+        f"for {len(main)} cells" + (" (not counting the sittings killed before they recorded their time)"
+                                    if any(x.get("wall_s") is None for x in meta.get("sittings", [])) else "")
         + (f", over {len(sittings)} sittings ({'; '.join(_sitting(s) for s in sittings)})"
            if len(sittings := meta.get("sittings", [])) > 1 else ""),
         f"* machine: {meta['machine']['platform']}, {meta['machine']['cpu_count']} CPUs"

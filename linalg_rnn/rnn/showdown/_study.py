@@ -390,6 +390,9 @@ def run_study(profile: str | Path | Profile = "quick", out: str | Path | None = 
                     if record["row"]["status"] == "interrupted":
                         stop["signal"] = stop["signal"] or "SIGINT"
                     shown.cell(record)
+                    # the sitting so far, so that a sitting killed outright (SIGKILL) still says what it did
+                    meta["sittings"][-1].update(wall_s=time.perf_counter() - started, cells_run=ran)
+                    meta["wall_s"] = sum(s["wall_s"] or 0.0 for s in meta["sittings"])
                     write_outputs(out, meta, records, order, final=False)
             if stop["signal"]:
                 break
