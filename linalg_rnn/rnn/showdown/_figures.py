@@ -102,12 +102,14 @@ def plot_headline(rows: Sequence[dict], *, fig: Figure | None = None) -> Figure:
     colors = _colors(_strategies(rows))
     fig, axes = _panels(tasks, width=4.6, height=3.6, cols=3, fig=fig)
     for ax, task in zip(axes, tasks, strict=False):
-        for strategy, color in colors.items():
+        lengths = sorted({x["seq_len"] for x in lines if x["task"] == task})
+        for i, (strategy, color) in enumerate(colors.items()):
             pts = [x for x in lines if x["task"] == task and x["strategy"] == strategy
                    and x["loss_ratio_mean"] is not None]
             if not pts:
                 continue
-            L = [p["seq_len"] for p in pts]
+            # one length: the methods side by side (at one x they would hide each other)
+            L = [p["seq_len"] for p in pts] if len(lengths) > 1 else [i]
             mean = np.array([p["loss_ratio_mean"] for p in pts])
             lo = np.array([p["loss_ratio_ci"][0] for p in pts])
             hi = np.array([p["loss_ratio_ci"][1] for p in pts])
@@ -117,6 +119,8 @@ def plot_headline(rows: Sequence[dict], *, fig: Figure | None = None) -> Figure:
         ax.axhline(0.1, color="gray", ls=":", lw=1)
         ax.set_yscale("log")
         ax.set(xlabel="sequence length T", ylabel="val loss / baseline", title=task)
+        if len(lengths) == 1:
+            ax.set(xticks=[], xlabel=f"one length, T = {lengths[0]}: the methods side by side")
     _legend(fig, axes[0])
     fig.suptitle("Final validation loss over the task's baseline\n(mean over seeds, 95 % bootstrap CI)")
     return fig
