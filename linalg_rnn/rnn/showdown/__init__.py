@@ -43,10 +43,11 @@ from ._grid import (
 )
 from ._page import publish, results_page
 from ._study import StudyResult, default_workers, run_study
-from ._verdicts import CLAIMS, Verdict, evaluate_claims, verdict_markdown
+from ._verdicts import CLAIMS, NEAR_BASELINE, Verdict, evaluate_claims, verdict_markdown
 
 __all__ = [
-    "BUILTIN_PROFILES", "CLAIMS", "Cell", "EXECUTORS", "Profile", "ROW_KEYS", "StudyResult", "Verdict",
+    "BUILTIN_PROFILES", "CLAIMS", "Cell", "EXECUTORS", "NEAR_BASELINE", "Profile", "ROW_KEYS", "StudyResult",
+    "Verdict",
     "add_showdown_parser", "available_tasks", "bootstrap_ci", "cell_record", "default_workers",
     "dependency_length", "evaluate_claims", "expand_cells", "group_rows", "iter_records",
     "load_profile", "parse_profile", "pick_learning_rates", "plot_curves", "plot_eigenvalues",

@@ -18,10 +18,11 @@ import numpy as np
 
 from ._aggregate import bootstrap_ci, summarize
 
-__all__ = ["CLAIMS", "Verdict", "evaluate_claims", "verdict_markdown"]
+__all__ = ["CLAIMS", "NEAR_BASELINE", "Verdict", "evaluate_claims", "verdict_markdown"]
 
 HOLDS, FAILS, ONLY, UNDECIDED = "holds", "does not hold", "holds only when", "not decided by this run"
-NEAR_BASELINE = (0.8, 1.25)  # loss/baseline in this band: no better (and no worse) than the trivial model
+#: loss/baseline in this band: no better (and no worse) than the trivial model (``evaluate_claims``'s default)
+NEAR_BASELINE = (0.8, 1.25)
 FACTOR = 3.0  # a claimed number holds when the measurement is within this factor of it
 DRIFT = 0.1  # ‖W_hh‖₂ more than this away from 1 (starting from 1): it drifted
 MIN_SEEDS = 3
