@@ -119,9 +119,9 @@ fig = plot_curves(rows, curves, "val_loss", fig=plt.figure())  # held by pyplot,
 # The committed run
 # -----------------
 #
-# The book ships the results of one full run of ``linalg-rnn showdown``
-# (the quick profile: every strategy and several seeds, on the lengths a
-# laptop CPU can afford).  Its ``results.json`` holds one row per cell; everything
+# The book ships the results of one whole run of ``linalg-rnn showdown``
+# (its command is printed below: every strategy, three seeds, on the
+# lengths a laptop CPU can afford).  Its ``results.json`` holds one row per cell; everything
 # on the results page -- tables, figures, verdicts -- is computed from it.
 # If this copy of the book has no committed run yet, the lesson reads the
 # live slice above instead and says so.
@@ -171,6 +171,7 @@ ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
 # ``summary.md`` and the figures::
 #
 #     linalg-rnn showdown                                  # quick profile, one worker per core
+#     linalg-rnn showdown --profile standard               # every task on a CPU: the committed run
 #     linalg-rnn showdown --profile full --device cuda     # literature scale, on a GPU
 #     linalg-rnn showdown --out results/quick-2026-01-01 --resume   # after Ctrl-C
 #     linalg-rnn showdown --profile full --executor ray --address auto   # on a Ray cluster
