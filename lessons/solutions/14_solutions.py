@@ -139,15 +139,17 @@ if committed.is_file():
 
     print(f"committed run, {study_rows[0]['steps']} steps, hidden {study_rows[0]['hidden']}: "
           "loss/baseline per seed, short window | long window (its 95 % CI's upper end)")
-    for (task, L, label), line in lines.items():
+    for task, L, label in lines:
         if label != "tbptt_short" or task not in ("adding", "copy", "recall"):
             continue
         (w_short, short), (w_long, long_) = per_seed(task, L, "tbptt_short"), per_seed(task, L, "tbptt_long")
         upper = lines[(task, L, "tbptt_long")]["loss_ratio_ci"][1]
-        print(f"  {task:6s} T={L:3d}: window {w_short:2d}: {short} | window {w_long:3d}: {long_} ({upper:.3f})"
+        print(f"  {task:6s} T={L:3d}: window {w_short:2d}: {short} | "
+              f"window {w_long:3d}: {long_} ({upper:.3f})"
               + ("   <- the long window learned: tested" if upper < low else ""))
-    print(f"claim 7 on the committed run -> {evaluate_claims(study_rows)[6].status.upper()}; at adding T = 10 "
-          f"a window of 2 reading only its 2 inputs could reach at best {window_only(10, 2):.3f}")
+    print(f"claim 7 on the committed run -> {evaluate_claims(study_rows)[6].status.upper()}; "
+          f"at adding T = 10 a window of 2 reading only its 2 inputs could reach at best "
+          f"{window_only(10, 2):.3f}")
 else:
     print("no committed run in this copy of the book")
 
@@ -221,7 +223,8 @@ if committed.is_file():
         if (label == "tbptt_short" and task in ("adding", "copy", "recall")  # the tasks the rule reads
                 and lines[(task, L, "tbptt_long")]["loss_ratio_ci"][1] < 0.9):
             read[f"claim 7: tbptt_short, {task} T={L}"] = line["loss_ratio_mean"]
-            read[f"claim 7: tbptt_long, {task} T={L} (CI top)"] = lines[(task, L, "tbptt_long")]["loss_ratio_ci"][1]
+            top = lines[(task, L, "tbptt_long")]["loss_ratio_ci"][1]
+            read[f"claim 7: tbptt_long, {task} T={L} (CI top)"] = top
     fig, ax = plt.subplots(figsize=(8, 0.3 * len(read) + 1.2), layout="constrained")
     ax.scatter(list(read.values()), range(len(read)), color="k", zorder=3)
     for (name, band), color in zip(bands.items(), ("C2", "C0", "C1"), strict=True):
