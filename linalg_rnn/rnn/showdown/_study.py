@@ -390,20 +390,24 @@ def run_study(profile: str | Path | Profile = "quick", out: str | Path | None = 
                     if record["row"]["status"] == "interrupted":
                         stop["signal"] = stop["signal"] or "SIGINT"
                     shown.cell(record)
-                    # the sitting so far, so that a sitting killed outright (SIGKILL) still says what it did
-                    meta["sittings"][-1].update(wall_s=time.perf_counter() - started, cells_run=ran)
-                    meta["wall_s"] = sum(s["wall_s"] or 0.0 for s in meta["sittings"])
+                    _log_sitting(meta, started, ran)  # so far: a sitting killed outright still tells
                     write_outputs(out, meta, records, order, final=False)
             if stop["signal"]:
                 break
-    meta["sittings"][-1].update(wall_s=time.perf_counter() - started, cells_run=ran)
+    _log_sitting(meta, started, ran)
     if ran == 0 and len(meta["sittings"]) > 1:  # a sitting that ran nothing only rewrote the files
         meta["sittings"].pop()
-    meta["wall_s"] = sum(s["wall_s"] or 0.0 for s in meta["sittings"])
+        meta["wall_s"] = sum(s["wall_s"] or 0.0 for s in meta["sittings"])
     meta["interrupted"] = bool(stop["signal"])
     rows = write_outputs(out, meta, records, order, final=not stop["signal"], figures=figures)
     return StudyResult(out_dir=out, rows=rows, summary=summarize(rows), interrupted=bool(stop["signal"]),
                        ran=ran)
+
+
+def _log_sitting(meta: dict, started: float, ran: int) -> None:
+    """This sitting's wall time and cells run into ``meta``, and the study's total wall time."""
+    meta["sittings"][-1].update(wall_s=time.perf_counter() - started, cells_run=ran)
+    meta["wall_s"] = sum(s["wall_s"] or 0.0 for s in meta["sittings"])
 
 
 class _signals:
