@@ -1,0 +1,156 @@
+"""The tanh recurrence of N members at once, with backpropagation through time written out.
+
+Every tensor here has a leading *member* axis: ``(N, T, B, H)`` -- member,
+time, sequence of the batch, hidden unit. The states of all members at one
+timestep, ``h[:, t]``, are N blocks of ``B x H`` numbers, and one batched
+product ``torch.baddbmm`` advances every member by a step; the readout and
+the input projection are one batched product each over all timesteps.
+
+The forward pass of member :math:`n` is the textbook recurrence
+
+.. math:: h_t = \\tanh(u_t + h_{t-1} W_{hh}^\\top), \\qquad t = 0, \\dots, T - 1,
+
+with :math:`u_t = x_t W_{ih}^\\top + b` its input drive (computed for all
+timesteps at once, outside) and :math:`h_{-1} = h_0` the initial state.
+Backpropagation through time runs it backwards (lesson 11): with
+:math:`g_t = \\partial L / \\partial h_t` from the readout and
+:math:`a_t = \\partial L / \\partial (u_t + h_{t-1} W_{hh}^\\top)`,
+
+.. math:: a_t = (g_t + a_{t+1} W_{hh}) \\odot (1 - h_t^2), \\qquad
+          \\frac{\\partial L}{\\partial W_{hh}} = \\sum_t a_t^\\top h_{t-1}, \\qquad
+          \\frac{\\partial L}{\\partial u_t} = a_t.
+
+Written out, one step of the backward pass is two operations (the tanh
+derivative and one batched product), where autograd's graph of the same
+loop holds five nodes per step; the weight gradient is accumulated in the
+end as one batched product over all timesteps. ``benchmarks/bench_batched.py``
+measures what that saves against the same loop through autograd.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+class _TanhRecurrence(torch.autograd.Function):
+    """:math:`h_t = \\tanh(u_t + h_{t-1} W_{hh}^\\top)` for every member; the backward pass is BPTT."""
+
+    @staticmethod
+    def forward(ctx, u: torch.Tensor, h0: torch.Tensor, W_hh: torch.Tensor) -> torch.Tensor:
+        hs = torch.empty_like(u)
+        W_hh_T = W_hh.transpose(1, 2)
+        h = h0
+        for t in range(u.shape[1]):
+            torch.baddbmm(u[:, t], h, W_hh_T, out=hs[:, t])  # u_t + h_{t-1} W_hh^T, every member
+            h = hs[:, t].tanh_()
+        ctx.save_for_backward(hs, h0, W_hh)
+        return hs
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        hs, h0, W_hh = ctx.saved_tensors
+        N, T, B, H = hs.shape
+        a = torch.empty_like(hs)  # a_t = dL/d(pre-activation at t) = dL/du_t
+        dh = g[:, T - 1]  # dL/dh_{T-1}: only the readout of the last step reaches it
+        for t in range(T - 1, -1, -1):
+            torch.ops.aten.tanh_backward.grad_input(dh, hs[:, t], grad_input=a[:, t])  # dh (1 - h_t^2)
+            if t > 0:
+                dh = torch.baddbmm(g[:, t - 1], a[:, t], W_hh)  # g_{t-1} + a_t W_hh
+        # dL/dW_hh = sum_t a_t^T h_{t-1}: one product over all timesteps and sequences
+        dW_hh = torch.bmm(a[:, 0].transpose(1, 2), h0)
+        if T > 1:
+            dW_hh.baddbmm_(a[:, 1:].reshape(N, -1, H).transpose(1, 2), hs[:, :-1].reshape(N, -1, H))
+        dh0 = torch.bmm(a[:, 0], W_hh) if ctx.needs_input_grad[1] else None
+        return a, dh0, dW_hh
+
+
+def tanh_recurrence(u: torch.Tensor, h0: torch.Tensor, W_hh: torch.Tensor) -> torch.Tensor:
+    """Every hidden state of N tanh RNNs at once: :math:`h_t = \\tanh(u_t + h_{t-1} W_{hh}^\\top)`.
+
+    Parameters
+    ----------
+    u : torch.Tensor
+        The input drive :math:`u_t = x_t W_{ih}^\\top + b`, shape ``(N, T, B, H)``.
+    h0 : torch.Tensor
+        The initial state :math:`h_{-1}`, shape ``(N, B, H)``.
+    W_hh : torch.Tensor
+        The recurrent matrices, shape ``(N, H, H)``, one per member.
+
+    Returns
+    -------
+    torch.Tensor
+        :math:`h_0, \\dots, h_{T-1}`, shape ``(N, T, B, H)``; differentiable in
+        ``u``, ``h0`` and ``W_hh`` by the backpropagation through time the
+        module docstring writes out.
+
+    Notes
+    -----
+    Per timestep one batched product (:math:`2NBH^2` flops) and one tanh;
+    backward, two batched products and the tanh derivative. Members never
+    mix: a NaN in one member's slice stays there.
+
+    Examples
+    --------
+    >>> g = torch.Generator().manual_seed(0)
+    >>> u = torch.randn(3, 5, 2, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    >>> W = torch.randn(3, 4, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    >>> h0 = torch.zeros(3, 2, 4, dtype=torch.float64)
+    >>> hs = tanh_recurrence(u, h0, W)
+    >>> h_0 = torch.tanh(u[1, 0] + h0[1] @ W[1].T)  # member 1 at t = 0, by hand
+    >>> hs.shape, bool(torch.allclose(hs[1, 0], h_0))
+    (torch.Size([3, 5, 2, 4]), True)
+    >>> torch.autograd.gradcheck(tanh_recurrence, (u, h0, W))
+    True
+    """
+    return _TanhRecurrence.apply(u, h0, W_hh)
+
+
+def lstm_recurrence(
+    u: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor, W_hh: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every hidden state of N LSTMs at once, and the last cell state (``nn.LSTM``'s gate order).
+
+    Parameters
+    ----------
+    u : torch.Tensor
+        The input drive of the four gates, :math:`x_t W_{ih}^\\top + b`, shape
+        ``(N, T, B, 4H)``, in ``nn.LSTM``'s order: input, forget, cell, output.
+    h0, c0 : torch.Tensor
+        The initial hidden and cell states, ``(N, B, H)`` each.
+    W_hh : torch.Tensor
+        The stacked recurrent weights, ``(N, 4H, H)``.
+
+    Returns
+    -------
+    hs : torch.Tensor
+        :math:`h_0, \\dots, h_{T-1}`, shape ``(N, T, B, H)``.
+    c : torch.Tensor
+        The last cell state, ``(N, B, H)``.
+
+    Notes
+    -----
+    Per timestep, with :math:`z = u_t + h_{t-1} W_{hh}^\\top` split into
+    :math:`(z_i, z_f, z_g, z_o)`:
+    :math:`c_t = \\sigma(z_f) c_{t-1} + \\sigma(z_i) \\tanh(z_g)` and
+    :math:`h_t = \\sigma(z_o) \\tanh(c_t)` -- the equations of ``nn.LSTM``,
+    differentiated by autograd.
+
+    Examples
+    --------
+    >>> lstm = torch.nn.LSTM(2, 3, batch_first=True, dtype=torch.float64)
+    >>> x = torch.randn(4, 5, 2, dtype=torch.float64)
+    >>> u = (x @ lstm.weight_ih_l0.T + lstm.bias_ih_l0 + lstm.bias_hh_l0).transpose(0, 1)[None]
+    >>> zeros = torch.zeros(1, 4, 3, dtype=torch.float64)
+    >>> hs, c = lstm_recurrence(u, zeros, zeros, lstm.weight_hh_l0[None])
+    >>> out, (h_n, c_n) = lstm(x)
+    >>> bool(torch.allclose(hs[0].transpose(0, 1), out)), bool(torch.allclose(c[0], c_n[0]))
+    (True, True)
+    """
+    W_hh_T = W_hh.transpose(1, 2)
+    h, c, hs = h0, c0, []
+    for t in range(u.shape[1]):
+        z_i, z_f, z_g, z_o = torch.baddbmm(u[:, t], h, W_hh_T).chunk(4, dim=-1)
+        c = torch.sigmoid(z_f) * c + torch.sigmoid(z_i) * torch.tanh(z_g)
+        h = torch.sigmoid(z_o) * torch.tanh(c)
+        hs.append(h)
+    return torch.stack(hs, dim=1), c
