@@ -108,7 +108,8 @@ class MemberModel:
             .to(dtype=dtype).requires_grad_()
             for name, _ in shapes
         }
-        self.roles = {role: next(n for n, _ in shapes if n.endswith(suffix)) for role, suffix in _ROLES.items()}
+        self.roles = {role: next(n for n, _ in shapes if n.endswith(suffix))
+                      for role, suffix in _ROLES.items()}
         self.base = self.orthogonal_map = None
         if getattr(first, "is_parametrized", False):
             maps = [m.parametrizations.weight_hh_l0[0] for m in models]
@@ -132,7 +133,8 @@ class MemberModel:
             return X
         return member_skew_orthogonal(X, base, self.orthogonal_map)
 
-    def __call__(self, x: torch.Tensor, state=None, *, members: slice | None = None) -> tuple[torch.Tensor, object]:
+    def __call__(self, x: torch.Tensor, state=None, *,
+                 members: slice | None = None) -> tuple[torch.Tensor, object]:
         """Outputs ``(N, B, T, output_size)`` of inputs ``(N, B, T, input_size)``, and the last state.
 
         ``state`` is the initial state (zeros when ``None``): ``(N, B, H)``,
@@ -164,7 +166,7 @@ class MemberModel:
 
     @torch.no_grad()
     def recurrent_matrix(self) -> torch.Tensor:
-        """Every member's effective :math:`W_{hh}`, ``(N, H, H)``, detached (LSTM: the cell-candidate block)."""
+        """Every member's effective :math:`W_{hh}`, ``(N, H, H)``, detached (LSTM: the cell block)."""
         W = self._W_hh(self.params[self.recurrent_name], self.base).detach()
         if self.lstm:
             H = W.shape[-1]
@@ -181,7 +183,7 @@ class MemberModel:
 
     def keep(self, index: list[int]) -> None:
         """Keep only the members at ``index`` (positions in the batch), in that order, gradients too."""
-        at = torch.tensor(index, device=self.params[self.recurrent_name].device)
+        at = torch.tensor(index, dtype=torch.long, device=self.params[self.recurrent_name].device)
         kept = {}
         for name, p in self.params.items():
             kept[name] = p.detach()[at].requires_grad_()

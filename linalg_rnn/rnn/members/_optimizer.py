@@ -29,8 +29,9 @@ _MOMENTS = {torch.optim.Adam: ("exp_avg", "exp_avg_sq"), torch.optim.RMSprop: ("
             torch.optim.SGD: ()}
 # the settings the update below implements; another value is refused, not silently ignored
 _DEFAULTS = {
-    torch.optim.Adam: {"weight_decay": 0, "amsgrad": False, "maximize": False, "decoupled_weight_decay": False,
-                       "capturable": False, "differentiable": False, "fused": None},
+    torch.optim.Adam: {"weight_decay": 0, "amsgrad": False, "maximize": False,
+                       "decoupled_weight_decay": False, "capturable": False, "differentiable": False,
+                       "fused": None},
     torch.optim.RMSprop: {"weight_decay": 0, "momentum": 0, "centered": False, "maximize": False,
                           "capturable": False, "differentiable": False},
     torch.optim.SGD: {"weight_decay": 0, "momentum": 0, "nesterov": False, "maximize": False},
@@ -71,7 +72,7 @@ class MemberOptimizer:
     Examples
     --------
     >>> lin = [torch.nn.Linear(2, 1) for _ in range(2)]
-    >>> opts = [torch.optim.Adam(m.parameters(), lr=lr) for m, lr in zip(lin, (0.1, 0.01))]
+    >>> opts = [torch.optim.Adam(m.parameters(), lr=lr) for m, lr in zip(lin, (0.1, 0.01), strict=True)]
     >>> member_opt = MemberOptimizer(opts, lin)
     >>> member_opt.lr["weight"].tolist(), member_opt.steps
     ([0.1, 0.01], [0, 0])
@@ -91,7 +92,7 @@ class MemberOptimizer:
                                  f"{self._settings(o)} vs {self.settings}")
         names = [name for name, _ in models[0].named_parameters()]
         self.lr = {name: torch.tensor([self._lr_of(o, dict(m.named_parameters())[name])
-                                       for o, m in zip(optimizers, models)], dtype=torch.float64)
+                                       for o, m in zip(optimizers, models, strict=True)], dtype=torch.float64)
                    for name in names}
         self.state: dict[str, dict[str, torch.Tensor]] = {}
         self.steps: list[int] = []
@@ -99,14 +100,14 @@ class MemberOptimizer:
 
     @staticmethod
     def _settings(optimizer: torch.optim.Optimizer) -> dict:
-        """Every group setting but ``lr`` and the parameters, the same in every group; refused if unsupported."""
+        """The group settings but ``lr`` and the parameters (one for all groups); refused if unsupported."""
         groups = [{k: v for k, v in g.items() if k not in ("lr", "params")} for g in optimizer.param_groups]
         if any(g != groups[0] for g in groups):
             raise ValueError("a member's parameter groups differ beyond the learning rate")
         for key, value in _DEFAULTS[type(optimizer)].items():
             if groups[0].get(key, value) != value:
-                raise ValueError(f"the batched path implements {type(optimizer).__name__} with {key}={value!r}, "
-                                 f"not {groups[0][key]!r}")
+                raise ValueError(f"the batched path implements {type(optimizer).__name__} with "
+                                 f"{key}={value!r}, not {groups[0][key]!r}")
         return groups[0]
 
     @staticmethod
@@ -118,7 +119,8 @@ class MemberOptimizer:
         """Take every member's state (moments, step count) from its own torch optimizer."""
         self.state, steps = {}, []
         for name, p0 in models[0].named_parameters():
-            per_member = [o.state.get(dict(m.named_parameters())[name], {}) for o, m in zip(optimizers, models)]
+            per_member = [o.state.get(dict(m.named_parameters())[name], {})
+                          for o, m in zip(optimizers, models, strict=True)]
             counts = [int(s["step"]) if "step" in s else 0 for s in per_member]
             steps.append(counts)
             self.state[name] = {
@@ -162,7 +164,7 @@ class MemberOptimizer:
             update(p, p.grad, self.lr[name], self.state[name])
 
     def _scalars(self, values: list[float], like: torch.Tensor) -> torch.Tensor:
-        """Per-member scalars (computed in Python floats, as torch does) in the weights' dtype, broadcastable."""
+        """Per-member scalars (Python floats, as torch computes them) in the weights' dtype, broadcastable."""
         return _broadcast(torch.tensor(values, dtype=like.dtype, device=like.device), like)
 
     def _adam(self, p: torch.Tensor, g: torch.Tensor, lr: torch.Tensor, state: dict) -> None:
@@ -172,7 +174,7 @@ class MemberOptimizer:
         m.lerp_(g, 1 - beta1)
         v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
         # torch: step_size = lr / (1 - beta1**k), denominator sqrt(v) / sqrt(1 - beta2**k) + eps
-        step_size = [-(eta / (1 - beta1**k)) for eta, k in zip(lr.tolist(), self.steps)]
+        step_size = [-(eta / (1 - beta1**k)) for eta, k in zip(lr.tolist(), self.steps, strict=True)]
         bias2_sqrt = [(1 - beta2**k) ** 0.5 for k in self.steps]
         denom = (v.sqrt() / self._scalars(bias2_sqrt, p)).add_(eps)
         p.add_(self._scalars(step_size, p) * m / denom)  # torch's addcdiv_: p + value * m / denom

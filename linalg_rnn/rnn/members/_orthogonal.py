@@ -50,7 +50,8 @@ def member_expm(A: torch.Tensor) -> torch.Tensor:
     --------
     >>> import scipy.linalg
     >>> g = torch.Generator().manual_seed(0)
-    >>> A = torch.randn(3, 5, 5, generator=g, dtype=torch.float64) * torch.tensor([0.1, 1.0, 8.0])[:, None, None]
+    >>> scale = torch.tensor([0.1, 1.0, 8.0], dtype=torch.float64)[:, None, None]
+    >>> A = torch.randn(3, 5, 5, generator=g, dtype=torch.float64) * scale
     >>> E = member_expm(A)
     >>> all(torch.allclose(E[n], torch.from_numpy(scipy.linalg.expm(A[n].numpy()))) for n in range(3))
     True
@@ -108,12 +109,13 @@ def member_cayley(B: torch.Tensor) -> torch.Tensor:
 
 
 def member_skew_orthogonal(X: torch.Tensor, base: torch.Tensor, orthogonal_map: str) -> torch.Tensor:
-    """:math:`W_n = Q_{0,n} \\operatorname{map}(K_n - K_n^\\top)` of every member, :math:`K_n` = tril(X_n, -1).
+    """:math:`W_n = Q_{0,n} \\operatorname{map}(K_n - K_n^\\top)` for every member.
 
     Parameters
     ----------
     X : torch.Tensor
-        The unconstrained matrices, ``(N, H, H)``.
+        The unconstrained matrices, ``(N, H, H)``; :math:`K_n` is the strict
+        lower triangle of :math:`X_n`.
     base : torch.Tensor
         The bases :math:`Q_{0,n}`, ``(N, H, H)``.
     orthogonal_map : {"matrix_exp", "cayley"}

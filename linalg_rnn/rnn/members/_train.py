@@ -55,7 +55,15 @@ from ..config import TrainConfig, resolve_device
 from ..metrics import hidden_gradient_norms, plot_run, recurrent_metrics
 from ..rundir import RunDir
 from ..strategies import parse_strategy
-from ..trainer import Run, TrainResult, TrainState, _catch_signals, _final_metrics, _progress_enabled, build_run
+from ..trainer import (
+    Run,
+    TrainResult,
+    TrainState,
+    _catch_signals,
+    _final_metrics,
+    _progress_enabled,
+    build_run,
+)
 from ._gradients import clip_members_by_norm_, clip_members_by_value_, member_gradient_norms
 from ._model import MemberModel
 from ._optimizer import MemberOptimizer
@@ -99,10 +107,10 @@ def check_members(configs: list[TrainConfig]) -> list[TrainConfig]:
     >>> a = TrainConfig(task="adding", seq_len=8, hidden=4, seed=0, device="cpu")
     >>> [c.seed for c in check_members([a, dataclasses.replace(a, seed=1, lr=1e-2)])]
     [0, 1]
-    >>> check_members([a, dataclasses.replace(a, hidden=8)])
+    >>> check_members([a, dataclasses.replace(a, hidden=8)])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
         ...
-    ValueError: configs[1] differs from configs[0] in hidden; members of one batch may differ only in seed, lr, orth_lr, clip_norm, clip_value
+    ValueError: configs[1] differs from configs[0] in hidden; members of one batch may differ only in ...
     """
     if not isinstance(configs, (list, tuple)) or not configs:
         raise ValueError("configs: give a list of at least one TrainConfig (one per member)")
@@ -272,7 +280,7 @@ def _train_in(configs: list[TrainConfig], rundirs: list[RunDir | None], device: 
     signal = TrainState()  # SIGINT/SIGTERM set signal.interrupted, for every member
     with numerics(device, allow_tf32=cfg.allow_tf32, deterministic=cfg.deterministic) as determ, \
             torch.random.fork_rng(devices=[]):
-        members = [_build_member(c, rd, dtype) for c, rd in zip(configs, rundirs)]
+        members = [_build_member(c, rd, dtype) for c, rd in zip(configs, rundirs, strict=True)]
         for m in members:  # every member built and restored before any folder is claimed
             m.rows = m.rundir.claim() if m.rundir is not None else []
         pending = sorted((m for m in members if not m.done), key=lambda m: m.state.step)
@@ -366,7 +374,7 @@ def _cast(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 def _draw(batch: _Batch) -> tuple[torch.Tensor, torch.Tensor]:
     """1. Every member's own batch, from its own generator, stacked ``(N, B, T, .)``."""
     run = batch.run
-    xs, ys = zip(*(m.run.task.sample(m.config.batch, m.run.data_rng) for m in batch.members))
+    xs, ys = zip(*(m.run.task.sample(m.config.batch, m.run.data_rng) for m in batch.members), strict=True)
     x, y = _cast(torch.stack(xs), batch.dtype), _cast(torch.stack(ys), batch.dtype)
     return to_device(x, run.device), to_device(y, run.device)
 
@@ -550,8 +558,9 @@ def _save_checkpoint(m: Member) -> None:
         m.rundir.save_checkpoint(m.state.checkpoint(m.run))
 
 
-def _train_group(members: list[Member], signal: TrainState, progress: bool | None, dtype: torch.dtype) -> None:
-    """Run steps until ``steps``, every member's divergence or a signal; blocks numbered as in the module doc."""
+def _train_group(members: list[Member], signal: TrainState, progress: bool | None,
+                 dtype: torch.dtype) -> None:
+    """Steps until ``steps``, every member's divergence or a signal; blocks numbered as in the module doc."""
     cfg = members[0].config
     batch = _Batch.of(members, dtype)
     clock = time.perf_counter()
@@ -586,7 +595,7 @@ def _train_group(members: list[Member], signal: TrainState, progress: bool | Non
 
             # 7. validation
             if batch.members and (final or step % cfg.eval_every == 0):
-                for m, val in zip(batch.members, _evaluate(batch)):
+                for m, val in zip(batch.members, _evaluate(batch), strict=True):
                     rows[id(m)].update(val)
 
             # 8. per-lag gradient norms, through the explicit loop on each member's own model
