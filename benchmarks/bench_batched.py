@@ -98,9 +98,10 @@ def section_cell(args: argparse.Namespace, device: torch.device) -> None:
                 cfgs = cell_configs(N, task=args.task, seq_len=args.seq_len, strategy=strategy, hidden=H,
                                     batch=args.batch, steps=args.steps, device=str(device), eval_every=50,
                                     spectral_every=50, norm_every=1, checkpoint_every=10**6)
-                train_members([dataclasses.replace(c, steps=2) for c in cfgs], progress=False)  # first use
+                first_use = [dataclasses.replace(c, steps=2) for c in cfgs]
+                train_members(first_use, progress=False, per_run=False)  # allocations, imports
                 funcs = {"single": lambda cfgs=cfgs: [train(c, progress=False) for c in cfgs],
-                         "batched": lambda cfgs=cfgs: train_members(cfgs, progress=False)}
+                         "batched": lambda cfgs=cfgs: train_members(cfgs, progress=False, per_run=False)}
                 times = rounds(funcs, args.rounds)
                 clock = "cpu" if device.type == "cpu" else "wall"
                 per_hour = {k: N * 3600 / statistics.median(t[k] for t in times[clock]) for k in funcs}
@@ -178,7 +179,7 @@ def section_gpu(args: argparse.Namespace, device: torch.device) -> None:
     def run_of(n_members: int, batched: bool, steps: int) -> Callable[[], None]:
         cfgs = cell_configs(n_members, strategy=args.strategies[0], steps=steps, **fields)
         if batched:
-            return lambda: (train_members(cfgs, progress=False), _sync(device))
+            return lambda: (train_members(cfgs, progress=False, per_run=False), _sync(device))
         return lambda: (train(cfgs[0], progress=False), _sync(device))
 
     # a step's time is the difference of a run of 2 + k steps and one of 2: setup, the last step's

@@ -101,14 +101,14 @@ STRATEGIES = ["vanilla", "clip", "orthogonal_init", "qr_projection", "polar_proj
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_each_member_matches_its_single_run_in_float64_to_1e_10(strategy):
     configs = cell(strategy)
-    for config, result in zip(configs, train_members(configs, dtype=F64), strict=True):
+    for config, result in zip(configs, train_members(configs, dtype=F64, per_run=False), strict=True):
         assert worst_difference(result.history, single_run_float64(config)) < 1e-10
 
 
 @pytest.mark.parametrize("strategy", ["vanilla", "expm", "lstm", "qr_projection", "clip+tbptt"])
 def test_each_member_matches_train_in_float32_to_1e_5(strategy):
     configs = cell(strategy)
-    for config, result in zip(configs, train_members(configs), strict=True):
+    for config, result in zip(configs, train_members(configs, per_run=False), strict=True):
         single = train(config)
         assert worst_difference(result.history, single.history) < 1e-5
         assert result.to_dict().keys() == single.to_dict().keys()
@@ -246,6 +246,18 @@ def test_a_finished_member_is_not_trained_again(tmp_path):
         again = train_members(configs, dirs, resume=True)
     for a, b in zip(again, first, strict=True):
         assert a.history == b.history
+
+
+def test_lstm_cells_train_one_run_at_a_time_on_the_cpu_by_default(tmp_path):
+    configs = cell("lstm", steps=8)
+    dirs = [tmp_path / f"m{n}" for n in range(3)]
+    results = train_members(configs, dirs)
+    for config, result in zip(configs, results, strict=True):
+        single = train(config)
+        assert worst_difference(result.history, single.history) == 0.0  # it is the single run
+        assert "batch_members" not in result.environment
+    with pytest.raises(ValueError, match="per_run=False"):
+        train_members(configs, dtype=F64)
 
 
 # ----------------------------------------------------------------------------- refusals

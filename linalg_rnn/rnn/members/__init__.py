@@ -45,7 +45,7 @@ from ._orthogonal import (
     member_skew_orthogonal,
 )
 from ._recurrence import lstm_recurrence, tanh_recurrence
-from ._train import MEMBER_FIELDS, Member, check_members, train_members
+from ._train import MEMBER_FIELDS, Member, check_members, train_members, uses_per_run_path
 
 __all__ = [
     "MEMBER_FIELDS",
@@ -64,4 +64,5 @@ __all__ = [
     "member_skew_orthogonal",
     "tanh_recurrence",
     "train_members",
+    "uses_per_run_path",
 ]

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import torch
 
+from .._step import to_device
+
 # what each torch optimizer keeps per parameter, besides its step count
 _MOMENTS = {torch.optim.Adam: ("exp_avg", "exp_avg_sq"), torch.optim.RMSprop: ("square_avg",),
             torch.optim.SGD: ()}
@@ -74,7 +76,7 @@ class MemberOptimizer:
     >>> lin = [torch.nn.Linear(2, 1) for _ in range(2)]
     >>> opts = [torch.optim.Adam(m.parameters(), lr=lr) for m, lr in zip(lin, (0.1, 0.01), strict=True)]
     >>> member_opt = MemberOptimizer(opts, lin)
-    >>> member_opt.lr["weight"].tolist(), member_opt.steps
+    >>> member_opt.lr["weight"], member_opt.steps
     ([0.1, 0.01], [0, 0])
     """
 
@@ -91,8 +93,8 @@ class MemberOptimizer:
                 raise ValueError(f"members' {kind.__name__} settings differ beyond the learning rate: "
                                  f"{self._settings(o)} vs {self.settings}")
         names = [name for name, _ in models[0].named_parameters()]
-        self.lr = {name: torch.tensor([self._lr_of(o, dict(m.named_parameters())[name])
-                                       for o, m in zip(optimizers, models, strict=True)], dtype=torch.float64)
+        self.lr = {name: [self._lr_of(o, dict(m.named_parameters())[name])
+                          for o, m in zip(optimizers, models, strict=True)]
                    for name in names}
         self.state: dict[str, dict[str, torch.Tensor]] = {}
         self.steps: list[int] = []
@@ -149,7 +151,7 @@ class MemberOptimizer:
 
     def keep(self, index: list[int]) -> None:
         """Keep only the members at ``index``, in that order."""
-        self.lr = {name: lr[index] for name, lr in self.lr.items()}
+        self.lr = {name: [lr[i] for i in index] for name, lr in self.lr.items()}
         self.state = {name: {k: t[index] for k, t in s.items()} for name, s in self.state.items()}
         self.steps = [self.steps[i] for i in index]
 
@@ -158,33 +160,50 @@ class MemberOptimizer:
     def step(self, params: dict[str, torch.Tensor]) -> None:
         """One update of every member, from the ``.grad`` of the stacked ``params``."""
         self.steps = [k + 1 for k in self.steps]
+        rates = self._rates()
+        # every per-member scalar of this update in one table, moved to the device in one transfer
+        table = to_device(torch.tensor(list(rates.values()), dtype=torch.float64),
+                          next(iter(params.values())).device)
+        scalars = dict(zip(rates, table, strict=True))
+        update = {torch.optim.Adam: self._adam, torch.optim.RMSprop: self._rmsprop,
+                  torch.optim.SGD: self._sgd}[self.kind]
         for name, p in params.items():
-            update = {torch.optim.Adam: self._adam, torch.optim.RMSprop: self._rmsprop,
-                      torch.optim.SGD: self._sgd}[self.kind]
-            update(p, p.grad, self.lr[name], self.state[name])
+            update(p, p.grad, scalars, name, self.state[name])
 
-    def _scalars(self, values: list[float], like: torch.Tensor) -> torch.Tensor:
-        """Per-member scalars (Python floats, as torch computes them) in the weights' dtype, broadcastable."""
-        return _broadcast(torch.tensor(values, dtype=like.dtype, device=like.device), like)
+    def _rates(self) -> dict[str, list[float]]:
+        """The per-member scalars of this update, in Python floats as torch computes them.
 
-    def _adam(self, p: torch.Tensor, g: torch.Tensor, lr: torch.Tensor, state: dict) -> None:
+        Adam: ``-lr / (1 - beta1**k)`` per parameter and ``sqrt(1 - beta2**k)``
+        (key ``"bias2_sqrt"``); RMSprop and SGD: ``-lr`` per parameter.
+        """
+        if self.kind is not torch.optim.Adam:
+            return {name: [-eta for eta in lr] for name, lr in self.lr.items()}
         beta1, beta2 = self.settings["betas"]
-        eps = self.settings["eps"]
+        rates = {name: [-(eta / (1 - beta1**k)) for eta, k in zip(lr, self.steps, strict=True)]
+                 for name, lr in self.lr.items()}
+        rates["bias2_sqrt"] = [(1 - beta2**k) ** 0.5 for k in self.steps]
+        return rates
+
+    @staticmethod
+    def _per_member(scalars: dict[str, torch.Tensor], key: str, like: torch.Tensor) -> torch.Tensor:
+        """Row ``key`` of the table in the weights' dtype, shaped to broadcast over each member."""
+        return _broadcast(scalars[key].to(like.dtype), like)
+
+    def _adam(self, p: torch.Tensor, g: torch.Tensor, scalars: dict, name: str, state: dict) -> None:
+        beta1, beta2 = self.settings["betas"]
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m.lerp_(g, 1 - beta1)
         v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-        # torch: step_size = lr / (1 - beta1**k), denominator sqrt(v) / sqrt(1 - beta2**k) + eps
-        step_size = [-(eta / (1 - beta1**k)) for eta, k in zip(lr.tolist(), self.steps, strict=True)]
-        bias2_sqrt = [(1 - beta2**k) ** 0.5 for k in self.steps]
-        denom = (v.sqrt() / self._scalars(bias2_sqrt, p)).add_(eps)
-        p.add_(self._scalars(step_size, p) * m / denom)  # torch's addcdiv_: p + value * m / denom
+        # torch: denom = sqrt(v) / sqrt(1 - beta2**k) + eps; p.addcdiv_(m, denom, value=-lr / (1 - beta1**k))
+        denom = (v.sqrt() / self._per_member(scalars, "bias2_sqrt", p)).add_(self.settings["eps"])
+        p.add_(self._per_member(scalars, name, p) * m / denom)  # addcdiv_: p + value * m / denom
 
-    def _rmsprop(self, p: torch.Tensor, g: torch.Tensor, lr: torch.Tensor, state: dict) -> None:
+    def _rmsprop(self, p: torch.Tensor, g: torch.Tensor, scalars: dict, name: str, state: dict) -> None:
         alpha, eps = self.settings["alpha"], self.settings["eps"]
         square_avg = state["square_avg"]
         square_avg.mul_(alpha).addcmul_(g, g, value=1 - alpha)
         avg = square_avg.sqrt().add_(eps)
-        p.add_(self._scalars([-eta for eta in lr.tolist()], p) * g / avg)  # addcdiv_(g, avg, value=-lr)
+        p.add_(self._per_member(scalars, name, p) * g / avg)  # torch: p.addcdiv_(g, avg, value=-lr)
 
-    def _sgd(self, p: torch.Tensor, g: torch.Tensor, lr: torch.Tensor, state: dict) -> None:
-        p.addcmul_(self._scalars([-eta for eta in lr.tolist()], p), g)  # torch: add_(g, alpha=-lr)
+    def _sgd(self, p: torch.Tensor, g: torch.Tensor, scalars: dict, name: str, state: dict) -> None:
+        p.addcmul_(self._per_member(scalars, name, p), g)  # torch: p.add_(g, alpha=-lr)

@@ -105,6 +105,57 @@ def tanh_recurrence(u: torch.Tensor, h0: torch.Tensor, W_hh: torch.Tensor) -> to
     return _TanhRecurrence.apply(u, h0, W_hh)
 
 
+class _LSTMRecurrence(torch.autograd.Function):
+    """The LSTM of every member (``nn.LSTM``'s equations and gate order); the backward pass is BPTT."""
+
+    @staticmethod
+    def forward(ctx, u: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor,
+                W_hh: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        N, T, B, G = u.shape
+        H = G // 4
+        gates = torch.empty_like(u)  # the activated gates i, f, g, o of every step
+        cs, tanh_cs, hs = (u.new_empty(N, T, B, H) for _ in range(3))
+        W_hh_T = W_hh.transpose(1, 2)
+        h, c = h0, c0
+        for t in range(T):
+            z = torch.baddbmm(u[:, t], h, W_hh_T, out=gates[:, t])  # z = u_t + h_{t-1} W_hh^T
+            z[..., : 2 * H].sigmoid_()  # input and forget gates
+            z[..., 2 * H : 3 * H].tanh_()  # cell candidate
+            z[..., 3 * H :].sigmoid_()  # output gate
+            i, f, g, o = z.split(H, dim=-1)
+            c = torch.addcmul(i * g, f, c, out=cs[:, t])  # c_t = f c_{t-1} + i g
+            h = torch.mul(o, torch.tanh(c, out=tanh_cs[:, t]), out=hs[:, t])  # h_t = o tanh(c_t)
+        ctx.save_for_backward(gates, cs, tanh_cs, hs, h0, c0, W_hh)
+        return hs, c.clone()
+
+    @staticmethod
+    def backward(ctx, g_hs: torch.Tensor, g_c: torch.Tensor | None):
+        gates, cs, tanh_cs, hs, h0, c0, W_hh = ctx.saved_tensors
+        N, T, B, G = gates.shape
+        H = G // 4
+        dz = torch.empty_like(gates)  # dL/dz_t, z_t the gates before their activations
+        dc = torch.zeros_like(c0) if g_c is None else g_c.clone()  # dL/dc_t, carried backwards
+        dh = g_hs[:, T - 1]
+        for t in range(T - 1, -1, -1):
+            i, f, g, o = gates[:, t].split(H, dim=-1)
+            d_i, d_f, d_g, d_o = dz[:, t].split(H, dim=-1)
+            tanh_c, c_prev = tanh_cs[:, t], cs[:, t - 1] if t > 0 else c0
+            torch.mul(dh, tanh_c, out=d_o).mul_(o * (1 - o))  # h_t = o tanh(c_t); sigma' = o (1 - o)
+            dc.addcmul_(dh * o, 1 - tanh_c * tanh_c)  # ... and through tanh(c_t)
+            torch.mul(dc, g, out=d_i).mul_(i * (1 - i))  # c_t = f c_{t-1} + i g
+            torch.mul(dc, c_prev, out=d_f).mul_(f * (1 - f))
+            torch.mul(dc, i, out=d_g).mul_(1 - g * g)
+            dc = dc * f  # dL/dc_{t-1}: the cell state's additive path, through the forget gate
+            if t > 0:
+                dh = torch.baddbmm(g_hs[:, t - 1], dz[:, t], W_hh)  # g_{t-1} + dz_t W_hh
+        # dL/dW_hh = sum_t dz_t^T h_{t-1}: one product over all timesteps and sequences
+        dW_hh = torch.bmm(dz[:, 0].transpose(1, 2), h0)
+        if T > 1:
+            dW_hh.baddbmm_(dz[:, 1:].reshape(N, -1, G).transpose(1, 2), hs[:, :-1].reshape(N, -1, H))
+        dh0 = torch.bmm(dz[:, 0], W_hh) if ctx.needs_input_grad[1] else None
+        return dz, dh0, dc if ctx.needs_input_grad[2] else None, dW_hh
+
+
 def lstm_recurrence(
     u: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor, W_hh: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -130,10 +181,19 @@ def lstm_recurrence(
     Notes
     -----
     Per timestep, with :math:`z = u_t + h_{t-1} W_{hh}^\\top` split into
-    :math:`(z_i, z_f, z_g, z_o)`:
-    :math:`c_t = \\sigma(z_f) c_{t-1} + \\sigma(z_i) \\tanh(z_g)` and
-    :math:`h_t = \\sigma(z_o) \\tanh(c_t)` -- the equations of ``nn.LSTM``,
-    differentiated by autograd.
+    :math:`(z_i, z_f, z_g, z_o)`, :math:`i, f, o = \\sigma(z_{i,f,o})`,
+    :math:`g = \\tanh(z_g)`: :math:`c_t = f c_{t-1} + i g` and
+    :math:`h_t = o \\tanh(c_t)` -- the equations of ``nn.LSTM``. The backward
+    pass is written out like :func:`tanh_recurrence`'s: with
+    :math:`\\delta h_t = g_t + \\delta z_{t+1} W_{hh}` and
+    :math:`\\delta c_t = \\delta h_t\\, o\\,(1 - \\tanh^2 c_t) + \\delta c_{t+1} f_{t+1}`,
+    the gates' gradients are :math:`\\delta z_o = \\delta h_t \\tanh(c_t)\\, o(1-o)`,
+    :math:`\\delta z_i = \\delta c_t\\, g\\, i(1-i)`,
+    :math:`\\delta z_f = \\delta c_t\\, c_{t-1} f(1-f)`,
+    :math:`\\delta z_g = \\delta c_t\\, i\\,(1-g^2)`. On one CPU core ``nn.LSTM``
+    (a fused oneDNN cell) is faster per member than this batched cell, so
+    :func:`~linalg_rnn.rnn.members.train_members` trains LSTM cells one run at
+    a time there by default; ``benchmarks/bench_batched.py`` measures both.
 
     Examples
     --------
@@ -145,12 +205,9 @@ def lstm_recurrence(
     >>> out, (h_n, c_n) = lstm(x)
     >>> bool(torch.allclose(hs[0].transpose(0, 1), out)), bool(torch.allclose(c[0], c_n[0]))
     (True, True)
+    >>> u, W = u.detach().requires_grad_(), lstm.weight_hh_l0.detach()[None].requires_grad_()
+    >>> h0 = torch.randn(1, 4, 3, dtype=torch.float64, requires_grad=True)
+    >>> torch.autograd.gradcheck(lstm_recurrence, (u, h0, h0.detach().clone().requires_grad_(), W))
+    True
     """
-    W_hh_T = W_hh.transpose(1, 2)
-    h, c, hs = h0, c0, []
-    for t in range(u.shape[1]):
-        z_i, z_f, z_g, z_o = torch.baddbmm(u[:, t], h, W_hh_T).chunk(4, dim=-1)
-        c = torch.sigmoid(z_f) * c + torch.sigmoid(z_i) * torch.tanh(z_g)
-        h = torch.sigmoid(z_o) * torch.tanh(c)
-        hs.append(h)
-    return torch.stack(hs, dim=1), c
+    return _LSTMRecurrence.apply(u, h0, c0, W_hh)

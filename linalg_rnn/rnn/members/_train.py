@@ -63,13 +63,14 @@ from ..trainer import (
     _final_metrics,
     _progress_enabled,
     build_run,
+    train,
 )
 from ._gradients import clip_members_by_norm_, clip_members_by_value_, member_gradient_norms
 from ._model import MemberModel
 from ._optimizer import MemberOptimizer
 from ._orthogonal import member_polar_project_, member_qr_project_
 
-__all__ = ["MEMBER_FIELDS", "check_members", "train_members"]
+__all__ = ["MEMBER_FIELDS", "check_members", "train_members", "uses_per_run_path"]
 
 #: The config fields in which the members of one batch may differ.
 MEMBER_FIELDS = ("seed", "lr", "orth_lr", "clip_norm", "clip_value")
@@ -171,6 +172,7 @@ def train_members(
     progress: bool | None = None,
     force: bool = False,
     dtype: torch.dtype = torch.float32,
+    per_run: bool | None = None,
 ) -> list[TrainResult]:
     """Train the members of one cell together, each as its single run would be trained.
 
@@ -193,6 +195,11 @@ def train_members(
         ``torch.float32`` (the trainer's precision) or ``torch.float64``, in
         which the members' models, data and updates are computed (the
         exactness tests compare float64 runs).
+    per_run : bool, optional
+        Train the members one after the other with the single-run trainer
+        (:func:`~linalg_rnn.rnn.trainer.train`) instead of together; default:
+        only LSTM cells on the CPU, where ``nn.LSTM``'s fused cell is faster
+        per member than the batched one (:func:`uses_per_run_path`).
 
     Returns
     -------
@@ -203,8 +210,9 @@ def train_members(
     ------
     ValueError, TypeError
         As :func:`check_members` and :func:`~linalg_rnn.rnn.trainer.train`,
-        for a ``dtype`` other than float32/float64, or ``out_dirs``/``resume``
-        of the wrong length; all before any work.
+        for a ``dtype`` other than float32/float64 (float32 only on the
+        per-run path), or ``out_dirs``/``resume`` of the wrong length; all
+        before any work.
     FileExistsError, FileNotFoundError, OSError
         As ``train``, for any member's folder; the folders already opened are
         released, nothing is written.
@@ -214,7 +222,8 @@ def train_members(
     Every member's model, optimizer and generators are built by its own
     ``build_run`` (so each starts from its single run's weights and draws its
     single run's batches), then stacked. Truncated BPTT works in both update
-    forms; LSTMs run an explicit batched cell. What the members' results
+    forms; LSTMs run an explicit batched cell (or, by default on the CPU, the
+    single-run trainer, member after member). What the members' results
     agree with their single runs to is said in the module docstring.
 
     Examples
@@ -237,16 +246,41 @@ def train_members(
         raise ValueError(f"resume must be a bool or {N} bools, one per member")
     device = resolve_device(configs[0].device)
     check_device_support(parse_strategy(configs[0].strategy), device)
+    if per_run is None:
+        per_run = uses_per_run_path(configs[0])
+    if per_run and dtype != torch.float32:
+        raise ValueError("dtype: the per-run path trains in the trainer's float32; give per_run=False")
     rundirs: list[RunDir | None] = []
     try:
         for n, cfg in enumerate(configs):
             out = out_dirs[n] if out_dirs is not None else None
             rundirs.append(RunDir.open(out, cfg, resume=resumes[n], force=force) if out is not None else None)
-        return _train_in(configs, rundirs, device, progress, dtype)
+        if not per_run:
+            return _train_in(configs, rundirs, device, progress, dtype)
     finally:
         for rd in rundirs:
             if rd is not None:
-                rd.close()
+                rd.close()  # on the per-run path: every folder checked, none claimed; train() opens each
+    return [train(cfg, out_dirs[n] if out_dirs is not None else None, resume=resumes[n], progress=progress,
+                  force=force) for n, cfg in enumerate(configs)]
+
+
+def uses_per_run_path(config: TrainConfig) -> bool:
+    """True when :func:`train_members` trains this cell's members one at a time by default.
+
+    That is an LSTM on the CPU: ``nn.LSTM`` runs a fused oneDNN cell there,
+    faster per member than the batched cell of
+    :func:`~linalg_rnn.rnn.members.lstm_recurrence`
+    (``benchmarks/bench_batched.py``, section 1 with ``--strategies lstm``).
+
+    Examples
+    --------
+    >>> uses_per_run_path(TrainConfig(strategy="lstm", device="cpu"))
+    True
+    >>> uses_per_run_path(TrainConfig(strategy="expm", device="cpu"))
+    False
+    """
+    return parse_strategy(config.strategy).uses("lstm") and resolve_device(config.device).type == "cpu"
 
 
 def _build_member(config: TrainConfig, rundir: RunDir | None, dtype: torch.dtype) -> Member:
@@ -586,7 +620,8 @@ def _train_group(members: list[Member], signal: TrainState, progress: bool | Non
             # 6. W_hh metrics after the update and projection, on float64 CPU copies
             eigenvalues = final or step % cfg.spectral_every == 0
             metrics_step = eigenvalues or step % (cfg.norm_every or cfg.spectral_every) == 0
-            W = batch.model.recurrent_matrix() if metrics_step and batch.members else None
+            # (one copy of every member's W_hh to the CPU, where the metrics compute anyway)
+            W = batch.model.recurrent_matrix().cpu() if metrics_step and batch.members else None
             for n, m in enumerate(batch.members):
                 rows[id(m)].update(recurrent_metrics(W[n], eigenvalues=eigenvalues) if metrics_step
                                    else dict.fromkeys(_SPECTRAL_KEYS))
