@@ -127,12 +127,30 @@ def test_members_match_their_single_runs_on_every_task_in_float64(task):
     {"optimizer": "rmsprop"},
     {"optimizer": "sgd", "lr": 0.1},
     {"lag_grads_every": 5},
+    {"model": "loop"},
 ])
 def test_members_match_their_single_runs_with_other_options_in_float64(options):
     strategy = "clip" if "clip_value" in options else "tbptt" if "tbptt_update" in options else "vanilla"
     configs = [dataclasses.replace(c, **options) for c in cell(strategy, steps=15)]
     for config, result in zip(configs, train_members(configs, dtype=F64), strict=True):
         assert worst_difference(result.history, single_run_float64(config)) < 1e-10
+
+
+def test_members_clip_by_their_own_bounds_norm_or_value():
+    first, second, third = cell("clip", steps=15)
+    configs = [first, dataclasses.replace(second, clip_norm=0.1),
+               dataclasses.replace(third, clip_norm=None, clip_value=0.02)]
+    for config, result in zip(configs, train_members(configs, dtype=F64), strict=True):
+        assert worst_difference(result.history, single_run_float64(config)) < 1e-10
+
+
+def test_validation_in_turns_of_a_few_members_gives_the_same_rows(monkeypatch):
+    configs = cell("expm", steps=10)
+    together = train_members(configs, dtype=F64)
+    monkeypatch.setattr(members_train, "_EVAL_BYTES", 1)  # one member per validation pass
+    in_turns = train_members(configs, dtype=F64)
+    for a, b in zip(in_turns, together, strict=True):
+        assert worst_difference(a.history, b.history) < 1e-13
 
 
 @pytest.mark.parametrize("strategy,window", [("vanilla", None), ("tbptt", 4)])
