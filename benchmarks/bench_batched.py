@@ -17,7 +17,8 @@
 2. **The recurrence alone**: one forward and backward pass of the batched
    tanh recurrence with backpropagation through time written out
    (:func:`~linalg_rnn.rnn.members.tanh_recurrence`) against the same loop
-   through autograd.
+   through autograd; and the two orientations of the input weights'
+   gradient that ``member_affine`` chooses between.
 3. **``--device cuda``**: the full profile's cell (copy T=1000, hidden 190,
    batch 128), steps per second of N = 1, 4, 16 members batched and of one
    single run (a step's time: a run of 2 + k steps minus a run of 2, so
@@ -143,6 +144,15 @@ def section_recurrence(args: argparse.Namespace, device: torch.device) -> None:
           f"BPTT {1e3 * best['written out']:.2f} ms, autograd loop {1e3 * best['autograd']:.2f} ms (best)")
     print(f"   autograd / written out: wall {_ratio(times['wall'], 'autograd', 'written out')}"
           + (f", CPU {_ratio(times['cpu'], 'autograd', 'written out')}" if device.type == "cpu" else ""))
+    # the input weights' gradient G^T X (J=H rows, K=2 columns) in its two orientations (member_affine)
+    X = torch.rand(N, T * B, 2, generator=g).to(device)
+    G = torch.randn(N, T * B, H, generator=g).to(device)
+    both = race({"G^T X": lambda: (torch.bmm(G.transpose(1, 2), X), _sync(device)),
+                 "(X^T G)^T": lambda: (torch.bmm(X.transpose(1, 2), G).transpose(1, 2).contiguous(),
+                                       _sync(device))}, repeats=max(5, args.rounds))
+    print(f"   dL/dW_ih of {N} members ({H}x2, summed over {T * B} rows): "
+          f"G^T X {1e3 * both['G^T X']:.2f} ms, "
+          f"(X^T G)^T {1e3 * both['(X^T G)^T']:.2f} ms (best)")
 
 
 def _member_steps(profile_name: str, T_cell: int, device: str) -> tuple[float, int, int] | None:

@@ -28,7 +28,7 @@ from torch.nn.utils import parametrize
 
 from ..models import LSTMModel
 from ._orthogonal import member_skew_orthogonal
-from ._recurrence import lstm_recurrence, tanh_recurrence
+from ._recurrence import lstm_recurrence, member_affine, tanh_recurrence
 
 # the single models' parameter names end with these (FusedRNN prefixes "rnn.", LSTMModel "lstm.")
 _ROLES = {"W_ih": "weight_ih_l0", "b_ih": "bias_ih_l0", "b_hh": "bias_hh_l0",
@@ -151,7 +151,7 @@ class MemberModel:
         N, B, T, _ = x.shape
         # the input drive of every timestep in one batched product, laid out (N, T, B, .)
         xt = x.transpose(1, 2).reshape(N, T * B, -1)
-        u = torch.baddbmm((P[r["b_ih"]] + P[r["b_hh"]])[:, None, :], xt, P[r["W_ih"]].mT).view(N, T, B, -1)
+        u = member_affine(xt, P[r["W_ih"]], P[r["b_ih"]] + P[r["b_hh"]]).view(N, T, B, -1)
         W_hh = self._W_hh(P[self.recurrent_name], base)  # once per forward pass: a parametrization runs once
         H = W_hh.shape[-1]
         if self.lstm:
@@ -161,7 +161,7 @@ class MemberModel:
         else:
             hs = tanh_recurrence(u, x.new_zeros(N, B, H) if state is None else state, W_hh)
             last = hs[:, -1]
-        out = torch.baddbmm(P[r["b_y"]][:, None, :], hs.reshape(N, T * B, H), P[r["W_hy"]].mT)
+        out = member_affine(hs.reshape(N, T * B, H), P[r["W_hy"]], P[r["b_y"]])
         return out.view(N, T, B, -1).transpose(1, 2), last
 
     @torch.no_grad()

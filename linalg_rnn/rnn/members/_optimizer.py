@@ -13,7 +13,7 @@ floating-point operations -- so member :math:`n` moves as its single run's
 .. math:: m \\leftarrow \\beta_1 m + (1 - \\beta_1) g, \\quad
           v \\leftarrow \\beta_2 v + (1 - \\beta_2) g^2, \\quad
           \\theta \\leftarrow \\theta - \\frac{\\eta_n}{1 - \\beta_1^{k_n}}
-          \\frac{m}{\\sqrt{v} / \\sqrt{1 - \\beta_2^{k_n}} + \\epsilon}.
+          \\frac{m}{\\sqrt{v} / \\sqrt{1 - \\beta_2^{k_n}} + \\mathrm{eps}}.
 
 The state moves to and from each member's own ``torch.optim`` optimizer
 (:meth:`MemberOptimizer.load` and :meth:`MemberOptimizer.store`), so a
