@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from . import course
+from ._console import error_line, stop_on_signals
 from .rnn import cli_train
 from .rnn.showdown import add_showdown_parser
 
@@ -56,10 +57,10 @@ def _lessons(args: argparse.Namespace) -> int:
         return 2
     mode = "quick" if args.quick else "full" if args.full else "default"
     try:
-        runs = course.run_course(args.out, mode=mode, only=args.only)
+        with stop_on_signals() as stop:  # Ctrl-C/SIGTERM: no lesson starts after the running one
+            runs = course.run_course(args.out, mode=mode, only=args.only, stop=stop)
     except (ValueError, OSError) as exc:  # every one of them names the flag or the path, in one line
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"linalg-rnn lessons: error: {message}", file=sys.stderr)
+        print(f"linalg-rnn lessons: error: {error_line(exc)}", file=sys.stderr)
         return 2
     print("\n=== summary ===")
     for run in runs:
@@ -67,6 +68,11 @@ def _lessons(args: argparse.Namespace) -> int:
         print(f"{status} {run.lesson.name:32s} {run.seconds:7.1f} s  {len(run.figures)} figures")
     out = Path(args.out).resolve()
     print(f"\nOutput and figures are in {out}")
+    if stop.signal:
+        left = [p.name[:2] for p in course.select_lessons(args.only)][len(runs):]
+        print(f"interrupted by {stop.signal}; not run: {', '.join(left) or 'none'}"
+              + (f"; run them with --only {' '.join(left)}" if left else ""))
+        return stop.exit_status
     return 0 if all(run.ok for run in runs) else 1
 
 

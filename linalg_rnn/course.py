@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ._console import StopRequest
 from ._filesystem import check_output_dir  # the folder check the trainer uses too; no torch
 from ._validation import check_choice, check_int
 
@@ -293,12 +294,15 @@ def run_course(
     *,
     mode: str | None = None,
     only: list[str] | None = None,
+    stop: StopRequest | None = None,
 ) -> list[LessonRun]:
     """Run every lesson in order (or those numbered in ``only``, see :func:`select_lessons`).
 
     ``only``, ``mode`` and ``out_dir`` are all checked before the first
     lesson runs. A failing lesson is reported and the course goes on with the
-    next one.
+    next one. Once ``stop`` (:func:`linalg_rnn._console.stop_on_signals`) has
+    a signal, no further lesson starts; a Ctrl-C at a terminal also reaches
+    the running lesson, which stops at once.
 
     Raises
     ------
@@ -317,6 +321,8 @@ def run_course(
     out = _output_dir(out_dir)
     runs = []
     for path in paths:
+        if stop is not None and stop.signal:
+            break
         print(f"\n=== {path.name} ===", flush=True)
         runs.append(run_lesson(path, out, mode=mode))
     return runs

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from linalg_rnn.cli import main
-from linalg_rnn.rnn.checkpoint import read_jsonl
+from linalg_rnn._filesystem import read_jsonl
 
 TINY = ["--task", "recall", "--seq-len", "8", "--delay", "2", "--hidden", "6", "--batch", "4",
         "--device", "cpu", "--no-progress", "--no-figures"]
@@ -50,15 +50,15 @@ def test_default_run_directory_is_named_after_task_strategy_and_seed(tmp_path, m
         (["--strategy", "vanilla+foo"], "unknown strategy 'foo'"),
         (["--strategy", "expm+cayley"], "one parametrization"),
         (["--strategy", "lstm+qr_projection"], "lstm has none"),
-        (["--seq-len", "0"], "seq_len must be an integer >= 1"),
-        (["--seq-len", "-5"], "seq_len must be an integer >= 1"),
-        (["--strategy", "qr_projection", "--proj-every", "0"], "proj_every must be an integer >= 1"),
-        (["--strategy", "tbptt", "--tbptt-window", "9"], "tbptt_window \\(9\\) is longer than the sequence"),
-        (["--strategy", "clip", "--clip-norm", "0"], "clip_norm must be a finite number > 0"),
-        (["--strategy", "clip", "--clip-norm", "-2"], "clip_norm must be a finite number > 0"),
+        (["--seq-len", "0"], "--seq-len must be an integer >= 1"),
+        (["--seq-len", "-5"], "--seq-len must be an integer >= 1"),
+        (["--strategy", "qr_projection", "--proj-every", "0"], "--proj-every must be an integer >= 1"),
+        (["--strategy", "tbptt", "--tbptt-window", "9"], "--tbptt-window \\(9\\) is longer than the sequence"),
+        (["--strategy", "clip", "--clip-norm", "0"], "--clip-norm must be a finite number > 0"),
+        (["--strategy", "clip", "--clip-norm", "-2"], "--clip-norm must be a finite number > 0"),
         (["--device", "tpu"], "unknown device 'tpu'"),
-        (["--steps", "0"], "steps must be an integer >= 1"),
-        (["--lr", "nan"], "lr must be a finite number > 0"),
+        (["--steps", "0"], "--steps must be an integer >= 1"),
+        (["--lr", "nan"], "--lr must be a finite number > 0"),
         (["--tbptt-window", "3"], "has no tbptt"),
         (["--seq-len", "abc"], "invalid int value"),
     ],
@@ -130,7 +130,7 @@ def test_python_dash_m_entry_point_reports_a_bad_flag_in_one_line(tmp_path):
         capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "linalg-rnn train: error: proj_every must be an integer >= 1, got -1"
+    assert proc.stderr.strip() == "linalg-rnn train: error: --proj-every must be an integer >= 1, got -1"
     assert not (tmp_path / "r").exists()
 
 
@@ -160,10 +160,10 @@ def test_flags_for_the_trainers_newer_options_reach_the_config(tmp_path):
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--strategy", "vanilla", "--orth-lr", "0.1"], "orth_lr"),
-    (["--strategy", "clip", "--tbptt-update", "batch"], "tbptt_update"),
+    (["--strategy", "vanilla", "--orth-lr", "0.1"], "--orth-lr"),
+    (["--strategy", "clip", "--tbptt-update", "batch"], "--tbptt-update is set"),
     (["--strategy", "tbptt", "--tbptt-update", "sometimes"], "--tbptt-update"),
-    (["--norm-every", "0"], "norm_every"),
+    (["--norm-every", "0"], "--norm-every must be"),
 ])
 def test_newer_options_refused_in_one_line(flags, message, tmp_path, capsys):
     out = tmp_path / "run"
@@ -174,13 +174,15 @@ def test_newer_options_refused_in_one_line(flags, message, tmp_path, capsys):
 
 
 def test_every_config_field_is_a_train_flag_of_the_same_name():
-    # config_from_args copies every flag whose dest is a TrainConfig field; figures is
-    # the one field set the other way round (--no-figures).
+    # the flags are made from the fields: a field not given is None, a bool field is --x/--no-x
     from linalg_rnn.rnn.cli_train import add_train_parser
     from linalg_rnn.rnn.config import TrainConfig
 
     parser = argparse.ArgumentParser()
     train = add_train_parser(parser.add_subparsers())
-    dests = {action.dest for action in train._actions}
+    dests = {action.dest: action for action in train._actions}
     fields = {f.name for f in dataclasses.fields(TrainConfig) if not f.name.startswith("_")}
-    assert fields - dests == {"figures"} and "no_figures" in dests
+    assert fields <= dests.keys()
+    assert all("--" + name.replace("_", "-") in dests[name].option_strings for name in fields)
+    assert {"--no-figures", "--no-permute", "--no-deterministic"} <= {
+        flag for name in fields for flag in dests[name].option_strings}

@@ -15,8 +15,7 @@ import pytest
 
 from linalg_rnn.cli import main
 from linalg_rnn.rnn import TrainConfig, train
-from linalg_rnn.rnn.checkpoint import read_jsonl
-from linalg_rnn.rnn.rundir import RunDirNote
+from linalg_rnn._filesystem import read_jsonl
 from linalg_rnn.rnn.showdown import (
     ROW_KEYS,
     _executors,
@@ -166,10 +165,12 @@ def test_the_full_profile_starts_checkpoints_and_resumes_on_the_cpu(tmp_path):
     key = "main/copy-T200/expm/seed0"
     assert (first.out_dir / "cells" / key / "checkpoint.pt").is_file()
     (first.out_dir / "records" / f"{key}.json").unlink()  # as if killed before its record was written
-    with pytest.warns(RunDirNote, match="had already finished"):
-        again = run_study(full, tmp_path / "full", device="cpu", workers=1, echo=None, progress=False,
-                          figures=False, resume=True)
+    trained = (first.out_dir / "cells" / key / "checkpoint.pt").read_bytes()
+    again = run_study(full, tmp_path / "full", device="cpu", workers=1, echo=None, progress=False,
+                      figures=False, resume=True)
     assert again.ran == 1 and untimed(again.rows) == untimed(first.rows)
+    # the cell had already finished: its run was reloaded, not trained again (no new checkpoint)
+    assert (first.out_dir / "cells" / key / "checkpoint.pt").read_bytes() == trained
 
 
 @pytest.mark.parametrize("flags, message", [

@@ -41,14 +41,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
-from .._validation import check_choice, check_int
+from .._console import nearest_name, unknown_name
+from .._validation import check_int
+from ..orthogonal import nearest_orthogonal, qr_orthogonalize, rotation_matrix
 
 __all__ = [
     "INIT_ALIASES",
-    "INIT_SCHEMES",
+    "ORTHOGONAL_INIT_SCHEMES",
     "STRATEGY_NAMES",
     "Strategy",
     "canonical_init_scheme",
@@ -70,7 +73,9 @@ STRATEGY_NAMES = (
     "cayley",
     "lstm",
 )
-INIT_SCHEMES = ("orthogonal", "identity", "henaff", "cayley")
+#: The matrices ``orthogonal_init`` may start from (:func:`orthogonal_matrix`); the init
+#: schemes of :func:`linalg_rnn.dynamics.init_recurrent` are ``linalg_rnn.dynamics.INIT_SCHEMES``.
+ORTHOGONAL_INIT_SCHEMES = ("orthogonal", "identity", "henaff", "cayley")
 # other names of the Haar-orthogonal init (the sign-corrected QR of a Gaussian matrix)
 INIT_ALIASES = {"qr": "orthogonal", "haar": "orthogonal"}
 
@@ -145,6 +150,10 @@ def parse_strategy(text: str) -> Strategy:
     --------
     >>> parse_strategy("clip+tbptt").names
     ('clip', 'tbptt')
+    >>> parse_strategy("orthogonal_int")
+    Traceback (most recent call last):
+        ...
+    ValueError: unknown strategy 'orthogonal_int'; did you mean 'orthogonal_init'?
     >>> parse_strategy("expm+cayley")
     Traceback (most recent call last):
         ...
@@ -159,10 +168,11 @@ def parse_strategy(text: str) -> Strategy:
     parts = [p.strip() for p in text.split("+")]
     for p in parts:
         if p not in STRATEGY_NAMES:
-            raise ValueError(
-                f"unknown strategy {p!r} in {text!r}; choose from {', '.join(STRATEGY_NAMES)} "
-                "(combine with +)"
-            )
+            if len(parts) == 1:  # the whole string is that one name: say it once
+                raise unknown_name("strategy", p, STRATEGY_NAMES)
+            near = nearest_name(p, STRATEGY_NAMES)
+            hint = f"did you mean {near!r}?" if near else f"choose from {', '.join(STRATEGY_NAMES)}"
+            raise ValueError(f"unknown strategy {p!r} in {text!r}; {hint}")
     repeated = sorted({p for p in parts if parts.count(p) > 1})
     if repeated:
         raise ValueError(f"strategy {text!r}: {', '.join(repeated)} given more than once")
@@ -191,33 +201,40 @@ def parse_strategy(text: str) -> Strategy:
     return Strategy(tuple(n for n in STRATEGY_NAMES if n in names))
 
 
-def canonical_init_scheme(scheme: str, name: str = "init scheme") -> str:
+def canonical_init_scheme(scheme: str, name: str = "init scheme", flag: str | None = None) -> str:
     """The canonical name of an init scheme: ``qr`` and ``haar`` are ``orthogonal``.
 
-    ``name`` is what an error message calls the argument.
+    ``name`` is what an error message calls the argument, ``flag`` the
+    command-line flag it came from (named in the message too).
 
     Raises
     ------
     ValueError
-        For an unknown name.
+        For an unknown name, suggesting the nearest known one.
 
     Examples
     --------
     >>> canonical_init_scheme("haar"), canonical_init_scheme("henaff")
     ('orthogonal', 'henaff')
+    >>> canonical_init_scheme("hennaf", "init_scheme", "--init-scheme")
+    Traceback (most recent call last):
+        ...
+    ValueError: unknown init_scheme 'hennaf' (--init-scheme); did you mean 'henaff'?
     """
-    check_choice(scheme, name, INIT_SCHEMES + tuple(INIT_ALIASES))
+    known = ORTHOGONAL_INIT_SCHEMES + tuple(INIT_ALIASES)
+    if not isinstance(scheme, str) or scheme not in known:
+        raise unknown_name(name, scheme, known, flag)
     return INIT_ALIASES.get(scheme, scheme)
 
 
-def _sign_corrected_qr(A: torch.Tensor) -> torch.Tensor:
-    """The Q of A = QR with diag(R) >= 0 (unique), computed in float64 on the CPU.
+def _cpu64(W: torch.Tensor) -> np.ndarray:
+    """A float64 NumPy copy of a tensor, through the CPU (MPS holds no float64)."""
+    return W.detach().cpu().double().numpy()
 
-    The result has A's dtype and device.
-    """
-    Q, R = torch.linalg.qr(A.detach().cpu().double())
-    signs = torch.where(torch.diagonal(R) < 0, -1.0, 1.0).to(Q.dtype)
-    return (Q * signs).to(dtype=A.dtype, device=A.device)  # flips column j when R[j, j] < 0
+
+def _sign_corrected_qr(W: torch.Tensor) -> torch.Tensor:
+    """The textbook's :func:`~linalg_rnn.orthogonal.qr_orthogonalize` of ``W``, in its dtype and device."""
+    return torch.from_numpy(qr_orthogonalize(_cpu64(W))).to(dtype=W.dtype, device=W.device)
 
 
 def orthogonal_matrix(
@@ -281,15 +298,13 @@ def orthogonal_matrix(
     kw = dict(generator=generator, device=gen_device, dtype=torch.float64)
     if scheme == "identity":
         Q = torch.eye(n, dtype=torch.float64, device=gen_device)
-    elif scheme == "orthogonal":
+    elif scheme == "orthogonal":  # Haar: the textbook's sign-corrected Q of a Gaussian (lesson 04)
         Q = _sign_corrected_qr(torch.randn(n, n, **kw))
-    elif scheme == "henaff":
-        Q = torch.eye(n, dtype=torch.float64, device=gen_device)
+    elif scheme == "henaff":  # 2x2 rotations (lesson 04's rotation_matrix) down the diagonal
+        Q = torch.eye(n, dtype=torch.float64)
         theta = (torch.rand(n // 2, **kw) * 2 - 1) * math.pi
-        for k in range(n // 2):
-            c, s = torch.cos(theta[k]), torch.sin(theta[k])
-            Q[2 * k : 2 * k + 2, 2 * k : 2 * k + 2] = torch.stack([torch.stack([c, -s]),
-                                                                  torch.stack([s, c])])
+        for k, angle in enumerate(theta.tolist()):
+            Q[2 * k : 2 * k + 2, 2 * k : 2 * k + 2] = torch.from_numpy(rotation_matrix(angle))
     else:  # cayley
         Z = torch.randn(n, n, **kw)
         B = (Z - Z.T) / math.sqrt(2 * n)
@@ -357,10 +372,10 @@ def qr_project_(weight: nn.Parameter) -> nn.Parameter:
     orthogonal matrix returns it unchanged (:math:`R = I`). Without the sign
     correction LAPACK may flip columns at random and the weights jump.
     :math:`Q` is *not* the nearest orthogonal matrix to :math:`W`; the polar
-    factor is (:func:`polar_project_`). Cost: one Householder QR,
-    :math:`\\tfrac{4}{3}n^3` flops, in float64 on the CPU (the weight is copied
-    there and the result copied back in its dtype). Runs under
-    ``torch.no_grad()``. Taught in lesson 13.
+    factor is (:func:`polar_project_`). The factorization is the textbook's
+    :func:`linalg_rnn.orthogonal.qr_orthogonalize` (one Householder QR,
+    :math:`\\tfrac{4}{3}n^3` flops) on a float64 copy on the CPU, copied back
+    in the weight's dtype. Runs under ``torch.no_grad()``. Taught in lesson 13.
 
     Examples
     --------
@@ -370,7 +385,7 @@ def qr_project_(weight: nn.Parameter) -> nn.Parameter:
     (True, True)
     """
     with torch.no_grad():
-        weight.copy_(_sign_corrected_qr(weight))  # in float64 on the CPU, copied back
+        weight.copy_(_sign_corrected_qr(weight))
     return weight
 
 
@@ -391,7 +406,8 @@ def polar_project_(weight: nn.Parameter) -> nn.Parameter:
     -----
     :math:`UV^\\top` minimizes :math:`\\|W - Q\\|_F` over orthogonal :math:`Q`
     (Higham, *Functions of Matrices*, Thm 8.4), so it moves the weights the
-    least; it costs an SVD, several times a QR, in float64 on the CPU.
+    least; it costs an SVD, several times a QR. The factor is the textbook's
+    :func:`linalg_rnn.orthogonal.nearest_orthogonal` on a float64 copy on the CPU.
     Runs under ``torch.no_grad()``. Taught in lesson 13.
 
     Examples
@@ -404,6 +420,5 @@ def polar_project_(weight: nn.Parameter) -> nn.Parameter:
     True
     """
     with torch.no_grad():
-        U, _, Vh = torch.linalg.svd(weight.detach().cpu().double())
-        weight.copy_(U @ Vh)  # copy_ converts to the weight's dtype and device
+        weight.copy_(torch.from_numpy(nearest_orthogonal(_cpu64(weight))))  # copy_ converts dtype and device
     return weight

@@ -10,7 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..._console import EXIT_STATUS, error_line, unknown_name
+from ..._validation import check_int
 from ..config import DEVICES
+from ._executors import EXECUTORS
 
 __all__ = ["add_showdown_parser", "run_showdown"]
 
@@ -49,10 +52,11 @@ def add_showdown_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--out", help="study folder (default results/<profile>-<date>)")
     p.add_argument("--resume", action="store_true",
                    help="continue the study in --out: skip finished cells, continue interrupted ones")
-    p.add_argument("--executor", default="local", help="local (a process pool, default) or ray")
+    p.add_argument("--executor", default="local", help=f"{' or '.join(EXECUTORS)} (a process pool, "
+                   "the default, or a Ray cluster)")
     p.add_argument("--workers", type=int, help="cells at once (default: one per core on CPU, 4 on a GPU)")
     p.add_argument("--address", help="ray: address of a running cluster (default: start a local one)")
-    p.add_argument("--device", help=f"{'|'.join(DEVICES)} for every cell (default: the profile's)")
+    p.add_argument("--device", help=f"{', '.join(DEVICES)}: for every cell (default: the profile's)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(handler=run_showdown)
     return p
@@ -75,19 +79,29 @@ def run_showdown(args: argparse.Namespace) -> int:
     from ._study import run_study
 
     try:
+        _check_flags(args)
         study = run_study(args.profile, args.out, resume=args.resume, executor=args.executor,
                           workers=args.workers, address=args.address, device=args.device,
                           progress=False if args.no_progress else None)
     except (ValueError, TypeError, FileNotFoundError, FileExistsError) as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"linalg-rnn showdown: error: {message}", file=sys.stderr)
+        print(f"linalg-rnn showdown: error: {error_line(exc)}", file=sys.stderr)
         return 2
     if study.interrupted:
-        print(f"interrupted; finished cells are saved in {study.out_dir}; rerun with "
+        print(f"interrupted by {study.interrupted}; finished cells are saved in {study.out_dir}; rerun with "
               f"--out {study.out_dir} --resume to continue")
-        return 130
+        return EXIT_STATUS[study.interrupted]
     counts = {s: sum(1 for r in study.rows if r["status"] == s) for s in ("finished", "diverged", "crashed")}
     print(f"{len(study.rows)} cells ({counts['finished']} finished, {counts['diverged']} diverged, "
           f"{counts['crashed']} crashed); {study.ran} run now")
     print(f"results: {study.out_dir.resolve()}")
     return 0
+
+
+def _check_flags(args: argparse.Namespace) -> None:
+    """The flags' own values, refused in messages that name the flag (run_study checks them again)."""
+    if args.executor not in EXECUTORS:
+        raise unknown_name("executor", args.executor, EXECUTORS, "--executor")
+    if args.workers is not None:
+        check_int(args.workers, "--workers", minimum=1)
+    if args.device is not None and args.device not in DEVICES:
+        raise unknown_name("device", args.device, DEVICES, "--device")

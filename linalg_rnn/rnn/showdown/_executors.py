@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from ..._console import StopRequest
 from ..config import TrainConfig
 from ..rundir import has_run
 from ..trainer import train
@@ -231,16 +232,16 @@ def _worker_init() -> None:
     torch.set_num_threads(1)
 
 
-def _iter_local(payloads: list[dict], workers: int, stop: dict) -> Iterator[tuple[int, dict]]:
+def _iter_local(payloads: list[dict], workers: int, stop: StopRequest) -> Iterator[tuple[int, dict]]:
     if workers == 1:  # in this process: no start-up cost, and safe inside a lesson script
         for i, payload in enumerate(payloads):
-            if stop.get("signal"):
+            if stop.signal:
                 return
             yield i, run_cell(payload)
         return
     todo = list(range(len(payloads)))
     tries = dict.fromkeys(todo, 0)
-    while todo and not stop.get("signal"):
+    while todo and not stop.signal:
         context = multiprocessing.get_context("spawn")  # no fork of a process holding torch threads
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:
             futures = {pool.submit(run_cell, payloads[i]): i for i in todo}
@@ -248,7 +249,7 @@ def _iter_local(payloads: list[dict], workers: int, stop: dict) -> Iterator[tupl
             pending = set(futures)
             while pending:
                 done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                if stop.get("signal"):
+                if stop.signal:
                     for f in pending:
                         f.cancel()
                 for f in done:
@@ -267,7 +268,7 @@ def _iter_local(payloads: list[dict], workers: int, stop: dict) -> Iterator[tupl
 
 
 def _iter_ray(payloads: list[dict], address: str | None, workers: int | None,
-              stop: dict) -> Iterator[tuple[int, dict]]:
+              stop: StopRequest) -> Iterator[tuple[int, dict]]:
     try:
         import ray
     except ImportError:
@@ -288,7 +289,7 @@ def _iter_ray(payloads: list[dict], address: str | None, workers: int | None,
             refs[ref] = i
         pending = list(refs)
         while pending:
-            if stop.get("signal"):
+            if stop.signal:
                 for ref in pending:
                     ray.cancel(ref)
                 return
@@ -306,7 +307,7 @@ def _iter_ray(payloads: list[dict], address: str | None, workers: int | None,
 
 
 def iter_records(payloads: list[dict], *, executor: str = "local", workers: int = 1,
-                 address: str | None = None, stop: dict | None = None) -> Iterator[tuple[int, dict]]:
+                 address: str | None = None, stop: StopRequest | None = None) -> Iterator[tuple[int, dict]]:
     """Run cells and yield ``(index, record)`` as each finishes, in completion order.
 
     Parameters
@@ -321,9 +322,9 @@ def iter_records(payloads: list[dict], *, executor: str = "local", workers: int 
         Cells run at once (local) / CPUs of a local Ray instance.
     address : str, optional
         A running Ray cluster (``ray://host:10001`` or ``auto``).
-    stop : dict, optional
-        Set ``stop["signal"]`` to stop starting cells; running ones finish
-        their step, checkpoint and come back ``interrupted``.
+    stop : StopRequest, optional
+        When its ``signal`` is set no cell starts; running ones finish their
+        step, checkpoint and come back ``interrupted``.
 
     Yields
     ------
@@ -341,7 +342,7 @@ def iter_records(payloads: list[dict], *, executor: str = "local", workers: int 
     >>> list(iter_records([]))
     []
     """
-    stop = {} if stop is None else stop
+    stop = StopRequest() if stop is None else stop
     if executor == "ray":
         yield from _iter_ray(payloads, address, workers, stop)
     else:

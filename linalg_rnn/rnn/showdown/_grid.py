@@ -428,7 +428,8 @@ def _cell_config(profile: Profile, task: dict, strategy: dict, seed: int,
     try:
         config = TrainConfig.from_dict(values)
         if strategy["tbptt_window_ratio"] is not None:
-            config.tbptt_window = tbptt_window_for(config, strategy["tbptt_window_ratio"])
+            window = tbptt_window_for(config, strategy["tbptt_window_ratio"])
+            config = dataclasses.replace(config, tbptt_window=window)
         resolved = config.resolved()
     except (TypeError, ValueError) as exc:
         _fail(profile.source, where, str(exc).splitlines()[0])

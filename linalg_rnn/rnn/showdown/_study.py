@@ -23,16 +23,15 @@ import io
 import json
 import os
 import platform
-import signal
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from ..checkpoint import atomic_write_bytes, atomic_write_json, atomic_write_text
+from ..._console import show_progress, stop_on_signals
+from ..._filesystem import atomic_write_bytes, atomic_write_json, atomic_write_text
 from ..config import DEVICES, resolve_device
 from ._aggregate import pick_learning_rates, summarize, summary_markdown
 from ._executors import EXECUTORS, ROW_KEYS, iter_records, payload_for
@@ -55,8 +54,8 @@ class StudyResult:
         The rows of ``results.json`` (sweep and main).
     summary : list of dict
         :func:`~._aggregate.summarize` of the main rows.
-    interrupted : bool
-        True when Ctrl-C/SIGTERM stopped it (rerun with ``resume=True``).
+    interrupted : str or None
+        ``"SIGINT"``/``"SIGTERM"`` when a signal stopped it (rerun with ``resume=True``).
     ran : int
         Cells run by this call (the others were already finished).
     """
@@ -64,7 +63,7 @@ class StudyResult:
     out_dir: Path
     rows: list[dict]
     summary: list[dict]
-    interrupted: bool
+    interrupted: str | None
     ran: int
 
 
@@ -349,10 +348,9 @@ def run_study(profile: str | Path | Profile = "quick", out: str | Path | None = 
         if echo is not None:
             echo(f"note: {note}")
     records: dict[str, dict] = {}
-    stop: dict = {"signal": None}
     ran = 0
-    enabled = progress if progress is not None else sys.stderr.isatty() and not os.environ.get("CI")
-    with _signals(stop):
+    enabled = show_progress(progress)
+    with stop_on_signals() as stop:
         for phase in ("sweep", "main"):
             if phase == "sweep":
                 cells = sweep_cells
@@ -370,7 +368,7 @@ def run_study(profile: str | Path | Profile = "quick", out: str | Path | None = 
                     meta["environment"] = meta.get("environment") or rec.get("environment")
                 else:
                     todo.append(cell)
-            if not todo or stop["signal"]:
+            if not todo or stop.signal:
                 continue
             payloads = [payload_for(c, out) for c in todo]
             bar = tqdm(total=len(todo), disable=not enabled, desc=f"showdown {profile.name} ({phase})",
@@ -388,19 +386,19 @@ def run_study(profile: str | Path | Profile = "quick", out: str | Path | None = 
                     records[cell.key] = record
                     meta["environment"] = meta.get("environment") or record.get("environment")
                     if record["row"]["status"] == "interrupted":
-                        stop["signal"] = stop["signal"] or "SIGINT"
+                        stop.signal = stop.signal or "SIGINT"
                     shown.cell(record)
                     _log_sitting(meta, started, ran)  # so far: a sitting killed outright still tells
                     write_outputs(out, meta, records, order, final=False)
-            if stop["signal"]:
+            if stop.signal:
                 break
     _log_sitting(meta, started, ran)
     if ran == 0 and len(meta["sittings"]) > 1:  # a sitting that ran nothing only rewrote the files
         meta["sittings"].pop()
         meta["wall_s"] = sum(s["wall_s"] or 0.0 for s in meta["sittings"])
-    meta["interrupted"] = bool(stop["signal"])
-    rows = write_outputs(out, meta, records, order, final=not stop["signal"], figures=figures)
-    return StudyResult(out_dir=out, rows=rows, summary=summarize(rows), interrupted=bool(stop["signal"]),
+    meta["interrupted"] = bool(stop.signal)
+    rows = write_outputs(out, meta, records, order, final=not stop.signal, figures=figures)
+    return StudyResult(out_dir=out, rows=rows, summary=summarize(rows), interrupted=stop.signal,
                        ran=ran)
 
 
@@ -408,25 +406,3 @@ def _log_sitting(meta: dict, started: float, ran: int) -> None:
     """This sitting's wall time and cells run into ``meta``, and the study's total wall time."""
     meta["sittings"][-1].update(wall_s=time.perf_counter() - started, cells_run=ran)
     meta["wall_s"] = sum(s["wall_s"] or 0.0 for s in meta["sittings"])
-
-
-class _signals:
-    """SIGINT/SIGTERM set ``stop['signal']`` instead of raising (main thread only)."""
-
-    def __init__(self, stop: dict) -> None:
-        self.stop, self.previous = stop, {}
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            names = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
-
-            def handler(signum, frame):
-                self.stop["signal"] = names.get(signum, str(signum))
-
-            self.previous = {s: signal.signal(s, handler) for s in names}
-        return self
-
-    def __exit__(self, *exc):
-        for s, h in self.previous.items():
-            signal.signal(s, h)
-        return False

@@ -264,10 +264,6 @@ class SequenceTask:
             cache[key] = self.step_weights.to(device)
         return cache[key]
 
-    def window_has_loss(self, start: int, stop: int) -> bool:
-        """True when some timestep in ``start .. stop - 1`` carries loss weight."""
-        return bool((self.step_weights[start:stop] > 0).any())
-
     def accuracy(self, output: torch.Tensor, target: torch.Tensor) -> float | None:
         """Fraction of weighted positions predicted right, or ``None`` for regression tasks."""
         if not self.classification:
