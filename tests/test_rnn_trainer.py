@@ -463,3 +463,42 @@ def test_norm_every_samples_the_spectral_norm_between_eigenvalue_steps():
 def test_result_rows_keep_the_design_names():
     result = train(TrainConfig(steps=2, eval_every=1, **SMALL))
     assert REQUIRED | {"updates", "grad_norm_w_hh", "val_loss"} <= result.history[0].keys()
+
+
+# --- what a resume takes from the checkpoint, and what it does not -------------------------------
+
+def test_the_learning_rate_after_a_resume_is_the_configs_not_the_checkpoints(tmp_path):
+    from linalg_rnn.rnn.checkpoint import load_checkpoint, save_checkpoint
+
+    kw = dict(steps=8, checkpoint_every=4, eval_every=4, strategy="expm", lr=0.01, **SMALL)
+    full = train(TrainConfig(**kw))
+    train(TrainConfig(**{**kw, "steps": 4}), tmp_path)
+    ckpt = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert [g["lr"] for g in ckpt["optimizer"]["param_groups"]] == [0.01, pytest.approx(0.001)]
+    for group in ckpt["optimizer"]["param_groups"]:
+        group["lr"] = 0.5  # a checkpoint whose optimizer state says otherwise
+    save_checkpoint(tmp_path / "checkpoint.pt", ckpt)
+    resumed = train(TrainConfig(**kw), tmp_path, resume=True)
+    assert without_time(resumed.history[4:]) == without_time(full.history[4:])
+
+
+# --- W_hh metrics and the figure of a run --------------------------------------------------------
+
+def test_w_hh_metrics_of_a_matrix_that_is_not_finite_are_nan_not_an_error():
+    got = recurrent_metrics(torch.tensor([[float("inf"), 0.0], [0.0, 1.0]]))
+    assert all(math.isnan(v) for v in got.values())
+
+
+def test_curves_use_plain_tick_labels_without_an_offset():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from linalg_rnn.rnn.metrics import plot_run, plot_runs
+
+    rows = [{"step": s, "train_loss": 1 + 1e-9 * s, "grad_norm": 1.0, "w_hh_spectral_norm": 1 + 1e-9 * s}
+            for s in range(1, 30)]
+    for fig in (plot_run(rows), plot_runs({"a": rows})):
+        FigureCanvasAgg(fig).draw()
+        for ax in (fig.axes[0], fig.axes[2]):  # loss and ||W_hh||_2; the gradient panel is logarithmic
+            assert ax.yaxis.get_offset_text().get_text() == ""  # no "1e-8+1" above the axis
+            labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+            assert labels and not any("e" in label for label in labels), labels

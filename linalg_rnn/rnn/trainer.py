@@ -414,6 +414,7 @@ def train_step(run: Run, step: int) -> dict:
         optimizer.zero_grad(set_to_none=True)
         row["updates"] += 1
         loss = x.new_zeros(())
+    # ... then project: W_hh replaced by an orthogonal matrix, once per step, after its last update
     projection = cfg.parsed_strategy.projection
     if projection is not None and step % cfg.proj_every == 0:
         (qr_project_ if projection == "qr" else polar_project_)(model.recurrent_parameter())
@@ -604,10 +605,10 @@ def train(
               else RunDir.open(out_dir, cfg, resume=resume, force=force))
     with opened as rundir, torch.random.fork_rng(devices=[]), \
             numerics(device, allow_tf32=cfg.allow_tf32, deterministic=cfg.deterministic) as deterministic:
+        if rundir is not None and rundir.config is None:
+            rundir.accept(cfg)  # on resume: the checkpoint's config, but for what may change
         torch.random.default_generator.manual_seed(cfg.seed)
         run = build_run(cfg)
-        if rundir is not None and rundir.config is None:
-            rundir.accept(cfg)
         checkpoint = rundir.checkpoint if rundir is not None else None
         state = TrainState.start(run) if checkpoint is None else \
             TrainState.restore(run, checkpoint, rundir.path / "checkpoint.pt")
