@@ -15,8 +15,8 @@ import pytest
 import torch
 
 from linalg_rnn._filesystem import read_jsonl
-from linalg_rnn.rnn.config import TrainConfig, resolve_device
 from linalg_rnn.rnn import trainer
+from linalg_rnn.rnn.config import TrainConfig, resolve_device
 from linalg_rnn.rnn.metrics import hidden_gradient_norms, recurrent_metrics
 from linalg_rnn.rnn.models import LoopRNN
 from linalg_rnn.rnn.tasks import AddingTask

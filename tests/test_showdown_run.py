@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from linalg_rnn._filesystem import read_jsonl
 from linalg_rnn.cli import main
 from linalg_rnn.rnn import TrainConfig, train
-from linalg_rnn._filesystem import read_jsonl
 from linalg_rnn.rnn.showdown import (
     ROW_KEYS,
     _executors,
