@@ -165,8 +165,8 @@ def unknown_name(what: str, value: Any, choices: Iterable[str], flag: str | None
     --------
     >>> print(unknown_name("device", "cdua", ["auto", "cpu", "cuda"], flag="--device"))
     unknown device 'cdua' (--device); did you mean 'cuda'?
-    >>> print(unknown_name("device", "tpu", ["auto", "cpu", "cuda"]))
-    unknown device 'tpu'; choose one of 'auto', 'cpu', 'cuda'
+    >>> print(unknown_name("device", "xla", ["auto", "cpu", "cuda"]))
+    unknown device 'xla'; choose one of 'auto', 'cpu', 'cuda'
     """
     choices = list(choices)
     shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."

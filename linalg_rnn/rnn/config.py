@@ -75,10 +75,10 @@ def resolve_device(name: str = "auto") -> torch.device:
     --------
     >>> resolve_device("cpu")
     device(type='cpu')
-    >>> resolve_device("tpu")
+    >>> resolve_device("xla")
     Traceback (most recent call last):
         ...
-    ValueError: unknown device 'tpu'; choose one of 'auto', 'cpu', 'cuda', 'mps'
+    ValueError: unknown device 'xla'; choose one of 'auto', 'cpu', 'cuda', 'mps'
     """
     if not isinstance(name, str) or name not in DEVICES:
         raise unknown_name("device", name, DEVICES)

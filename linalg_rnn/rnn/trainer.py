@@ -371,10 +371,10 @@ def train_step(run: Run, step: int) -> dict:
     # draw a batch
     x, y = draw_batch(run)
 
+    # forward and backward, window by window
     state, outs, loss = None, [], x.new_zeros(())
     optimizer.zero_grad(set_to_none=True)
     for window in run.windows:
-        # forward and backward, window by window
         with torch.set_grad_enabled(window.loss_weight > 0):  # a window without loss only carries h on
             out, state = model(x[:, window.start : window.stop], state)
         if window.loss_weight > 0:
