@@ -94,8 +94,7 @@ def windows(rnn, x, starts):
 def truncated_gradient(rnn, head, k):
     """d L_T / d W_hh when the state is cut k steps before the end (k = T: full BPTT)."""
     rnn.zero_grad()
-    for _, out in windows(rnn, x_probe, [0, T_probe - k] if k < T_probe else [0]):
-        pass  # the last window's output is the one the loss reads
+    *_, (_, out) = windows(rnn, x_probe, [0, T_probe - k] if k < T_probe else [0])  # the loss reads the last
     head(out[:, -1]).sum().backward()
     return rnn.weight_hh_l0.grad.clone().numpy()
 

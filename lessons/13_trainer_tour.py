@@ -118,7 +118,8 @@ from linalg_rnn.rnn import trainer
 def block_comments(function):
     """The comments that open a block (a comment line after a blank line) in ``function``'s body."""
     lines = inspect.getsource(function).splitlines()
-    return [b.strip() for a, b in zip(lines, lines[1:]) if not a.strip() and b.strip().startswith("# ")]
+    pairs = zip(lines, lines[1:], strict=False)
+    return [b.strip() for a, b in pairs if not a.strip() and b.strip().startswith("# ")]
 
 
 for function in (trainer.train_step, trainer.train):
