@@ -25,7 +25,7 @@ or parses again:
 from __future__ import annotations
 
 import dataclasses
-import os
+import math
 import textwrap
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -34,7 +34,7 @@ from typing import Any
 import torch
 
 from .._console import unknown_name
-from .._validation import check_bool, check_int, check_positive_float
+from .._validation import _physical_memory, check_bool, check_int, check_positive_float
 from ._environment import check_device_support
 from .models import MODEL_KINDS
 from .strategies import STRATEGY_NAMES, Strategy, canonical_init_scheme, parse_strategy
@@ -115,9 +115,10 @@ def device_memory(device: str = "auto") -> tuple[str, int] | None:
 
     Notes
     -----
-    The RAM is ``os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")``,
-    the total, not what is free now; a CUDA GPU's is its total memory, read
-    by ``torch.cuda.get_device_properties``, which initializes CUDA in this
+    The RAM is ``os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")``
+    (:mod:`linalg_rnn._validation`'s probe), the total, not what is free now;
+    a CUDA GPU's is its total memory, read by
+    ``torch.cuda.get_device_properties``, which initializes CUDA in this
     process.
 
     Examples
@@ -131,10 +132,8 @@ def device_memory(device: str = "auto") -> tuple[str, int] | None:
         return f"GPU {torch.cuda.current_device()} ({props.name})", int(props.total_memory)
     if device == "cuda":
         return None
-    try:
-        return "this machine's RAM", os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):  # no sysconf (Windows) or no such name
-        return None
+    ram = _physical_memory()  # the probe the numerical parts' memory checks use
+    return None if math.isinf(ram) else ("this machine's RAM", int(ram))
 
 
 # --- the type rules: rule(value, field, flag) returns the value normalized, or raises one line naming
