@@ -346,3 +346,23 @@ def test_cayley_on_mps_runs_or_is_refused_in_one_line():
         assert "needs torch.linalg.solve_ex" in str(exc) and "\n" not in str(exc)
     else:
         assert not result.diverged
+
+
+def test_numpys_blas_runs_on_as_many_threads_as_torch_during_a_run(monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    seen = []
+    real_step = trainer.train_step
+
+    def spy(run, step):  # the W_hh metrics and projections run NumPy's LAPACK on the CPU
+        seen.append({p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"})
+        return real_step(run, step)
+
+    monkeypatch.setattr(trainer, "train_step", spy)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as a showdown cell runs
+    try:
+        train(TrainConfig(steps=2, **SMALL))
+    finally:
+        torch.set_num_threads(threads)
+    assert seen == [{1}, {1}]

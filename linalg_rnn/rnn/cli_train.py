@@ -105,8 +105,7 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
             p.add_argument(_flag(f.name), dest=f.name, action=argparse.BooleanOptionalAction, default=None,
                            help=help_text)
         else:
-            p.add_argument(_flag(f.name), dest=f.name, type=kind, default=None, help=help_text,
-                           metavar=f.name.upper())
+            p.add_argument(_flag(f.name), dest=f.name, type=kind, default=None, help=help_text)
     p.add_argument("--out", help="run directory, new or empty (default runs/<task>-<strategy>-seed<k>)")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its checkpoint, whose config is used (flags may "
