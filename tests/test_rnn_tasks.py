@@ -225,6 +225,8 @@ def test_held_out_seeds_differ_between_splits_and_seeds_and_lie_above_every_trai
     # training generators are seeded seed + 1 <= 2**63 (SEED_MAX + 1); torch takes seeds below 2**64
     assert all(2**63 < v < 2**64 for v in seeds)
     assert held_out_seed(2**63 - 1, "test") > 2**63
+    # the trainer asks validation_batch(..., seed + 2) today: the largest run seed still works
+    assert held_out_seed(2**63 + 1, "validation") > 2**63 and held_out_seed(2**64 - 1, "test") < 2**64
     assert torch.Generator().manual_seed(max(seeds)).initial_seed() == max(seeds)
 
 
@@ -247,7 +249,7 @@ def test_a_held_out_batch_of_4096_has_the_asked_size_and_lives_on_the_asked_devi
         (dict(split="train", n=4, seed=0), ValueError, "unknown split 'train'"),
         (dict(split="test", n=0, seed=0), ValueError, "n must be an integer >= 1, got 0"),
         (dict(split="test", n=2.5, seed=0), TypeError, "n must be an integer, got float 2.5"),
-        (dict(split="test", n=4, seed=-1), ValueError, "seed must be an integer in \\[0, 92233720368547758"),
+        (dict(split="test", n=4, seed=-1), ValueError, "seed must be an integer in \\[0, 184467440737095516"),
         (dict(split="test", n=4, seed="0"), TypeError, "seed must be an integer"),
     ],
 )

@@ -237,7 +237,7 @@ class SequenceTask:
             Number of sequences, at least 1. A data set ignores it and returns
             its whole held-out split (see its class).
         seed : int
-            The run's seed, ``0 <= seed <= 2**63 - 1``. A generated task draws
+            The run's seed, ``0 <= seed <= 2**64 - 1``. A generated task draws
             from a generator of its own seeded with
             :func:`~linalg_rnn.rnn.tasks.held_out_seed` ``(seed, split)``; a
             data set's split does not depend on it.

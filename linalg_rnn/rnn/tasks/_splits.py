@@ -23,9 +23,10 @@ HELD_OUT_SPLITS = ("validation", "test")
 #: Every part a task can sample from.
 SPLITS = ("train", *HELD_OUT_SPLITS)
 
-#: The largest seed a run may have (``linalg_rnn.rnn.config.SEED_MAX``): its training generator
-#: is seeded with at most ``SEED_MAX + 1 = 2**63``.
-_SEED_MAX = 2**63 - 1
+#: The largest seed ``held_out_seed`` takes: any seed a ``torch.Generator`` takes. (A run's seed is at
+#: most ``linalg_rnn.rnn.config.SEED_MAX = 2**63 - 1``, so its training generator, seeded
+#: ``seed + 1``, has a seed of at most ``2**63``.)
+_SEED_LIMIT = 2**64 - 1
 
 
 def check_split(split: object, choices: tuple[str, ...] = HELD_OUT_SPLITS) -> str:
@@ -49,7 +50,9 @@ def held_out_seed(seed: int, split: str) -> int:
     Parameters
     ----------
     seed : int
-        The run's seed, ``0 <= seed <= 2**63 - 1``.
+        The run's seed, ``0 <= seed <= 2**64 - 1`` (a run's seed is at most
+        ``2**63 - 1``; the larger ones are accepted so that the trainer's
+        ``seed + 2`` of today's ``validation_batch`` call is too).
     split : {"validation", "test"}
         Which held-out stream.
 
@@ -90,7 +93,7 @@ def held_out_seed(seed: int, split: str) -> int:
     >>> held_out_seed(0, "test") == t   # a fixed function of (seed, split)
     True
     """
-    seed = check_int(seed, "seed", minimum=0, maximum=_SEED_MAX)
+    seed = check_int(seed, "seed", minimum=0, maximum=_SEED_LIMIT)
     key = HELD_OUT_SPLITS.index(check_split(split)) + 1
     (h,) = np.random.SeedSequence(entropy=seed, spawn_key=(key,)).generate_state(1, dtype=np.uint64)
     return 2**63 + 1 + int(h) % (2**63 - 1)

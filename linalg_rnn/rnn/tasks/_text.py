@@ -143,7 +143,7 @@ class TextTask(SequenceTask):
     frequencies at every step; its loss, the unigram entropy of the training
     stretch, is the baseline (about 2.9 nats, see the example), and its
     accuracy is the share of the most frequent character, the space (about
-    0.19). Taught in lesson 14.
+    0.19).
 
     Examples
     --------
