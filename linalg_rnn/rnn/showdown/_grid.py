@@ -209,8 +209,8 @@ class GridPoint:
         The fields its run has a value for (what a sweep can change here).
     eval_every_given : bool
         Whether the profile set ``eval_every`` (else it follows ``steps``).
-    where : str
-        Names it in errors (``profile P: task T, strategy S``).
+    source : str
+        The profile's source, named in errors.
     """
 
     task: str
@@ -219,7 +219,12 @@ class GridPoint:
     values: dict = field(compare=False, hash=False)
     knobs: frozenset = field(compare=False, hash=False)
     eval_every_given: bool = field(default=False, compare=False, hash=False)
-    where: str = field(default="", compare=False, hash=False)
+    source: str = field(default="", compare=False, hash=False)
+
+    @property
+    def where(self) -> str:
+        """Names the point in errors."""
+        return f"profile {self.source}: task {self.task} T={self.seq_len}, strategy {self.strategy}"
 
     @property
     def id(self) -> tuple[str, int, str]:
@@ -587,7 +592,7 @@ def grid_points(profile: Profile, overrides: Mapping | None = None) -> list[Grid
             knobs = frozenset(name for name in _DEFAULTS if getattr(config, name) is not None)
             seq_len = task.seq_len if task.seq_len is not None else config.sequence_length()
             points.append(GridPoint(task.label, seq_len, strategy.label, values, knobs,
-                                    "eval_every" in values, where))
+                                    "eval_every" in values, profile.source))
     return points
 
 
@@ -596,6 +601,12 @@ def sweep_cells(points: list[GridPoint], sweep: Sweep | None) -> list[Cell]:
 
     A point with one setting or none (nothing swept applies to it) has
     nothing to choose and runs no sweep cells.
+
+    Raises
+    ------
+    ValueError
+        For a swept field that applies to none of the points (``clip_norm``
+        without a clip strategy), or a value the trainer's config refuses.
 
     Examples
     --------
@@ -608,12 +619,17 @@ def sweep_cells(points: list[GridPoint], sweep: Sweep | None) -> list[Cell]:
     """
     if sweep is None:
         return []
-    cells = []
+    cells, used = [], set()
     for point in points:
         settings = sweep_settings(sweep, point.knobs)
+        used.update(settings[0])
         if len(settings) > 1:
             cells += [point.cell(seed, phase="sweep", setting=setting, steps=sweep.steps)
                       for setting in settings for seed in sweep.seeds]
+    unused = [name for name in sweep.values if name not in used]
+    if unused and points:
+        raise ValueError(f"profile {points[0].source}: [study.sweep]: {', '.join(unused)} applies to none "
+                         "of the study's strategies (a field is swept only where the strategy has a value)")
     return cells
 
 

@@ -171,6 +171,7 @@ def write_outputs(out: Path, meta: dict, records: dict[str, dict], order: list[s
     from ._verdicts import evaluate_claims, verdict_markdown
 
     main = [k for k in keys if records[k]["row"]["phase"] == "main"]
+    main_rows = [records[k]["row"] for k in main]  # the sweep selects; only the main grid reports
     first_seed = {}
     for k in main:
         r = records[k]["row"]
@@ -181,18 +182,18 @@ def write_outputs(out: Path, meta: dict, records: dict[str, dict], order: list[s
                   "eigenvalues": records[k]["eigenvalues"] if k in first_seed.values() else {}}
               for k in main}
     atomic_write_json(out / "curves.json", curves)
-    lines = summarize(rows)
+    lines = summarize(main_rows)
     text = [f"# Showdown: profile {meta['profile']['name']}", "",
             f"Command: `{meta['command']}`  ", f"Date: {meta['date']}  ",
             f"Machine: {meta['machine']['platform']}, {meta['machine']['cpu_count']} CPUs; "
             f"executor {meta['executor']}, {meta['workers']} workers, device {meta['device']}  ",
             f"Cells: {len(main)} main, {len(rows) - len(main)} sweep",
             "", "## Per task and length (statistics over seeds)", "", summary_markdown(lines),
-            "## Verdicts on the source claims", "", verdict_markdown(evaluate_claims(rows)), ""]
+            "## Verdicts on the source claims", "", verdict_markdown(evaluate_claims(main_rows)), ""]
     atomic_write_text(out / "summary.md", "\n".join(text))
     if figures:
         (out / "figures").mkdir(exist_ok=True)
-        save_figures(rows, curves, out / "figures", atomic_write_bytes)
+        save_figures(main_rows, curves, out / "figures", atomic_write_bytes)
     return rows
 
 
@@ -409,7 +410,8 @@ def run_study(profile: str | Path | Profile | None = None, out: str | Path | Non
         if not stop:
             _run_phase("main", main, folder, executor, stop, show, done=_DONE)
     rows = folder.close(stop.signal, figures)
-    return StudyResult(out_dir=out, rows=rows, summary=summarize(rows), interrupted=stop.signal,
+    main_rows = [r for r in rows if r["phase"] == "main"]
+    return StudyResult(out_dir=out, rows=rows, summary=summarize(main_rows), interrupted=stop.signal,
                        ran=folder.ran, done_before=folder.done_before)
 
 
