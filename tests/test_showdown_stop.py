@@ -62,18 +62,21 @@ def _steps_logged(run_dir: Path) -> int:
     return sum(1 for _ in (run_dir / "metrics.jsonl").open())
 
 
-@pytest.mark.parametrize("name, to_group, workers", [
-    ("SIGINT", True, 2),    # Ctrl-C in a terminal: the driver and its workers all get it
-    ("SIGTERM", False, 2),  # kill PID: only the driver gets it, and must pass it on
-    ("SIGTERM", False, 1),  # one worker: the cell runs in the driver's own process
+@pytest.mark.parametrize("name, to_group, workers, executor", [
+    ("SIGINT", True, 2, "local"),    # Ctrl-C in a terminal: the driver and its workers all get it
+    ("SIGTERM", False, 2, "local"),  # kill PID: only the driver gets it, and must pass it on
+    ("SIGTERM", False, 1, "local"),  # one worker: the cell runs in the driver's own process
+    ("SIGTERM", False, 2, "ray"),    # queued Ray tasks are cancelled, running ones get ray.cancel
 ])
 def test_a_signal_stops_the_study_no_cell_starts_after_it_and_resume_finishes_it(
-        name, to_group, workers, tmp_path, reference):
+        name, to_group, workers, executor, tmp_path, reference):
+    if executor == "ray":
+        pytest.importorskip("ray")
     (tmp_path / "p.toml").write_text(_toml(LONG))
     out = tmp_path / "study"
     env = os.environ | {"OMP_NUM_THREADS": "1", "CI": "1"}
     command = [sys.executable, "-m", "linalg_rnn", "showdown", "--profile", str(tmp_path / "p.toml"),
-               "--out", str(out), "--workers", str(workers), "--no-progress"]
+               "--out", str(out), "--workers", str(workers), "--no-progress", "--executor", executor]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
                             start_new_session=True)
     try:
@@ -94,7 +97,7 @@ def test_a_signal_stops_the_study_no_cell_starts_after_it_and_resume_finishes_it
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-    print(f"\n{name} to {'the process group' if to_group else 'the driver'}, {workers} worker(s): "
+    print(f"\n{name} to {'the process group' if to_group else 'the driver'}, {workers} {executor} worker(s): "
           f"exit {proc.returncode} after {took:.2f} s; {len(before)} cells had started")
     assert proc.returncode == {"SIGINT": 130, "SIGTERM": 143}[name], output
     assert "Traceback" not in output
@@ -103,7 +106,9 @@ def test_a_signal_stops_the_study_no_cell_starts_after_it_and_resume_finishes_it
     saved = json.loads((out / "results.json").read_text())
     assert saved["meta"]["interrupted"] == name
     stopped = [r for r in saved["runs"] if r["status"] == "interrupted"]
-    assert len(stopped) == workers  # every running cell came back stopped, none ran to its end
+    # every running cell came back stopped, none ran to its end (Ray: best effort, a cancelled task
+    # may come back without a record; its checkpoint, if written, is still there for --resume)
+    assert len(stopped) == workers if executor == "local" else len(stopped) <= workers
     for row in stopped:
         assert 25 <= row["steps"] < STEPS  # it stopped mid-run, after a whole, logged, checkpointed step
         assert _steps_logged(out / row["run_dir"]) == row["steps"]

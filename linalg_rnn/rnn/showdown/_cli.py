@@ -90,8 +90,9 @@ def run_showdown(args: argparse.Namespace) -> int:
     sitting = (f"{study.ran} run in this sitting"
                + (f", {study.done_before} done in earlier ones" if study.done_before else ""))
     if study.interrupted:
-        print(f"stopped by {study.interrupted}: {done - counts['interrupted']} cells have a result "
-              f"({sitting}), {counts['interrupted']} stopped mid-run with a checkpoint; "
+        earlier = f" ({study.done_before} in earlier sittings)" if study.done_before else ""
+        print(f"stopped by {study.interrupted}: {counts['interrupted']} cells stopped mid-run with a "
+              f"checkpoint, {study.ran - counts['interrupted']} got their result in this sitting{earlier}; "
               f"everything is saved in {study.out_dir}")
         print(f"continue with: linalg-rnn showdown --out {study.out_dir} --resume")
         return EXIT_STATUS[study.interrupted]

@@ -20,6 +20,7 @@ import multiprocessing
 import os
 import queue
 import signal
+import threading
 import traceback
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
@@ -453,6 +454,18 @@ def _iter_local(units: list[list[Cell]], study_dir: str, workers: int,
 
 # --- the Ray executor ----------------------------------------------------------------------------
 
+def _python_handlers() -> dict:
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _reinstall(handlers: dict) -> None:
+    for s, h in handlers.items():
+        if h is not None:
+            signal.signal(s, h)
+
+
 def _iter_ray(units: list[list[Cell]], study_dir: str, address: str | None, workers: int | None,
               stop: Stop) -> Iterator[tuple[Cell, dict]]:
     try:
@@ -463,7 +476,9 @@ def _iter_ray(units: list[list[Cell]], study_dir: str, address: str | None, work
     started = False
     if not ray.is_initialized():
         kwargs = {"address": address} if address else {"num_cpus": workers}
+        handlers = _python_handlers()
         ray.init(include_dashboard=False, log_to_driver=False, **kwargs)
+        _reinstall(handlers)  # ray.init puts its own SIGTERM handler, which kills the driver, over ours
         started = True
 
     def records(ref) -> Iterator[tuple[Cell, dict]]:
@@ -537,7 +552,9 @@ def iter_records(units: list[list[Cell]], study_dir: str | Path, executor: Execu
     main thread (then it checkpoints and stops after the step). That part
     is best effort: the driver waits :data:`RAY_GRACE_S` seconds for them,
     keeps no record of a cancelled task, and ``--resume`` reruns it, from
-    its checkpoint when one was written.
+    its checkpoint when one was written. (``ray.init`` puts a SIGTERM
+    handler of its own over the driver's, one that ends the process; the
+    driver puts its own back after it.)
 
     Every cell runs on one torch thread, so on the CPU both executors give
     bit-identical rows (``wall_s`` aside). Taught in lesson 14.
