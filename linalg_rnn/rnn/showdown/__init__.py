@@ -2,9 +2,10 @@
 
 One concept per private module, re-exported here:
 
-* :mod:`._grid` -- profiles (built-in ``quick``/``standard``/``full`` or a TOML file), their typed
-  entries, the grid points and the cells they expand into;
+* :mod:`._profile` -- profiles (built-in ``quick``/``standard``/``full`` or a TOML file) as typed entries;
+* :mod:`._grid` -- the grid points a profile expands into, and the cells (each with its TrainConfig);
 * :mod:`._sweep` -- the sweep: each method's settings chosen on validation runs of their own seeds;
+* :mod:`._records` -- one cell's row of ``results.json``, its curves and eigenvalues;
 * :mod:`._executors` -- one cell as a trainer run; the local process pool and the Ray executor;
 * :mod:`._stop` -- Ctrl-C and SIGTERM stop a study within about one training step;
 * :mod:`._aggregate` -- statistics over seeds: mean ± std, bootstrap intervals, success rates;
@@ -32,9 +33,7 @@ from ._aggregate import (
 from ._cli import add_showdown_parser, run_showdown
 from ._executors import (
     EXECUTORS,
-    ROW_KEYS,
     Executor,
-    cell_record,
     default_workers,
     iter_records,
     run_cell,
@@ -43,23 +42,26 @@ from ._executors import (
 )
 from ._figures import plot_curves, plot_eigenvalues, plot_headline, plot_w_hh_norms
 from ._grid import (
-    BUILTIN_PROFILES,
     Cell,
     GridPoint,
-    Profile,
-    StrategyEntry,
-    TaskEntry,
-    available_tasks,
     dependency_length,
     expand_cells,
     grid_points,
-    load_profile,
     main_cells,
-    parse_profile,
     sweep_cells,
     tbptt_window_for,
 )
 from ._page import publish, results_page
+from ._profile import (
+    BUILTIN_PROFILES,
+    Profile,
+    StrategyEntry,
+    TaskEntry,
+    available_tasks,
+    load_profile,
+    parse_profile,
+)
+from ._records import ROW_KEYS, cell_record, crash_record
 from ._stop import EXIT_STATUS, Stop, catch_signals
 from ._study import StudyResult, run_study
 from ._sweep import Sweep, parse_sweep, pick_settings, sweep_choices, sweep_settings
@@ -69,7 +71,7 @@ __all__ = [
     "BUILTIN_PROFILES", "CLAIMS", "Cell", "EXECUTORS", "EXIT_STATUS", "Executor", "GridPoint",
     "NEAR_BASELINE", "Profile", "ROW_KEYS", "Stop", "StrategyEntry", "StudyResult", "Sweep", "TaskEntry",
     "Verdict",
-    "add_showdown_parser", "available_tasks", "bootstrap_ci", "catch_signals", "cell_record",
+    "add_showdown_parser", "available_tasks", "bootstrap_ci", "catch_signals", "cell_record", "crash_record",
     "default_workers", "dependency_length", "evaluate_claims", "expand_cells", "grid_points", "group_rows",
     "iter_records", "load_profile", "main_cells", "parse_profile", "parse_sweep", "pick_settings",
     "plot_curves", "plot_eigenvalues", "plot_headline", "plot_w_hh_norms", "publish", "results_page",

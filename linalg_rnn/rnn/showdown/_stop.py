@@ -83,6 +83,14 @@ def forward_signal(stop: Stop, pids: Iterable[int]) -> None:
     cells are running, it also reaches a cell that was just starting,
     before the trainer's own handler was in place. A worker that is gone
     is skipped.
+
+    Examples
+    --------
+    >>> import subprocess, sys
+    >>> child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    >>> forward_signal(Stop("SIGTERM"), [child.pid])
+    >>> child.wait() == -signal.SIGTERM
+    True
     """
     number = getattr(signal, stop.signal)
     for pid in pids:

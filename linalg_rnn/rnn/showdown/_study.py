@@ -33,17 +33,10 @@ from tqdm.auto import tqdm
 
 from ..checkpoint import atomic_write_bytes, atomic_write_json, atomic_write_text
 from ._aggregate import summarize, summary_markdown
-from ._executors import ROW_KEYS, Executor, default_workers, iter_records, work_units
-from ._grid import (
-    Cell,
-    Profile,
-    available_tasks,
-    grid_points,
-    load_profile,
-    main_cells,
-    parse_profile,
-    sweep_cells,
-)
+from ._executors import Executor, default_workers, iter_records, work_units
+from ._grid import Cell, grid_points, main_cells, sweep_cells
+from ._profile import Profile, available_tasks, load_profile, parse_profile
+from ._records import ROW_KEYS
 from ._stop import Stop, catch_signals
 from ._sweep import sweep_choices
 
@@ -207,6 +200,16 @@ class _StudyFolder:
         self.ran = self.done_before = 0
         self.started = time.perf_counter()
 
+    @classmethod
+    def open(cls, out: Path, profile: Profile, executor: Executor, device: str, resume: bool) -> _StudyFolder:
+        """Check the folder (nothing is overwritten; a resume needs the same profile) and claim it."""
+        _prepare(out, profile, resume)
+        out.mkdir(parents=True, exist_ok=True)
+        if not resume:
+            atomic_write_json(out / "study.json", {"source": profile.source, "profile": profile.raw,
+                                                   "created": _dt.date.today().isoformat()})
+        return cls(out, _meta(out, profile, executor, device, resume), resume)
+
     def take_earlier(self, cells: list[Cell], done: tuple[str, ...]) -> list[Cell]:
         """Add the cells to the grid, load the results earlier sittings left, return the cells to run."""
         self.order += [c.key for c in cells]
@@ -278,7 +281,7 @@ def _prepare(out: Path, profile: Profile, resume: bool) -> None:
         raise FileExistsError(f"{out} already exists and is not empty; add --resume or choose another --out")
 
 
-def _meta(out: Path, profile: Profile, executor: Executor, workers: int, device: str, resume: bool) -> dict:
+def _meta(out: Path, profile: Profile, executor: Executor, device: str, resume: bool) -> dict:
     """The ``meta`` of ``results.json``; a resumed study keeps its first command, date and machine."""
     date = _dt.date.today().isoformat()
     command = " ".join(["linalg-rnn", *sys.argv[1:]])
@@ -287,7 +290,8 @@ def _meta(out: Path, profile: Profile, executor: Executor, workers: int, device:
             "profile": {"name": profile.name, "source": profile.source, "raw": profile.raw,
                         "description": profile.description},
             "date": date, "machine": machine, "versions": _versions(executor.kind),
-            "executor": executor.kind, "workers": workers, "device": device, "torch_threads_per_cell": 1,
+            "executor": executor.kind, "workers": executor.workers, "members": executor.members,
+            "device": device, "torch_threads_per_cell": 1,
             "notes": available_tasks(profile)[1], "sweep": None, "wall_s": None, "environment": None,
             "sittings": [{"command": command, "date": date, "wall_s": None, "cells_run": 0,
                           "load_average_at_start": machine["load_average_at_start"]}]}
@@ -384,26 +388,23 @@ def run_study(profile: str | Path | Profile | None = None, out: str | Path | Non
     # the grid, expanded once; every sweep cell (and, without a sweep, every main cell) checked now
     overrides = {"figures": False} | ({"device": executor.device} if executor.device else {})
     points = grid_points(profile, overrides)
+    if not points:
+        raise ValueError(f"profile {profile.source}: no task is left to run (every one is optional and "
+                         "its data are missing)")
     sweep = sweep_cells(points, profile.sweep)
     main = None if sweep else main_cells(points, profile.seeds, sweep=profile.sweep)
     device = executor.device or (sweep or main)[0].config.device
     executor = dataclasses.replace(executor, workers=executor.workers or default_workers(device))
-    out = out or Path("results") / f"{profile.name}-{_dt.date.today().isoformat()}"
-    _prepare(out, profile, resume)
-    out.mkdir(parents=True, exist_ok=True)
-    if not resume:
-        atomic_write_json(out / "study.json", {"source": profile.source, "profile": profile.raw,
-                                               "created": _dt.date.today().isoformat()})
-    folder = _StudyFolder(out, _meta(out, profile, executor, executor.workers, device, resume), resume)
-    for note in folder.meta["notes"]:
-        if echo is not None:
-            echo(f"note: {note}")
+    folder = _StudyFolder.open(out or Path("results") / f"{profile.name}-{_dt.date.today().isoformat()}",
+                               profile, executor, device, resume)
     show = _Display(echo, progress, profile.name)
+    show.notes(folder.meta["notes"])
     with catch_signals() as stop:
         # a crashed sweep cell is a result too: the choice, once made, never changes
         _run_phase("sweep", sweep, folder, executor, stop, show, done=_DONE + ("crashed",))
-        if sweep and not stop:
+        if profile.sweep and not stop:
             folder.meta["sweep"] = _sweep_meta(profile, folder.rows("sweep"))
+        if sweep and not stop:
             choice = {(c["task"], c["seq_len"], c["strategy"]): c["setting"]
                       for c in folder.meta["sweep"]["choices"]}
             main = main_cells(points, profile.seeds, choice, profile.sweep)
@@ -411,7 +412,7 @@ def run_study(profile: str | Path | Profile | None = None, out: str | Path | Non
             _run_phase("main", main, folder, executor, stop, show, done=_DONE)
     rows = folder.close(stop.signal, figures)
     main_rows = [r for r in rows if r["phase"] == "main"]
-    return StudyResult(out_dir=out, rows=rows, summary=summarize(main_rows), interrupted=stop.signal,
+    return StudyResult(out_dir=folder.out, rows=rows, summary=summarize(main_rows), interrupted=stop.signal,
                        ran=folder.ran, done_before=folder.done_before)
 
 
@@ -438,6 +439,10 @@ class _Display:
     def __init__(self, echo, progress: bool | None, name: str) -> None:
         self.echo, self.name = echo, name
         self.enabled = progress if progress is not None else sys.stderr.isatty() and not os.environ.get("CI")
+
+    def notes(self, notes: list[str]) -> None:
+        for note in notes if self.echo is not None else ():
+            self.echo(f"note: {note}")
 
     def phase(self, phase: str, total: int, todo: int) -> None:
         if self.echo is None:
