@@ -14,12 +14,13 @@ import torch
 
 from linalg_rnn.rnn import TrainConfig
 from linalg_rnn.rnn.showdown import (
+    Cell,
     bootstrap_ci,
     cell_record,
     expand_cells,
     load_profile,
     parse_profile,
-    pick_learning_rates,
+    pick_settings,
     steps_to_threshold,
     success_rate,
     summarize,
@@ -73,7 +74,7 @@ def test_every_trainconfig_field_can_be_set_at_every_level(field, level, tmp_pat
         strategy_entry = {"label": "mine", "strategy": strategy, field: value}
         study["strategies"] = [strategy_entry]
     (cell,) = expand_cells(parse_profile(study))
-    assert cell.config[field] == value
+    assert getattr(cell.config, field) == value
 
 
 def test_later_levels_win_strategy_over_task_over_study():
@@ -81,7 +82,7 @@ def test_later_levels_win_strategy_over_task_over_study():
              "tasks": [{"task": "adding", "seq_len": 8, "hidden": 6, "lr": 0.2}],
              "strategies": [{"label": "s", "strategy": "vanilla", "lr": 0.3}]}
     (cell,) = expand_cells(parse_profile(study))
-    assert (cell.config["hidden"], cell.config["lr"], cell.config["steps"]) == (6, 0.3, 3)
+    assert (cell.config.hidden, cell.config.lr, cell.config.steps) == (6, 0.3, 3)
 
 
 @pytest.mark.parametrize("change, message", [
@@ -94,7 +95,7 @@ def test_later_levels_win_strategy_over_task_over_study():
     ({"tasks": [{"task": "sorting", "seq_len": 8}]}, "unknown task 'sorting'"),
     ({"strategies": [{"label": "x", "strategy": "tbptt", "tbptt_window_ratio": -1}]}, "ratio"),
     ({"strategies": ["qr_projection+expm"]}, "keeps W_hh orthogonal"),
-    ({"sweep_seeds": [0]}, "must differ from the main seeds"),
+    ({"sweep": {"lr": [1e-3, 1e-2], "seeds": [0]}}, "must differ from the study's seeds"),
     ({"tasks": [{"task": "adding", "seq_len": 8, "strategies": ["vanila"]}]}, "not among the study's"),
     ({"tasks": [{"task": "adding", "seq_len": 8, "strategies": []}]}, "non-empty list of strategy labels"),
 ])
@@ -142,14 +143,14 @@ def test_the_standard_profile_holds_the_quick_cells_as_the_same_runs():
 
 def test_builtin_profiles_expand_to_checked_cells_with_enough_seeds():
     quick, standard, full = load_profile("quick"), load_profile("standard"), load_profile("full")
-    assert len(quick.seeds) >= 3 and len(standard.seeds) >= 3 and len(full.seeds) >= 5 and full.sweep_lrs
+    assert len(quick.seeds) >= 3 and len(standard.seeds) >= 3 and len(full.seeds) >= 5 and full.sweep
     for profile in (quick, standard, full):
-        labels = {s["label"] for s in profile.strategies}
+        labels = {s.label for s in profile.strategies}
         assert {"vanilla", "clip", "tbptt_short", "tbptt_long", "orthogonal_init", "orthogonal_init+clip",
                 "qr_every_1", "qr_every_5", "qr_every_25", "polar_every_5",
                 "orthogonal_init+qr_projection+clip", "expm", "cayley", "lstm"} <= labels
         assert expand_cells(profile)
-    assert {(t["task"], t["seq_len"]) for t in full.tasks} >= {("brackets", 100), ("brackets", 200),
+    assert {(t.task, t.seq_len) for t in full.tasks} >= {("brackets", 100), ("brackets", 200),
                                                                ("brackets", 400), ("copy", 1000)}
 
 
@@ -158,7 +159,7 @@ def test_tbptt_window_ratio_is_relative_to_the_dependency():
     study = {**BASE, "tasks": tasks,
              "strategies": [{"label": "short", "strategy": "tbptt", "tbptt_window_ratio": 0.5},
                             {"label": "long", "strategy": "tbptt", "tbptt_window_ratio": 1.5}]}
-    windows = {(c.task, c.strategy): c.config["tbptt_window"] for c in expand_cells(parse_profile(study))}
+    windows = {(c.task, c.strategy): c.config.tbptt_window for c in expand_cells(parse_profile(study))}
     # copy T=10: a symbol is recalled T + 10 = 20 steps later (sequence 30); recall: the delay 8.
     # Windows divide the sequence, so the last window is as long as the others.
     assert windows == {("copy", "short"): 10, ("copy", "long"): 30, ("recall", "short"): 4,
@@ -254,7 +255,7 @@ def test_the_sweep_picks_the_lowest_mean_validation_loss_and_diverged_runs_lose(
     rows = [{"phase": "sweep", "task": "a", "seq_len": 5, "strategy": "s", "lr": lr, "val_loss": v,
              "status": st} for lr, v, st in [(1e-3, 0.4, "finished"), (1e-3, 0.2, "finished"),
                                               (1e-2, 0.1, "diverged"), (1e-4, 0.35, "finished")]]
-    assert pick_learning_rates(rows) == {("a", 5, "s"): 1e-3}
+    assert pick_settings(rows) == {("a", 5, "s"): {"lr": 1e-3}}
 
 
 class _FakeResult:
@@ -274,16 +275,15 @@ def test_cell_record_measures_by_hand():
                | ({"val_loss": v} if v is not None else {})
                for s, g, w, v in [(1, 3.0, 1.2, None), (2, 40.0, None, 0.2), (3, 5.0, 1.5, 0.04),
                                   (4, 2.0, 1.1, 0.03)]]
-    row = cell_record({"task": "adding", "seq_len": 10, "strategy": "c", "seed": 0, "phase": "main"},
-                      _FakeResult(history), "cells/x")["row"]
+    cell = Cell("adding", 10, "c", _FakeResult(history).config)
+    row = cell_record(cell, _FakeResult(history), "cells/x")["row"]
     assert row["val_loss"] == 0.03 and row["loss_ratio"] == pytest.approx(0.06) and row["success"]
     assert row["steps_to_threshold"] == 3  # 0.04 / 0.5 = 0.08 <= 0.1 first at step 3
     norms = (row["max_grad_norm"], row["final_w_hh_spectral_norm"], row["max_w_hh_spectral_norm"])
     assert norms == (40.0, 1.1, 1.5)
     assert row["wall_s"] == 2.0 and row["time_per_step_s"] == 0.5
     history[-1]["grad_norm"] = float("nan")
-    diverged = cell_record({"task": "adding", "seq_len": 10, "strategy": "c", "seed": 0, "phase": "main"},
-                           _FakeResult(history, diverged=True), "cells/x")["row"]
+    diverged = cell_record(cell, _FakeResult(history, diverged=True), "cells/x")["row"]
     assert diverged["loss_ratio"] is None and not diverged["success"] and diverged["status"] == "diverged"
     assert diverged["max_grad_norm"] == 40.0 and diverged["divergence_step"] == 4
 

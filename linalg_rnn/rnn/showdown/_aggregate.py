@@ -18,7 +18,6 @@ __all__ = [
     "MIN_SEEDS",
     "bootstrap_ci",
     "group_rows",
-    "pick_learning_rates",
     "steps_to_threshold",
     "success_rate",
     "summarize",
@@ -252,30 +251,6 @@ def summarize(rows: Sequence[dict]) -> list[dict]:
             "time_per_step_s": float(np.mean(per_step)) if per_step else None,
         })
     return lines
-
-
-def pick_learning_rates(rows: Sequence[dict]) -> dict[tuple, float]:
-    """The sweep's choice: per (task, length, strategy), the lr with the lowest mean validation loss.
-
-    A diverged or crashed sweep run counts as an infinite loss; ties go to
-    the smaller learning rate.
-
-    Examples
-    --------
-    >>> rows = [{"phase": "sweep", "task": "adding", "seq_len": 10, "strategy": "clip", "lr": lr,
-    ...          "val_loss": v, "status": "finished"} for lr, v in [(1e-3, 0.2), (1e-2, 0.1)]]
-    >>> pick_learning_rates(rows)
-    {('adding', 10, 'clip'): 0.01}
-    """
-    scores: dict[tuple, dict[float, list[float]]] = {}
-    for r in rows:
-        if r.get("phase") != "sweep":
-            continue
-        ok = r.get("status") == "finished" and r.get("val_loss") is not None
-        scores.setdefault((r["task"], r["seq_len"], r["strategy"]), {}).setdefault(
-            r["lr"], []).append(r["val_loss"] if ok else math.inf)
-    return {key: min(by_lr, key=lambda lr: (float(np.mean(by_lr[lr])), lr))
-            for key, by_lr in scores.items()}
 
 
 def _fmt(value, spec: str = ".3g") -> str:
