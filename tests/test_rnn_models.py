@@ -5,6 +5,7 @@ import pytest
 import scipy.linalg
 import torch
 
+from linalg_rnn.orthogonal import cayley
 from linalg_rnn.rnn._orthogonal_maps import cayley_map, expm_taylor
 from linalg_rnn.rnn.models import (
     FunctionalRNN,
@@ -56,7 +57,7 @@ def test_loop_keeps_every_hidden_state_with_its_gradient():
     assert all(t.grad is not None for t in hs)
 
 
-@pytest.mark.parametrize("orthogonal_map", ["matrix_exp", "cayley"])
+@pytest.mark.parametrize("orthogonal_map", ["expm", "cayley"])
 def test_parametrized_w_hh_is_orthogonal_and_moves_under_adam(orthogonal_map):
     torch.manual_seed(0)
     model = parametrize_orthogonal(LoopRNN(2, 6, 1), orthogonal_map)
@@ -78,7 +79,7 @@ def test_parametrization_keeps_an_orthogonal_starting_matrix():
     Q = torch.linalg.qr(torch.randn(6, 6))[0]
     with torch.no_grad():
         model.weight_hh_l0.copy_(Q)
-    parametrize_orthogonal(model, "matrix_exp")
+    parametrize_orthogonal(model, "expm")
     assert torch.allclose(model.recurrent_matrix(), Q, atol=1e-6)
 
 
@@ -102,7 +103,7 @@ def test_parametrizing_anything_but_the_loop_is_refused():
     with pytest.raises(TypeError, match="65688"):
         parametrize_orthogonal(FusedRNN(1, 3, 1), "cayley")
     with pytest.raises(ValueError, match="needs kind='loop'"):
-        build_model("lstm", 1, 3, 1, parametrization="matrix_exp")
+        build_model("lstm", 1, 3, 1, parametrization="expm")
     with pytest.raises(ValueError, match="unknown model kind"):
         build_model("gru", 1, 3, 1)
     with pytest.raises(ValueError, match="unknown orthogonal_map"):
@@ -127,7 +128,7 @@ def parametrized_pair(orthogonal_map, seed=0, I=3, H=7, O=2):
     return models
 
 
-@pytest.mark.parametrize("orthogonal_map", ["matrix_exp", "cayley"])
+@pytest.mark.parametrize("orthogonal_map", ["expm", "cayley"])
 def test_fused_parametrized_gradient_equals_the_explicit_loops_in_float64(orthogonal_map):
     fused, loop = parametrized_pair(orthogonal_map)
     assert isinstance(fused, FunctionalRNN) and not isinstance(loop, FunctionalRNN)
@@ -142,7 +143,7 @@ def test_fused_parametrized_gradient_equals_the_explicit_loops_in_float64(orthog
     assert fused.recurrent_parameter().grad.abs().max() > 1e-3  # the gradient reached A
 
 
-@pytest.mark.parametrize("orthogonal_map", ["matrix_exp", "cayley"])
+@pytest.mark.parametrize("orthogonal_map", ["expm", "cayley"])
 def test_effective_w_hh_changes_after_an_optimizer_step_on_the_fused_path(orthogonal_map):
     # PyTorch issue 65688: a parametrized nn.RNN weight can stop training silently on cuDNN
     torch.manual_seed(0)
@@ -194,19 +195,20 @@ def test_taylor_exponential_gradient_matches_torch_matrix_exp():
     assert torch.allclose(grads[0], grads[1], rtol=0, atol=1e-10)
 
 
-def test_cayley_map_is_the_formula_and_orthogonal():
+@pytest.mark.parametrize("scale", [1e-3, 0.3, 1.0, 5.0])
+def test_trainers_cayley_map_is_the_books_cayley_of_the_same_argument(scale):
     G = torch.randn(6, 6, generator=torch.Generator().manual_seed(8), dtype=torch.float64)
-    A = G - G.T
-    eye = np.eye(6)
-    expected = np.linalg.solve(eye - A.numpy() / 2, eye + A.numpy() / 2)
-    Q = cayley_map(A)
-    assert np.allclose(Q.numpy(), expected, atol=1e-13)
+    B = scale * (G - G.T)
+    Q = cayley_map(B)
+    np.testing.assert_allclose(Q.numpy(), cayley(B.numpy()), rtol=0, atol=1e-13)
+    eye = np.eye(6)  # the formula of DESIGN.md, (I + B)^-1 (I - B)
+    np.testing.assert_allclose(Q.numpy(), np.linalg.inv(eye + B.numpy()) @ (eye - B.numpy()), atol=1e-12)
     assert torch.allclose(Q.T @ Q, torch.eye(6, dtype=torch.float64), atol=1e-13)
 
 
 def test_parametrization_state_dict_keeps_torchs_names_and_its_base():
     torch.manual_seed(0)
-    model = build_model("fused", 2, 5, 1, parametrization="matrix_exp", init_scheme="orthogonal")
+    model = build_model("fused", 2, 5, 1, parametrization="expm", init_scheme="orthogonal")
     keys = set(model.state_dict())
     assert {"parametrizations.weight_hh_l0.original", "parametrizations.weight_hh_l0.0.base"} <= keys
     assert model.recurrent_parameter().abs().max() == 0  # X starts at 0: W_hh = the base
