@@ -45,7 +45,9 @@ FIELD_VALUES = {
     "val_batch": (11, "adding", "vanilla"), "figures": (True, "adding", "vanilla"),
     "orth_lr": (1e-4, "adding", "expm"), "tbptt_update": ("batch", "adding", "tbptt"),
     "norm_every": (3, "adding", "vanilla"), "allow_tf32": (True, "adding", "vanilla"),
-    "deterministic": (True, "adding", "vanilla"),
+    "deterministic": (True, "adding", "vanilla"), "activation": ("modrelu", "adding", "expm"),
+    "lstm_init": ("chrono", "adding", "lstm"), "forget_bias": (2.0, "adding", "lstm"),
+    "rebase_every": (10, "adding", "cayley"),
 }
 SET_BY_STUDY = {"task", "seq_len", "strategy", "seed"}
 

@@ -134,10 +134,15 @@ def _gradient_norms(run: Run) -> list[torch.Tensor]:
 
 
 def _project(run: Run, step: int) -> None:
-    """Every ``proj_every`` steps, replace W_hh by an orthogonal matrix (after the update)."""
+    """Every ``proj_every`` steps, replace W_hh by an orthogonal matrix (after the update).
+
+    Every ``rebase_every`` steps, fold a parametrization's map(B) into its base (W_hh unchanged).
+    """
     if run.strategy.projection and step % run.config.proj_every == 0:
         project = qr_project_ if run.strategy.projection == "qr" else polar_project_
         project(run.model.recurrent_parameter())
+    if run.config.rebase_every and step % run.config.rebase_every == 0:
+        run.model.rebase_()
 
 
 def _finite(*values: float) -> bool:

@@ -84,10 +84,17 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--tbptt-update", choices=("window", "batch"),
                    help="tbptt: an update per window (default, the textbook algorithm) or one per batch")
     p.add_argument("--init-scheme",
-                   help="orthogonal_init: orthogonal|identity|henaff|cayley (default orthogonal; "
-                        "qr and haar are aliases of orthogonal)")
+                   help="orthogonal_init, expm, cayley: orthogonal|identity|henaff|cayley (default "
+                        "orthogonal for orthogonal_init; qr and haar are aliases of orthogonal); with "
+                        "expm/cayley, henaff and cayley start the skew matrix B at the scheme's angles, "
+                        "base I")
     p.add_argument("--orth-lr", type=float,
                    help="expm/cayley: learning rate of the parametrization (default lr/10)")
+    p.add_argument("--rebase-every", type=int,
+                   help="expm/cayley: fold map(B) into the base every K steps (default never)")
+    p.add_argument("--activation", help="tanh RNNs: tanh|modrelu (default tanh)")
+    p.add_argument("--lstm-init", help="lstm: forget_bias|chrono (default forget_bias)")
+    p.add_argument("--forget-bias", type=float, help="lstm: the forget gate's starting bias (default 1)")
     p.add_argument("--hidden", type=int, help="hidden size H (default 64)")
     p.add_argument("--batch", type=int, help="batch size N (default 32)")
     p.add_argument("--lr", type=float, help="learning rate (default 1e-3)")

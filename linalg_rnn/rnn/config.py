@@ -24,8 +24,8 @@ from typing import Any
 
 import torch
 
-from .._validation import check_bool, check_choice, check_int, check_positive_float
-from .models import MODEL_KINDS
+from .._validation import check_bool, check_choice, check_int, check_positive_float, check_real
+from .models import ACTIVATIONS, MODEL_KINDS
 from .strategies import canonical_init_scheme, parse_strategy
 from .tasks import TASK_OPTIONS, TASKS, TaskSpec, task_spec
 
@@ -180,6 +180,10 @@ _FIELD_RULES: dict[str, Callable[[Any, str], Any]] = {
     "norm_every": _at_least(1),
     "allow_tf32": check_bool,
     "deterministic": check_bool,
+    "activation": _one_of(ACTIVATIONS),
+    "lstm_init": _one_of(("forget_bias", "chrono")),
+    "forget_bias": check_real,
+    "rebase_every": _at_least(1),
 }
 
 
@@ -222,9 +226,13 @@ class TrainConfig:
     proj_every : int, optional
         ``qr_projection``/``polar_projection`` only: project every ``N`` steps (default 5).
     init_scheme : str, optional
-        ``orthogonal_init`` only: ``orthogonal`` (Haar; aliases ``qr``, ``haar``,
-        stored as ``orthogonal``), ``identity``, ``henaff``, ``cayley``
-        (default ``orthogonal``).
+        ``orthogonal_init``, ``expm`` or ``cayley`` only: ``orthogonal`` (Haar;
+        aliases ``qr``, ``haar``, stored as ``orthogonal``), ``identity``,
+        ``henaff``, ``cayley`` (default ``orthogonal`` for ``orthogonal_init``;
+        none for ``expm``/``cayley``, whose base is then the QR factor of
+        ``nn.RNN``'s init). With ``expm``/``cayley``, ``henaff`` and ``cayley``
+        start the skew matrix :math:`B` at that scheme's rotation angles, base
+        :math:`I`, as expRNN does (:func:`~linalg_rnn.rnn.models.build_model`).
     orth_lr : float, optional
         ``expm``/``cayley`` only: learning rate of the parametrization's
         unconstrained matrix (default ``lr / 10``, as in expRNN).
@@ -264,6 +272,21 @@ class TrainConfig:
         Deterministic algorithms (``torch.use_deterministic_algorithms`` and
         ``CUBLAS_WORKSPACE_CONFIG=:4096:8``) for the run; default: on for
         CUDA, off elsewhere.
+    activation : {"tanh", "modrelu"}, optional
+        Every strategy but ``lstm``: the activation of the RNN (default
+        ``tanh``). ``modrelu`` runs on its own one-op loop, not the fused
+        kernel (:class:`~linalg_rnn.rnn.models.FunctionalRNN`).
+    lstm_init : {"forget_bias", "chrono"}, optional
+        ``lstm`` only: the gate biases' start, a forget-gate bias for every
+        unit (default) or the chrono init with :math:`T_{\\max}` the length of
+        the sequences (:class:`~linalg_rnn.rnn.models.LSTMModel`).
+    forget_bias : float, optional
+        ``lstm`` with ``lstm_init="forget_bias"`` only: the effective
+        forget-gate bias :math:`b_{ih} + b_{hh}` (default 1).
+    rebase_every : int, optional
+        ``expm``/``cayley`` only: fold :math:`\\operatorname{map}(B)` into the
+        base every ``K`` steps, after the update (dynamic trivialization,
+        :meth:`~linalg_rnn.rnn.models.ParametrizableRNN.rebase_`; default never).
 
     Notes
     -----
@@ -314,6 +337,10 @@ class TrainConfig:
     norm_every: int | None = None
     allow_tf32: bool = False
     deterministic: bool | None = None
+    activation: str | None = None
+    lstm_init: str | None = None
+    forget_bias: float | None = None
+    rebase_every: int | None = None
     _resolved: bool = field(default=False, repr=False, compare=False)
 
     @classmethod
@@ -434,8 +461,9 @@ class TrainConfig:
         -------
         TrainConfig
             A new config with ``clip_norm``, ``tbptt_window``, ``tbptt_update``,
-            ``proj_every``, ``init_scheme`` (its canonical name) and ``orth_lr``
-            set where their strategy is used, and every value normalized
+            ``proj_every``, ``init_scheme`` (its canonical name), ``orth_lr``,
+            ``activation``, ``lstm_init`` and ``forget_bias`` set where their
+            strategy is used, and every value normalized
             (NumPy integers to ``int``, a ``Path`` to ``str``).
 
         Raises
@@ -488,8 +516,14 @@ class TrainConfig:
         belongs("clip_value", strategy.uses("clip"), "clip")
         belongs("tbptt_window", strategy.uses("tbptt"), "tbptt")
         belongs("tbptt_update", strategy.uses("tbptt"), "tbptt")
-        belongs("init_scheme", strategy.uses("orthogonal_init"), "orthogonal_init")
+        belongs("init_scheme", strategy.uses("orthogonal_init") or strategy.parametrization is not None,
+                "orthogonal_init, expm or cayley")
         belongs("orth_lr", strategy.parametrization is not None, "expm or cayley")
+        belongs("rebase_every", strategy.parametrization is not None, "expm or cayley")
+        belongs("activation", not strategy.uses("lstm"), "tanh RNN (lstm has its own gates)")
+        belongs("lstm_init", strategy.uses("lstm"), "lstm")
+        belongs("forget_bias", strategy.uses("lstm") and c.lstm_init != "chrono",
+                "lstm with lstm_init 'forget_bias'")
         belongs("proj_every", strategy.projection is not None, "projection")
         if strategy.parametrization is not None:
             c.orth_lr = c.lr / 10 if c.orth_lr is None else c.orth_lr
@@ -508,6 +542,12 @@ class TrainConfig:
             c.proj_every = 5 if c.proj_every is None else c.proj_every
         if strategy.uses("orthogonal_init"):
             c.init_scheme = c.init_scheme or "orthogonal"
+        if strategy.uses("lstm"):
+            c.lstm_init = c.lstm_init or "forget_bias"
+            if c.lstm_init == "forget_bias":
+                c.forget_bias = 1.0 if c.forget_bias is None else c.forget_bias
+        else:
+            c.activation = c.activation or "tanh"
 
         # 4. the model the strategy needs
         if c.model in ("fused", "loop") and strategy.uses("lstm"):

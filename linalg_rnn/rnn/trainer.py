@@ -275,7 +275,9 @@ def build_run(config: TrainConfig) -> Run:
         torch.random.default_generator.manual_seed(config.seed)  # the CPU generator only
         model = build_model(config.model_kind, task.input_size, config.hidden, task.output_size,
                             parametrization=strategy.parametrization, init_scheme=config.init_scheme,
-                            init_gain=config.init_gain)
+                            init_gain=config.init_gain, activation=config.activation or "tanh",
+                            forget_bias=config.forget_bias,
+                            chrono_t_max=task.length if config.lstm_init == "chrono" else None)
     model = model.to(device)
     val_x, val_y = task.validation_batch(config.val_batch, config.seed + 2)  # drawn on the CPU
     lag_x = lag_y = None
