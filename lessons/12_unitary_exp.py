@@ -353,9 +353,15 @@ fig.tight_layout()
 # gradients, computed *through* the exponential by backpropagation, so every
 # step is an exact gradient step in :math:`B` and :math:`W` stays
 # orthogonal.  (``torch.nn.utils.parametrizations.orthogonal`` packages
-# exactly this, with the Cayley map as an option.  Part IV's ``expm`` and
-# ``cayley`` strategies register the same construction, with an exponential
-# whose gradient is cheaper: :func:`linalg_rnn.rnn.models.parametrize_orthogonal`.)
+# exactly this, with a Cayley map as an option, in the convention
+# :math:`(I - B/2)^{-1}(I + B/2) = \operatorname{cay}(-B/2)`.  Part IV's
+# ``expm`` and ``cayley`` strategies register the same construction, with an
+# exponential whose gradient is cheaper and with this book's
+# :math:`\operatorname{cay}(B)`, the map expRNN and scoRNN use:
+# :func:`linalg_rnn.rnn.models.parametrize_orthogonal`.  Like expRNN they can
+# start :math:`B` at a block-diagonal skew matrix of Henaff or Cayley
+# rotation angles, and fold :math:`e^{B}` into a fixed base every few steps,
+# Lezcano-Casado's *dynamic trivialization*.)
 #
 # The slides' rule is none of these: it adds :math:`-\alpha \Omega`, a step built
 # from the gradient with respect to :math:`W`, to :math:`B`, which is not the

@@ -51,6 +51,7 @@ import linalg_rnn
 from linalg_rnn.course import lesson_mode
 from linalg_rnn.rnn.showdown import (
     CLAIMS,
+    Executor,
     bootstrap_ci,
     evaluate_claims,
     parse_profile,
@@ -81,7 +82,8 @@ print(f"mode {mode}: {len(profile.seeds)} seeds x {len(profile.strategies)} stra
       f"T = {size['seq_len']}, {size['steps']} steps each")
 
 with tempfile.TemporaryDirectory() as tmp:
-    study = run_study(profile, Path(tmp) / "study", workers=1, progress=False, figures=False)
+    study = run_study(profile, Path(tmp) / "study", executor=Executor(workers=1), progress=False,
+                      figures=False)
     curves = json.loads((study.out_dir / "curves.json").read_text())
 rows = study.rows
 print(f"the adding baseline (always answer 1) scores {rows[0]['baseline_loss']:.4f} = 1/6")

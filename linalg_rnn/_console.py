@@ -55,6 +55,13 @@ class StopRequest:
 
     signal: str | None = None
 
+    def __bool__(self) -> bool:
+        return self.signal is not None
+
+    def request(self, name: str) -> None:
+        """Ask to stop; the first signal's name is the one kept (it decides the exit status)."""
+        self.signal = self.signal or name
+
     @property
     def exit_status(self) -> int:
         """130 for SIGINT, 143 for SIGTERM, 0 when no signal came."""
@@ -68,7 +75,8 @@ def stop_on_signals() -> Iterator[StopRequest]:
     Yields
     ------
     StopRequest
-        Its ``signal`` is set when a signal arrives; the command checks it
+        Its ``signal`` is set when the first signal arrives (and it is then
+        true); the command checks it
         where stopping is safe (after a training step, between two lessons
         or two cells) and exits with :data:`EXIT_STATUS`.
 
@@ -93,7 +101,7 @@ def stop_on_signals() -> Iterator[StopRequest]:
     names = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
 
     def handler(signum: int, frame: Any) -> None:
-        request.signal = names[signum]
+        request.request(names[signum])
 
     previous = {s: signal.signal(s, handler) for s in names}
     try:

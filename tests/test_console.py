@@ -76,7 +76,7 @@ def test_the_showdown_exits_as_train_does_after_a_signal(name, monkeypatch, tmp_
 
     monkeypatch.setattr(_study, "run_study", stopped)
     assert cli.main(["showdown", "--out", str(tmp_path)]) == EXIT_STATUS[name]
-    assert f"interrupted by {name}" in capsys.readouterr().out
+    assert f"stopped by {name}" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("flags, message", [

@@ -3,8 +3,8 @@
 One module per concept:
 
 * :mod:`~linalg_rnn.rnn.tasks` -- copy memory, adding, delayed recall, digits, MNIST, with baselines;
-* :mod:`~linalg_rnn.rnn.models` -- fused ``nn.RNN``, the fused kernel fed a computed W_hh, explicit-loop RNN,
-  LSTM, orthogonal parametrizations;
+* :mod:`~linalg_rnn.rnn.models` -- fused ``nn.RNN``, RNNs with their own weights (one op on a computed W_hh,
+  or an explicit loop; tanh or modReLU), LSTM, orthogonal parametrizations;
 * :mod:`~linalg_rnn.rnn.strategies` -- clipping, truncated BPTT, orthogonality, composed with ``+``;
 * :mod:`~linalg_rnn.rnn.metrics` -- norms and spectra of W_hh (the textbook's functions, in float64 on
   the CPU), gradient norms, per-lag gradients, curves of one run or several;
@@ -25,7 +25,16 @@ Examples
 """
 
 from .config import TrainConfig, resolve_device
-from .models import FunctionalRNN, FusedRNN, LoopRNN, LSTMModel, build_model, parametrize_orthogonal
+from .models import (
+    FunctionalRNN,
+    FusedRNN,
+    LoopRNN,
+    LSTMModel,
+    ParametrizableRNN,
+    RecurrentModel,
+    build_model,
+    parametrize_orthogonal,
+)
 from .strategies import Strategy, parse_strategy
 from .tasks import AddingTask, CopyTask, DigitsTask, MnistTask, RecallTask, make_task
 from .trainer import TrainResult, train
@@ -39,7 +48,9 @@ __all__ = [
     "LSTMModel",
     "LoopRNN",
     "MnistTask",
+    "ParametrizableRNN",
     "RecallTask",
+    "RecurrentModel",
     "Strategy",
     "TrainConfig",
     "TrainResult",

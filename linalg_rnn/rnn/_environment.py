@@ -49,7 +49,7 @@ def _device_ops(strategy: Strategy) -> dict[str, Callable[[torch.device], object
         ops = {"nn.LSTM": lambda d: _rnn_probe(d, 4)}
     else:
         ops = {"torch.rnn_tanh": lambda d: _rnn_probe(d, 1)}
-    if strategy.parametrization == "matrix_exp":
+    if strategy.parametrization == "expm":
         ops["torch.linalg.matrix_norm(ord=1)"] = lambda d: torch.linalg.matrix_norm(_eye(d), ord=1)
     if strategy.parametrization == "cayley":
         ops["torch.linalg.solve_ex"] = lambda d: torch.linalg.solve_ex(_eye(d), _eye(d))

@@ -34,9 +34,9 @@ from typing import Any
 import torch
 
 from .._console import unknown_name
-from .._validation import _physical_memory, check_bool, check_int, check_positive_float
+from .._validation import _physical_memory, check_bool, check_int, check_positive_float, check_real
 from ._environment import check_device_support
-from .models import MODEL_KINDS
+from .models import ACTIVATIONS, MODEL_KINDS
 from .strategies import STRATEGY_NAMES, Strategy, canonical_init_scheme, parse_strategy
 from .tasks import TASK_OPTIONS, TASKS, TaskSpec, task_spec
 
@@ -149,6 +149,10 @@ def _positive(value: Any, name: str, flag: str | None) -> float:
     return check_positive_float(value, flag or name)
 
 
+def _real(value: Any, name: str, flag: str | None) -> float:
+    return check_real(value, flag or name)
+
+
 def _bool(value: Any, name: str, flag: str | None) -> bool:
     return check_bool(value, flag or name)
 
@@ -237,8 +241,12 @@ class TrainConfig:
                                        "sequence)")
     proj_every: int | None = _option(None, _at_least(1), "qr_projection, polar_projection: project every "
                                      "N steps (default 5)")
-    init_scheme: str | None = _option(None, _init_scheme, "orthogonal_init: orthogonal (Haar; aliases qr "
-                                      "and haar), identity, henaff or cayley (default orthogonal)")
+    init_scheme: str | None = _option(None, _init_scheme, "orthogonal_init, expm, cayley: orthogonal (Haar; "
+                                      "aliases qr and haar), identity, henaff or cayley (default orthogonal "
+                                      "for orthogonal_init; none for expm and cayley, whose base is then the "
+                                      "QR factor of nn.RNN's init); with expm or cayley, henaff and cayley "
+                                      "start the skew matrix B at that scheme's rotation angles, base I, as "
+                                      "expRNN does")
     delay: int | None = _option(None, _task_option("delay"), "recall: the lag d (default seq_len // 2)")
     permute: bool = _option(False, _task_option("permute"), "digits, mnist: a fixed random pixel order")
     data_dir: str | None = _option(None, _task_option("data_dir"), "mnist: the folder with the IDX files")
@@ -267,6 +275,16 @@ class TrainConfig:
                                "float32 everywhere; the caller's setting comes back after the run)")
     deterministic: bool | None = _option(None, _bool, "deterministic algorithms (default on for CUDA, "
                                          "off elsewhere)")
+    activation: str | None = _option(None, _one_of(ACTIVATIONS), "every strategy but lstm: the RNN's "
+                                     f"activation, {_choices(ACTIVATIONS)} (default tanh); modrelu runs on "
+                                     "its own one-op loop, not the fused kernel")
+    lstm_init: str | None = _option(None, _one_of(("forget_bias", "chrono")), "lstm: the gate biases' "
+                                    "start, forget_bias (a forget-gate bias for every unit; the default) or "
+                                    "chrono (T_max the length of the sequences)")
+    forget_bias: float | None = _option(None, _real, "lstm with lstm_init forget_bias: the effective "
+                                        "forget-gate bias b_ih + b_hh (default 1)")
+    rebase_every: int | None = _option(None, _at_least(1), "expm, cayley: fold map(B) into the base every "
+                                       "K steps, after the update (dynamic trivialization; default never)")
     # what resolved() found, carried so that nothing downstream parses or checks again
     _strategy: Strategy | None = field(default=None, init=False, repr=False, compare=False)
     _device: torch.device | None = field(default=None, init=False, repr=False, compare=False)
@@ -439,7 +457,8 @@ class TrainConfig:
         TrainConfig
             A new, frozen config with ``clip_norm``, ``tbptt_window``,
             ``tbptt_update``, ``proj_every``, ``init_scheme`` (its canonical
-            name) and ``orth_lr`` set where their strategy is used, every value
+            name), ``orth_lr``, ``activation``, ``lstm_init`` and
+            ``forget_bias`` set where their strategy is used, every value
             normalized (NumPy integers to ``int``, a ``Path`` to ``str``, the
             strategy to its canonical order), and the parsed strategy
             (:attr:`parsed_strategy`) and device (:attr:`torch_device`) it found.
@@ -506,8 +525,14 @@ class TrainConfig:
         belongs("clip_value", strategy.uses("clip"), "clip")
         belongs("tbptt_window", strategy.uses("tbptt"), "tbptt")
         belongs("tbptt_update", strategy.uses("tbptt"), "tbptt")
-        belongs("init_scheme", strategy.uses("orthogonal_init"), "orthogonal_init")
+        belongs("init_scheme", strategy.uses("orthogonal_init") or strategy.parametrization is not None,
+                "orthogonal_init, expm or cayley")
         belongs("orth_lr", strategy.parametrization is not None, "expm or cayley")
+        belongs("rebase_every", strategy.parametrization is not None, "expm or cayley")
+        belongs("activation", not strategy.uses("lstm"), "tanh RNN (lstm has its own gates)")
+        belongs("lstm_init", strategy.uses("lstm"), "lstm")
+        belongs("forget_bias", strategy.uses("lstm") and v.lstm_init != "chrono",
+                "lstm with lstm_init 'forget_bias'")
         belongs("proj_every", strategy.projection is not None, "projection")
         if v.clip_norm is not None and v.clip_value is not None:
             raise ValueError(f"give {name('clip_norm')} or {name('clip_value')}, not both")
@@ -526,6 +551,13 @@ class TrainConfig:
             defaults["proj_every"] = 5
         if strategy.uses("orthogonal_init") and v.init_scheme is None:
             defaults["init_scheme"] = "orthogonal"
+        if strategy.uses("lstm"):
+            lstm_init = v.lstm_init or "forget_bias"
+            defaults["lstm_init"] = lstm_init
+            if lstm_init == "forget_bias" and v.forget_bias is None:
+                defaults["forget_bias"] = 1.0
+        elif v.activation is None:
+            defaults["activation"] = "tanh"
         v = dataclasses.replace(v, **defaults)
 
         # 4. the model the strategy needs

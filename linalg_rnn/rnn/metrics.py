@@ -119,7 +119,7 @@ def hidden_gradient_norms(model: torch.nn.Module, task, x: torch.Tensor, y: torc
 
     Parameters
     ----------
-    model : FusedRNN, FunctionalRNN or LoopRNN
+    model : FusedRNN, FunctionalRNN or LoopRNN (a tanh or modReLU RNN)
         The model; it runs its recurrence as the explicit loop on its own
         weights (``keep_hidden=True``), on their device, so every
         :math:`h_t` exists. Its own gradients are not touched.
@@ -154,9 +154,9 @@ def hidden_gradient_norms(model: torch.nn.Module, task, x: torch.Tensor, y: torc
     >>> len(norms), norms[-1] > norms[0]
     (10, True)
     """
-    from .models import FusedRNN, LoopRNN
+    from .models import FusedRNN, ParametrizableRNN
 
-    if not isinstance(model, (FusedRNN, LoopRNN)):
+    if not isinstance(model, (FusedRNN, ParametrizableRNN)):
         raise TypeError(f"per-lag gradients need a tanh RNN, got {type(model).__name__}")
     with torch.enable_grad():
         out, _, hs = model(x, keep_hidden=True)

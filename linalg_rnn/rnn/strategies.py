@@ -21,10 +21,11 @@ name                   what it does
                        sign-corrected Q of its QR factorization
 ``polar_projection``   every ``N`` steps replace :math:`W_{hh}` by its polar factor
                        :math:`UV^\\top`, the nearest orthogonal matrix
-``expm``               parametrize :math:`W_{hh} = B\\exp(A)`, :math:`A` skew-symmetric
+``expm``               parametrize :math:`W_{hh} = Q_0 e^{B}`, :math:`B` skew-symmetric
                        (on the fused kernel: :math:`W_{hh}` is computed once per
                        forward pass and fed to it)
-``cayley``             parametrize :math:`W_{hh}` by the Cayley transform of :math:`A`
+``cayley``             parametrize :math:`W_{hh} = Q_0 (I + B)^{-1}(I - B)`, the
+                       Cayley transform of :math:`B`
 ``lstm``               replace the tanh RNN by an LSTM
 ====================== ======================================================
 
@@ -47,7 +48,8 @@ from torch import nn
 
 from .._console import nearest_name, unknown_name
 from .._validation import check_int
-from ..orthogonal import nearest_orthogonal, qr_orthogonalize, rotation_matrix
+from ..orthogonal import cayley, nearest_orthogonal, qr_orthogonalize, rotation_matrix
+from ._orthogonal_maps import skew_init
 
 __all__ = [
     "INIT_ALIASES",
@@ -79,7 +81,7 @@ ORTHOGONAL_INIT_SCHEMES = ("orthogonal", "identity", "henaff", "cayley")
 # other names of the Haar-orthogonal init (the sign-corrected QR of a Gaussian matrix)
 INIT_ALIASES = {"qr": "orthogonal", "haar": "orthogonal"}
 
-_PARAMETRIZATION = {"expm": "matrix_exp", "cayley": "cayley"}
+_PARAMETRIZATION = ("expm", "cayley")
 _PROJECTION = {"qr_projection": "qr", "polar_projection": "polar"}
 _ORTHOGONAL_ONLY = ("orthogonal_init", "qr_projection", "polar_projection", "expm", "cayley")
 
@@ -111,8 +113,8 @@ class Strategy:
 
     @property
     def parametrization(self) -> str | None:
-        """``"matrix_exp"``, ``"cayley"`` (the ``orthogonal_map`` of torch) or ``None``."""
-        return next((_PARAMETRIZATION[n] for n in self.names if n in _PARAMETRIZATION), None)
+        """``"expm"``, ``"cayley"`` (the key of the map in ``ORTHOGONAL_MAPS``) or ``None``."""
+        return next((n for n in self.names if n in _PARAMETRIZATION), None)
 
     @property
     def projection(self) -> str | None:
@@ -259,8 +261,11 @@ def orthogonal_matrix(
         * ``henaff``: block-diagonal 2×2 rotations by angles uniform in
           :math:`[-\\pi, \\pi]` (Henaff, Szlam & LeCun 2016), a 1 on the
           diagonal when ``n`` is odd;
-        * ``cayley``: :math:`(I + B)^{-1}(I - B)` for a random skew-symmetric
-          :math:`B = (Z - Z^\\top)/\\sqrt{2n}`, :math:`Z` Gaussian.
+        * ``cayley`` (Helfrich, Willmott & Ye 2018, scoRNN):
+          :math:`(I + B_0)^{-1}(I - B_0)` (:func:`linalg_rnn.orthogonal.cayley`)
+          of the block-diagonal skew :math:`B_0` of
+          :func:`~linalg_rnn.rnn._orthogonal_maps.skew_init`: 2×2 rotations
+          by angles uniform in :math:`[0, \\pi/2]`, a 1 when ``n`` is odd.
     generator : torch.Generator, optional
         Source of randomness (on ``device``); the global one if ``None``.
     dtype, device
@@ -281,7 +286,7 @@ def orthogonal_matrix(
     Every scheme puts all eigenvalues on the unit circle; they differ in
     *where*: identity puts them all at 1, Henaff spreads them uniformly,
     Haar spreads them with the circular law of random rotations, and
-    Cayley never reaches -1. Taught in lesson 13.
+    Cayley keeps them within :math:`\\pi/2` of 1. Taught in lesson 13.
 
     Examples
     --------
@@ -305,11 +310,9 @@ def orthogonal_matrix(
         theta = (torch.rand(n // 2, **kw) * 2 - 1) * math.pi
         for k, angle in enumerate(theta.tolist()):
             Q[2 * k : 2 * k + 2, 2 * k : 2 * k + 2] = torch.from_numpy(rotation_matrix(angle))
-    else:  # cayley
-        Z = torch.randn(n, n, **kw)
-        B = (Z - Z.T) / math.sqrt(2 * n)
-        eye = torch.eye(n, dtype=torch.float64, device=gen_device)
-        Q = torch.linalg.solve(eye + B, eye - B)
+    else:  # cayley: the book's Cayley map of scoRNN's skew blocks, on a float64 CPU copy
+        B0 = skew_init(n, "cayley", generator=generator, device=gen_device)
+        Q = torch.from_numpy(cayley(B0.cpu().numpy())).to(gen_device)
     return Q.to(dtype=dtype, device=device if device is not None else gen_device)
 
 

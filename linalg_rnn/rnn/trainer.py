@@ -18,7 +18,9 @@ blocks (:func:`train_step`, then the rest of :func:`train`'s loop):
   back in **one** device-to-host transfer per update; a NaN/inf loss or
   gradient ends the run there, the weights untouched;
 * ``# update, then project`` -- ``optimizer.step()``, then every
-  ``proj_every`` steps :math:`W_{hh}` is replaced by an orthogonal matrix;
+  ``proj_every`` steps :math:`W_{hh}` is replaced by an orthogonal matrix
+  (and every ``rebase_every`` steps a parametrization folds its map into its
+  base);
 * ``# W_hh metrics`` -- :math:`O(H^3)`, on a float64 CPU copy, every
   ``norm_every``/``spectral_every`` steps;
 * ``# validate`` -- every ``eval_every`` steps, and per-lag gradient norms
@@ -281,7 +283,9 @@ def build_run(config: TrainConfig) -> Run:
         torch.random.default_generator.manual_seed(config.seed)  # the CPU generator only
         model = build_model(config.model_kind, task.input_size, config.hidden, task.output_size,
                             parametrization=config.parsed_strategy.parametrization,
-                            init_scheme=config.init_scheme, init_gain=config.init_gain)
+                            init_scheme=config.init_scheme, init_gain=config.init_gain,
+                            activation=config.activation or "tanh", forget_bias=config.forget_bias,
+                            chrono_t_max=task.length if config.lstm_init == "chrono" else None)
     model = model.to(device)
     val_x, val_y = task.validation_batch(config.val_batch, config.seed + 2)  # drawn on the CPU
     lag_x = lag_y = None
@@ -418,6 +422,8 @@ def train_step(run: Run, step: int) -> dict:
     projection = cfg.parsed_strategy.projection
     if projection is not None and step % cfg.proj_every == 0:
         (qr_project_ if projection == "qr" else polar_project_)(model.recurrent_parameter())
+    if cfg.rebase_every and step % cfg.rebase_every == 0:
+        model.rebase_()  # a parametrization folds map(B) into its base: W_hh unchanged
     if task.classification and "train_accuracy" not in row:  # the last window made no update
         row["train_accuracy"] = to_host([task.accuracy_tensor(torch.cat(outs, dim=1), y)])[0]
     return row

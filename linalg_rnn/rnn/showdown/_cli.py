@@ -2,7 +2,7 @@
 
 Exit status: 0 when every cell has a result (diverged and crashed cells
 are results), 2 for a bad flag or profile (one line, before any work),
-130/143 when Ctrl-C/SIGTERM stopped it (rerun with ``--resume``).
+130/143 when Ctrl-C/SIGTERM stopped it (then ``--out DIR --resume`` continues).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def add_showdown_parser(subparsers) -> argparse.ArgumentParser:
     >>> _ = add_showdown_parser(parser.add_subparsers(dest="command"))
     >>> args = parser.parse_args(["showdown", "--workers", "2"])
     >>> args.profile, args.workers, args.executor, args.handler is run_showdown
-    ('quick', 2, 'local', True)
+    (None, 2, 'local', True)
     """
     p = subparsers.add_parser(
         "showdown",
@@ -46,9 +46,9 @@ def add_showdown_parser(subparsers) -> argparse.ArgumentParser:
         description="Run the showdown: every strategy on every task and length, over seeds; writes "
                     "results.json, results.csv, summary.md and figures into one folder.",
     )
-    p.add_argument("--profile", default="quick", help="quick (default, CPU, ~15 min on 2 cores), "
+    p.add_argument("--profile", help="quick (the default for a new study; CPU, ~15 min on 2 cores), "
                    "standard (CPU, every task, about an hour on 2 cores), full (GPU, literature "
-                   "scale) or a .toml file")
+                   "scale) or a .toml file; with --resume, the study's own profile by default")
     p.add_argument("--out", help="study folder (default results/<profile>-<date>)")
     p.add_argument("--resume", action="store_true",
                    help="continue the study in --out: skip finished cells, continue interrupted ones")
@@ -68,7 +68,7 @@ def run_showdown(args: argparse.Namespace) -> int:
     Returns
     -------
     int
-        The exit status.
+        The exit status: 0, 2 (bad input), 130 (SIGINT) or 143 (SIGTERM).
 
     Examples
     --------
@@ -76,29 +76,40 @@ def run_showdown(args: argparse.Namespace) -> int:
     >>> run_showdown(build_parser().parse_args(["showdown", "--profile", "nope"]))
     2
     """
+    from ._executors import Executor
     from ._study import run_study
 
     try:
         _check_flags(args)
-        study = run_study(args.profile, args.out, resume=args.resume, executor=args.executor,
-                          workers=args.workers, address=args.address, device=args.device,
+        executor = Executor(kind=args.executor, workers=args.workers, address=args.address,
+                            device=args.device)
+        study = run_study(args.profile, args.out, resume=args.resume, executor=executor,
                           progress=False if args.no_progress else None)
     except (ValueError, TypeError, FileNotFoundError, FileExistsError) as exc:
         print(f"linalg-rnn showdown: error: {error_line(exc)}", file=sys.stderr)
         return 2
+    done = len(study.rows)
+    counts = {s: sum(1 for r in study.rows if r["status"] == s)
+              for s in ("finished", "diverged", "crashed", "interrupted")}
+    sitting = (f"{study.ran} run in this sitting"
+               + (f", {study.done_before} done in earlier ones" if study.done_before else ""))
     if study.interrupted:
-        print(f"interrupted by {study.interrupted}; finished cells are saved in {study.out_dir}; rerun with "
-              f"--out {study.out_dir} --resume to continue")
+        earlier = f" ({study.done_before} in earlier sittings)" if study.done_before else ""
+        print(f"stopped by {study.interrupted}: {counts['interrupted']} cells stopped mid-run with a "
+              f"checkpoint, {study.ran - counts['interrupted']} got their result in this sitting{earlier}; "
+              f"everything is saved in {study.out_dir}")
+        print(f"continue with: linalg-rnn showdown --out {study.out_dir} --resume")
         return EXIT_STATUS[study.interrupted]
-    counts = {s: sum(1 for r in study.rows if r["status"] == s) for s in ("finished", "diverged", "crashed")}
-    print(f"{len(study.rows)} cells ({counts['finished']} finished, {counts['diverged']} diverged, "
-          f"{counts['crashed']} crashed); {study.ran} run now")
+    sweep = sum(1 for r in study.rows if r["phase"] == "sweep")
+    phases = f" ({sweep} sweep, {done - sweep} main)" if sweep else ""
+    print(f"{done} cells{phases}: {counts['finished']} finished, {counts['diverged']} diverged, "
+          f"{counts['crashed']} crashed; {sitting}")
     print(f"results: {study.out_dir.resolve()}")
     return 0
 
 
 def _check_flags(args: argparse.Namespace) -> None:
-    """The flags' own values, refused in messages that name the flag (run_study checks them again)."""
+    """The flags' own values, refused in messages that name the flag (the Python API checks them again)."""
     if args.executor not in EXECUTORS:
         raise unknown_name("executor", args.executor, EXECUTORS, "--executor")
     if args.workers is not None:
