@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._executors import SUCCESS_RATIO
+from ._records import SUCCESS_RATIO
 
 __all__ = [
     "MIN_SEEDS",

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._aggregate import MIN_SEEDS, bootstrap_ci
-from ._executors import SUCCESS_RATIO
+from ._records import SUCCESS_RATIO
 
 __all__ = [
     "CLAIMS", "LABELS", "NEAR_BASELINE", "RuleLabels", "Verdict", "evaluate_claims", "undecided_note",
