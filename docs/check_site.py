@@ -53,8 +53,8 @@ SKIP_DIRS = {"_static", "_sources", "_downloads", "_images", "_modules"}
 MIN_TEXT_PX = 9  # the smallest text a reader can read on a laptop screen
 MIN_TEXT_KEY = "linalg_rnn:min_text_px"  # what the study's figures record in their PNG (its _figures.py)
 # Pages whose layout is checked at a phone's width, and screenshotted.
-KEY_PAGES = ("index.html", "auto_lessons/01_eigenvalues.html", "api/eigen.html",
-             "theory/products.html", "notation.html", "results.html")
+KEY_PAGES = ("index.html", "auto_lessons/01_eigenvalues.html", "auto_lessons/14_showdown.html",
+             "api/eigen.html", "theory/products.html", "notation.html", "results.html")
 
 PAGE_JS = r"""
 (async () => {
@@ -342,7 +342,7 @@ def browser_checks(site: Path, screenshots: Path | None) -> list[str] | None:
 def take_screenshots(page: cdp.Page, site: Path, folder: Path) -> None:
     """PNGs of the key pages at a laptop's and a phone's width (top, and a few places further down)."""
     folder.mkdir(parents=True, exist_ok=True)
-    places = {"top": None, "table": "table.docutils", "figure": "img.sphx-glr-single-img",
+    places = {"top": None, "table": "table.docutils", "figure": "img.sphx-glr-single-img, article img",
               "solution": "details.linalg-solution"}
     for width, height in (LAPTOP, PHONE):
         page.resize(width, height)
