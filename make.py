@@ -205,6 +205,11 @@ def main(argv: list[str]) -> None:
     elif command == "test":
         _run([python, "-m", "pytest", *rest], env=env)
     elif command == "docs":
+        # Sphinx would report a bad mode from conf.py as a crash, with a page of versions around it.
+        mode = os.environ.get("LINALG_RNN_MODE", "").strip().lower()
+        if mode not in {"", "quick", "default", "full"}:
+            sys.exit(f"make.py: LINALG_RNN_MODE={os.environ['LINALG_RNN_MODE']!r} is not a lesson mode; "
+                     "choose quick, default or full")
         out = ROOT / "docs" / "_build" / "html"
         _run([python, "-m", "sphinx", "-W", "--keep-going", "-b", "html", "docs", out, *rest], env=env)
         print(f"make.py: the site is in {out} (open index.html)")

@@ -17,11 +17,15 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 # The site shows the lessons at their default size; CI may ask for quick ones.
 os.environ.setdefault("LINALG_RNN_MODE", "default")
 
-import linalg_rnn  # noqa: E402
-from linalg_rnn.course import lesson_mode  # noqa: E402
+from sphinx.errors import ConfigError  # noqa: E402
 
-# A bad value stops the build here, in one line, before any lesson runs.
-LESSON_MODE = lesson_mode()
+import linalg_rnn  # noqa: E402
+from linalg_rnn.course import LessonModeError, lesson_mode  # noqa: E402
+
+try:  # a bad value stops the build here, in one line, before any lesson runs
+    LESSON_MODE = lesson_mode()
+except LessonModeError as err:
+    raise ConfigError(str(err)) from None
 
 project = "linalg_rnn"
 author = "the linalg_rnn developers"

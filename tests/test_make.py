@@ -235,3 +235,16 @@ def test_make_py_imports_only_the_standard_library():
     imported.discard("__future__")
     assert imported <= set(sys.stdlib_module_names), imported - set(sys.stdlib_module_names)
 
+
+
+def test_the_docs_command_refuses_a_bad_mode_in_one_line_before_sphinx_runs(fake_env, no_gpu, monkeypatch):
+    (fake_env / "installed").mkdir()
+    for name in ("torch", "linalg_rnn"):
+        (fake_env / "installed" / name).touch()
+    monkeypatch.setattr(make, "setup", lambda: fake_env / "bin" / "python")
+    monkeypatch.setenv("LINALG_RNN_MODE", "turbo")
+    with pytest.raises(SystemExit) as stop:
+        make.main(["docs"])
+    assert stop.value.code == ("make.py: LINALG_RNN_MODE='turbo' is not a lesson mode; "
+                               "choose quick, default or full")
+    assert not [c for c in calls(fake_env) if "sphinx" in c]
