@@ -1,6 +1,6 @@
 """
-Truncated BPTT: what a window of k steps can and cannot learn
-==============================================================
+11 · Truncated BPTT: what a window of k steps can and cannot learn
+==================================================================
 
 Backpropagation through a whole sequence stores every hidden state and
 multiplies Jacobians all the way back to the start.  Truncated BPTT cuts the

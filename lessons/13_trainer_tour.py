@@ -1,6 +1,6 @@
 """
-A tour of the trainer: every strategy on one memory task
-=========================================================
+13 · A tour of the trainer: every strategy on one memory task
+=============================================================
 
 Parts I to III proved things about :math:`W_{hh}` on paper and on toy
 products.  This lesson trains real recurrent networks with

@@ -1,6 +1,6 @@
 """
-The showdown: which fix works, on which task, at which length?
-===============================================================
+14 · The showdown: which fix works, on which task, at which length?
+===================================================================
 
 Lesson 13 trained every strategy once, on one seed.  One run proves
 little: two seeds of the same method can land on opposite sides of the
@@ -122,7 +122,7 @@ fig = plot_curves(rows, curves, "val_loss", fig=plt.figure())  # held by pyplot,
 # -----------------
 #
 # The book ships the results of one whole run of ``linalg-rnn showdown``
-# (its command is printed below: every strategy, three seeds, on the
+# (its profile is printed below: every strategy, three seeds, on the
 # lengths a laptop CPU can afford).  Its ``results.json`` holds one row per cell; everything
 # on the results page -- tables, figures, verdicts -- is computed from it.
 # If this copy of the book has no committed run yet, the lesson reads the
@@ -132,7 +132,8 @@ fig = plot_curves(rows, curves, "val_loss", fig=plt.figure())  # held by pyplot,
 committed = Path(linalg_rnn.__file__).resolve().parent.parent / "docs" / "results" / "study" / "results.json"
 if committed.is_file():
     data = json.loads(committed.read_text())
-    print(f"committed run: {data['meta']['command']} on {data['meta']['date']}, "
+    print(f"committed run: linalg-rnn showdown --profile {data['meta']['profile']['name']} "
+          f"on {data['meta']['date']}, "
           f"{len(data['runs'])} rows, {len({r['seed'] for r in data['runs']})} seeds, "
           f"{len({r['strategy'] for r in data['runs']})} strategies")
     study_rows = data["runs"]

@@ -103,7 +103,13 @@ def encode(text: str) -> torch.Tensor:
 
 
 def decode(codes: torch.Tensor) -> str:
-    """The text of a sequence of character codes (the inverse of :func:`encode`)."""
+    """The text of a sequence of character codes (the inverse of :func:`encode`).
+
+    Examples
+    --------
+    >>> decode(torch.tensor([12, 13, 0]))
+    'ab\\n'
+    """
     return "".join(ALPHABET[int(i)] for i in codes)
 
 
