@@ -36,7 +36,7 @@ def test_a_bad_mode_stops_a_lesson_script_with_one_line_and_no_traceback(tmp_pat
 
 def test_the_cli_reads_the_mode_from_the_environment_unless_a_flag_names_one(monkeypatch, tmp_path, capsys):
     chosen = []
-    monkeypatch.setattr(course, "run_course", lambda out, *, mode, only: chosen.append(mode) or [])
+    monkeypatch.setattr(course, "run_course", lambda out, *, mode, only, stop=None: chosen.append(mode) or [])
     monkeypatch.setenv("LINALG_RNN_MODE", "quick")
     assert cli.main(["lessons", "--out", str(tmp_path)]) == 0
     assert cli.main(["lessons", "--full", "--out", str(tmp_path)]) == 0
