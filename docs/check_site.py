@@ -19,7 +19,12 @@ formulas on the lesson, API and theory pages, every image loaded
 (``naturalWidth > 0``; lesson pages have figures), every link to the site
 resolving to a file (and to its ``#anchor``), no request to anything but
 local files, no JavaScript error, the solutions folded, and no horizontal
-overflow at a phone's width on the main pages.
+overflow at a phone's width on the main pages.  At a laptop's width, every
+figure that records the size of its smallest text (the study's figures write
+it into the PNG, see ``linalg_rnn/rnn/showdown/_figures.py``) must show that
+text at 9 px or more at the width the page gives the image, and must be a link
+to its full-size file; and no table may be wider than the column it sits in
+(a table the reader has to scroll sideways hides its last columns).
 
 Without Chromium the browser part is SKIPPED with a message; under ``CI=true``
 a missing Chromium is a failure.  Exits non-zero, naming page and problem,
@@ -32,8 +37,10 @@ import argparse
 import json
 import os
 import re
+import struct
 import sys
 import time
+import zlib
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -43,9 +50,11 @@ import cdp  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 LAPTOP, PHONE = (1366, 900), (390, 844)
 SKIP_DIRS = {"_static", "_sources", "_downloads", "_images", "_modules"}
+MIN_TEXT_PX = 9  # the smallest text a reader can read on a laptop screen
+MIN_TEXT_KEY = "linalg_rnn:min_text_px"  # what the study's figures record in their PNG (its _figures.py)
 # Pages whose layout is checked at a phone's width, and screenshotted.
-KEY_PAGES = ("index.html", "auto_lessons/01_eigenvalues.html", "api/eigen.html",
-             "theory/products.html", "notation.html", "results.html")
+KEY_PAGES = ("index.html", "auto_lessons/01_eigenvalues.html", "auto_lessons/14_showdown.html",
+             "api/eigen.html", "theory/products.html", "notation.html", "results.html")
 
 PAGE_JS = r"""
 (async () => {
@@ -79,6 +88,16 @@ PAGE_JS = r"""
     raw,
     images: imgs.map(i => ({src: i.getAttribute('src') || '', ok: i.complete && i.naturalWidth > 0,
                             figure: /sphx-glr-(single|multi)-img/.test(i.className)})),
+    shown: imgs.map(i => ({src: i.getAttribute('src') || '', url: i.src, natural: i.naturalWidth,
+                           width: i.getBoundingClientRect().width,
+                           link: i.closest('a') ? i.closest('a').href : null})),
+    tables: Array.from(document.querySelectorAll('article table')).map(t => {
+      const column = t.closest('article'), style = getComputedStyle(column);
+      const head = t.querySelector('tr');
+      return {width: Math.max(t.getBoundingClientRect().width, t.scrollWidth),
+              column: column.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight),
+              head: head ? head.textContent.trim().replace(/\s+/g, ' ').slice(0, 60) : ''};
+    }),
     links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
     solutions: Array.from(document.querySelectorAll('details.linalg-solution'))
                     .map(d => ({open: d.open, typeset: d.querySelectorAll('mjx-container').length})),
@@ -151,6 +170,59 @@ def static_checks(site: Path) -> list[str]:
     return problems
 
 
+def png_text(path: Path) -> dict[str, str]:
+    """The text chunks (``tEXt``, ``zTXt``, ``iTXt``) of a PNG file, key -> value ({} if it is no PNG)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return {}
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return {}
+    found, at = {}, 8
+    while at + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[at:at + 8])
+        body = data[at + 8:at + 8 + length]
+        at += 12 + length
+        if kind == b"tEXt":
+            key, _, value = body.partition(b"\0")
+            found[key.decode("latin-1")] = value.decode("latin-1")
+        elif kind == b"zTXt":
+            key, _, rest = body.partition(b"\0")
+            found[key.decode("latin-1")] = zlib.decompress(rest[1:]).decode("latin-1")
+        elif kind == b"iTXt":
+            key, _, rest = body.partition(b"\0")
+            compressed, rest = rest[0], rest[2:]
+            _, _, rest = rest.partition(b"\0")  # language tag
+            _, _, text = rest.partition(b"\0")  # translated keyword
+            found[key.decode("latin-1")] = (zlib.decompress(text) if compressed else text).decode("utf-8")
+        elif kind == b"IEND":
+            break
+    return found
+
+
+def readability_problems(result: dict) -> list[str]:
+    """Figures whose text is shown below MIN_TEXT_PX or that link nowhere; tables wider than the column."""
+    problems = []
+    for image in result.get("shown", []):
+        parts = urlsplit(image["url"])
+        if parts.scheme != "file" or not image["natural"]:
+            continue
+        recorded = png_text(Path(unquote(parts.path))).get(MIN_TEXT_KEY)
+        if recorded is None:
+            continue
+        shown_px = float(recorded) * image["width"] / image["natural"]
+        if shown_px < MIN_TEXT_PX:
+            problems.append(f"figure {image['src']}: its smallest text is {shown_px:.1f} px as shown "
+                            f"({image['width']:.0f} of its {image['natural']} px), below {MIN_TEXT_PX} px")
+        if image["link"] is None or urlsplit(image["link"]).path != parts.path:
+            problems.append(f"figure {image['src']}: not a link to its full-size file")
+    for table in result.get("tables", []):
+        if table["width"] > table["column"] + 1:
+            problems.append(f"table ({table['head']!r}...) is {table['width']:.0f} px wide in a "
+                            f"{table['column']:.0f} px column: its last columns hide behind a scrollbar")
+    return problems
+
+
 # -- in the browser --------------------------------------------------------------
 def site_pages(site: Path) -> list[Path]:
     return sorted(p for p in site.rglob("*.html")
@@ -216,6 +288,7 @@ def check_page(page_obj: cdp.Page, site: Path, path: Path, anchors: dict) -> tup
     problems += [f"JavaScript error: {e}" for e in page_obj.errors()]
     link_problems, result["links_checked"] = check_links(site, path, result["links"], anchors)
     problems += link_problems
+    problems += readability_problems(result)
     return [f"{rel}: {p}" for p in problems], result
 
 
@@ -269,7 +342,7 @@ def browser_checks(site: Path, screenshots: Path | None) -> list[str] | None:
 def take_screenshots(page: cdp.Page, site: Path, folder: Path) -> None:
     """PNGs of the key pages at a laptop's and a phone's width (top, and a few places further down)."""
     folder.mkdir(parents=True, exist_ok=True)
-    places = {"top": None, "table": "table.docutils", "figure": "img.sphx-glr-single-img",
+    places = {"top": None, "table": "table.docutils", "figure": "img.sphx-glr-single-img, article img",
               "solution": "details.linalg-solution"}
     for width, height in (LAPTOP, PHONE):
         page.resize(width, height)

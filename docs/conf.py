@@ -17,7 +17,15 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 # The site shows the lessons at their default size; CI may ask for quick ones.
 os.environ.setdefault("LINALG_RNN_MODE", "default")
 
+from sphinx.errors import ConfigError  # noqa: E402
+
 import linalg_rnn  # noqa: E402
+from linalg_rnn.course import LessonModeError, lesson_mode  # noqa: E402
+
+try:  # a bad value stops the build here, in one line, before any lesson runs
+    LESSON_MODE = lesson_mode()
+except LessonModeError as err:
+    raise ConfigError(str(err)) from None
 
 project = "linalg_rnn"
 author = "the linalg_rnn developers"
@@ -95,5 +103,30 @@ def _link_notation(app, docname, source):
         source[0] = source[0][: found.end()] + link + source[0][found.end():]
 
 
+def mode_note(mode: str) -> str:
+    """The box at the top of every lesson page of a site not built at the default size ('' if it is)."""
+    if mode == "default":
+        return ""
+    size = {"quick": "smallest settings (as the test suite runs them)", "full": "heaviest settings"}[mode]
+    return (
+        f".. admonition:: Built in {mode} mode\n"
+        "   :class: warning linalg-mode-note\n\n"
+        f"   This site was built with ``LINALG_RNN_MODE={mode}``: every lesson ran at its {size}, so\n"
+        "   the numbers and figures on this page come from that run, not from the default one a\n"
+        "   reader gets with ``python lessons/NN_topic.py``.\n"
+    )
+
+
+def _note_the_mode(app, docname, source):
+    """On every lesson page (and the lessons index), say so when the lessons did not run at default size."""
+    note = mode_note(LESSON_MODE)
+    if not (note and docname.startswith("auto_lessons/")):
+        return
+    title = re.search(r"^[^\n]+\n(=+)\n", source[0], re.M)
+    if title:  # right under the page title
+        source[0] = source[0][: title.end()] + "\n" + note + "\n" + source[0][title.end():]
+
+
 def setup(app):
     app.connect("source-read", _link_notation)
+    app.connect("source-read", _note_the_mode)

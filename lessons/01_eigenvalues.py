@@ -1,6 +1,6 @@
 """
-Eigenvalues: the directions a matrix only stretches
-===================================================
+01 · Eigenvalues: the directions a matrix only stretches
+========================================================
 
 A recurrent network multiplies its hidden state by the same matrix
 :math:`W` at every time step, and backpropagation multiplies the gradient by

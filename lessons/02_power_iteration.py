@@ -1,6 +1,6 @@
 """
-Power iteration: repeated products find the dominant eigenvector
-================================================================
+02 · Power iteration: repeated products find the dominant eigenvector
+=====================================================================
 
 Lesson 01 said that along an eigenvector, :math:`t` multiplications by a
 matrix collapse into :math:`\\lambda^t`.  Here we look at an arbitrary

@@ -1,6 +1,6 @@
 """
-Matrix powers: Fibonacci, the golden ratio and the fate of Wᵗ
-==============================================================
+03 · Matrix powers: Fibonacci, the golden ratio and the fate of Wᵗ
+==================================================================
 
 A recurrent network applies the same matrix at every step, so after
 :math:`t` steps it has in effect applied a matrix *power*.  The

@@ -1,6 +1,6 @@
 """
-Orthogonal matrices: the transformations that keep length
-=========================================================
+04 · Orthogonal matrices: the transformations that keep length
+==============================================================
 
 Lessons 01--03 showed that a repeated product :math:`W^t` explodes when an
 eigenvalue has :math:`|\\lambda| > 1` and vanishes when all have

@@ -1,6 +1,6 @@
 """
-Gram–Schmidt: orthogonalizing columns, and how rounding undoes it
-=================================================================
+05 · Gram–Schmidt: orthogonalizing columns, and how rounding undoes it
+======================================================================
 
 Lesson 04 used the QR factorization as a black box to make orthogonal
 matrices.  This lesson builds it the way it is first taught: take the
@@ -174,7 +174,7 @@ fig.tight_layout()
 # Classical Gram–Schmidt departs from the exact curve where :math:`2^{-j}`
 # reaches about :math:`\sqrt{\varepsilon}` (the printed :math:`j` and
 # :math:`2^{-j}`), as in the book.  It does not level off there, though: it
-# wanders upward, with medians one to two decades above :math:`\sqrt{\varepsilon}`
+# wanders upward, with medians about one to two decades above :math:`\sqrt{\varepsilon}`
 # that creep higher with :math:`j`, and single values higher still (the top
 # of the printed ranges).  From there on its :math:`q_j` are so far from orthogonal to
 # the earlier ones that each projection leaves a remainder of that size, and

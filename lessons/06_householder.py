@@ -1,6 +1,6 @@
 """
-Householder and Givens: QR by orthogonal triangularization
-==========================================================
+06 · Householder and Givens: QR by orthogonal triangularization
+===============================================================
 
 Gram–Schmidt (lesson 05) makes :math:`Q` orthogonal by construction and
 lets rounding spoil it.  Householder turns the idea around: apply
@@ -288,9 +288,14 @@ for n in sizes:
     )
 rows = np.array(rows)
 growth = np.log(rows[-1, 1] / rows[0, 1]) / np.log(rows[-1, 0] / rows[0, 0])
-print(f"unblocked time grows like n^{growth:.1f} over this range (the flops grow like n^3)")
+print(f"unblocked time grows like n^{growth:.1f} over this range (the flops grow like n^3): "
+      + ("more slowly than the flops" if growth < 2.9 else "about as fast as the flops" if growth <= 3.1
+         else "faster than the flops (a disturbed timing? rerun)"))
 for n, t_u, t_b, t_np in rows[[0, -1]]:
     print(f"n = {int(n)}: blocked / numpy = {t_b / t_np:.2f},  unblocked / numpy = {t_u / t_np:.2f}")
+closing = rows[-1, 2] / rows[-1, 3] < rows[0, 2] / rows[0, 3]
+print("blocked / numpy " + ("falls" if closing else "does not fall") + f" from n = {int(rows[0, 0])} "
+      f"to n = {int(rows[-1, 0])} in this run")
 
 fig, ax = plt.subplots(figsize=(6.5, 4.2))
 for col, label, marker in (
@@ -307,14 +312,16 @@ ax.legend(fontsize=8)
 fig.tight_layout()
 
 # %%
-# Two things to read in these numbers.  The unblocked time grows more slowly
-# than :math:`n^3` at these small sizes (the exponent printed above): a
-# Python loop runs once per column, and that fixed cost per step is still
-# comparable with the arithmetic.  And the blocked form closes in on LAPACK
-# as :math:`n` grows: its fixed cost is a few Python calls per column (the
-# single-column steps and the joins of the recursion), while its arithmetic
-# grows like :math:`n^3` and runs in the same matrix--matrix kernels LAPACK
-# calls.  Lesson 07 measures where the time goes and pushes :math:`n`
+# Two things to read in these numbers.  First the exponent printed above,
+# against the flops' 3.  A Python loop runs once per column, and at small
+# sizes that fixed cost per step is still comparable with the arithmetic,
+# which pulls the exponent below 3; the larger :math:`n`, the closer it gets
+# to 3 (the line under it says which way this run went: over a short range of
+# sizes, one disturbed timing can tip it).  Second, the blocked form is
+# expected to close in on LAPACK as :math:`n` grows: its fixed cost is a few
+# Python calls per column (the single-column steps and the joins of the
+# recursion), while its arithmetic grows like :math:`n^3` and runs in the
+# same matrix--matrix kernels LAPACK calls.  Lesson 07 measures where the time goes and pushes :math:`n`
 # further, as does ``benchmarks/bench_qr.py``.  Timings on a shared machine
 # are noisy; the best of several runs is shown.
 

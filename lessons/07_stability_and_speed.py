@@ -1,6 +1,6 @@
 """
-The stability lab and the speed lab
-===================================
+07 · The stability lab and the speed lab
+========================================
 
 Lessons 05 and 06 built six QR algorithms.  Here they race on two tracks.
 On the first, accuracy: how far from orthogonal is the computed :math:`Q`

@@ -1,6 +1,6 @@
 """
-Repeated multiplication: what each initialization does to Wᵗ
-===============================================================
+08 · Repeated multiplication: what each initialization does to Wᵗ
+=================================================================
 
 An RNN applies the same recurrent matrix :math:`W_{hh}` at every time step.
 Strip the network down to nothing else -- no input, no bias, the identity as
@@ -110,11 +110,14 @@ for name, run in runs.items():
 # On a logarithmic axis a geometric sequence :math:`\rho^t` is a straight
 # line of slope :math:`\log \rho`.  The orthogonal and identity runs stay at
 # exactly 1; :math:`0.9\,Q` and :math:`1.1\,Q` are the straight lines
-# :math:`0.9^t` and :math:`1.1^t`; ``uniform`` dives like :math:`0.577^t`.
+# :math:`0.9^t` and :math:`1.1^t`; ``uniform`` dives like :math:`\rho(W)^t`,
+# with :math:`\rho(W)` near the disc's radius 0.577 (the printed value: a
+# small matrix's eigenvalues spill a little past the edge).
 # ``normal`` is the interesting one: its spectral radius is close to 1, so
-# over 64 steps it looks harmless, but its largest eigenvalue is not exactly 1
-# and a non-normal matrix can also grow for a while before the eigenvalues
-# take over.  Over many steps the largest eigenvalue wins.
+# over 64 steps it grows far less than :math:`1.1\,Q`, but its largest
+# eigenvalue is not exactly 1 and a non-normal matrix can also grow for a
+# while before the eigenvalues take over.  Over many steps the largest
+# eigenvalue wins.
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
 for ax, steps in zip(axes, (short_steps, long_steps), strict=True):

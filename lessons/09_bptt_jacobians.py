@@ -1,6 +1,6 @@
 """
-BPTT Jacobians: the product that vanishes or explodes
-=====================================================
+09 · BPTT Jacobians: the product that vanishes or explodes
+==========================================================
 
 Backpropagation through time sends the gradient of a loss at step :math:`T`
 back to step :math:`t` through the Jacobian :math:`\\partial h_T/\\partial

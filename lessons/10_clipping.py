@@ -1,6 +1,6 @@
 """
-Gradient clipping: capping the explosion
-========================================
+10 · Gradient clipping: capping the explosion
+=============================================
 
 Lesson 09 showed that the BPTT product can grow geometrically with the lag.
 One exploding gradient is enough to throw the weights far away, after which
@@ -205,7 +205,8 @@ print(f"W_ih entries: {int((W_ih < 0).sum())} negative, {int((W_ih > 0).sum())} 
 
 results = {"no clipping": train_irnn(clip=False), f"clip_grad_norm at {max_norm}": train_irnn(clip=True)}
 for name, (norms, losses, radii) in results.items():
-    status = "finished" if len(norms) == train_steps else f"overflowed after {len(norms)} updates"
+    status = (f"finished {train_steps} updates" if len(norms) == train_steps
+              else f"overflowed after {len(norms)} updates")
     print(
         f"{name:>22}: {status}; largest gradient norm {norms.max():.3g}, "
         f"loss at update 0: {losses[0]:.3f}, "
@@ -238,8 +239,9 @@ fig.tight_layout()
 # length at most :math:`\alpha\tau` (:math:`\alpha` the learning rate ``lr``),
 # so the weights can only move slowly and the feedback loop never starts. Note
 # what the loss says: clipping kept training alive; it did not make this tiny
-# network solve the adding problem in a few hundred steps -- compare the final
-# loss with the predict-the-mean baseline printed above.  Part IV trains for
+# network solve the adding problem in this short run (the number of updates
+# is printed above) -- compare the final loss with the predict-the-mean
+# baseline printed under it.  Part IV trains for
 # real.
 #
 # The same gradients show how much value clipping would turn them: the angle

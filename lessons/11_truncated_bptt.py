@@ -1,6 +1,6 @@
 """
-Truncated BPTT: what a window of k steps can and cannot learn
-==============================================================
+11 · Truncated BPTT: what a window of k steps can and cannot learn
+==================================================================
 
 Backpropagation through a whole sequence stores every hidden state and
 multiplies Jacobians all the way back to the start.  Truncated BPTT cuts the
@@ -42,10 +42,17 @@ against what actually happens on that task.
 # Truncation keeps only :math:`t > T - k`.  The terms it drops are all
 # multiplied by :math:`\partial h_T/\partial h_t` with lag at least :math:`k`,
 # so the truncation error is small exactly when those Jacobians have already
-# vanished.  We measure both for a tanh RNN: the relative error of the
-# truncated gradient (in PyTorch, by detaching the state :math:`k` steps
-# before the end) and :math:`\|\partial h_T/\partial h_{T-k}\|_2` from
-# :func:`linalg_rnn.dynamics.bptt_jacobian_norms`, for torch's default
+# vanished.
+#
+# In PyTorch the cut is one line: run the network window by window and carry
+# the hidden state from one window to the next *detached*, so that backward
+# stops at the window's first step.  ``windows`` below is that loop, written
+# once; this lesson uses it twice, first to cut a single gradient :math:`k`
+# steps before the end, then to train.  (The trainer's ``tbptt`` strategy,
+# lesson 13, runs the same loop in
+# :func:`linalg_rnn.rnn.trainer.train_step`.)  We measure the relative error
+# of the truncated gradient and :math:`\|\partial h_T/\partial h_{T-k}\|_2`
+# from :func:`linalg_rnn.dynamics.bptt_jacobian_norms`, for torch's default
 # initialization and for an orthogonal one.
 
 import time
@@ -69,14 +76,25 @@ gen = torch.Generator().manual_seed(0)
 x_probe = torch.randn(1, T_probe, 2, dtype=torch.float64, generator=gen)
 
 
-def truncated_gradient(rnn, head, k):
-    """d L_T / d W_hh when the state is detached k steps before the end (k = T: full BPTT)."""
-    rnn.zero_grad()
+def windows(rnn, x, starts):
+    """Truncated BPTT's loop: run ``rnn`` over ``x`` in windows beginning at ``starts``.
+
+    Yields ``(start, output)`` of each window, the graph of that window alone
+    still attached (the caller may call ``backward`` on it); the hidden state
+    goes on to the next window detached -- the cut.
+    """
+    bounds = [*starts, x.shape[1]]
     h = None
-    if k < T_probe:
-        _, h = rnn(x_probe[:, : T_probe - k])
-        h = h.detach()  # the cut: no gradient flows into earlier steps
-    out, _ = rnn(x_probe[:, T_probe - k :], h)
+    for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+        out, h = rnn(x[:, start:stop], h)
+        yield start, out
+        h = h.detach()  # carried forward, but no gradient crosses the window boundary
+
+
+def truncated_gradient(rnn, head, k):
+    """d L_T / d W_hh when the state is cut k steps before the end (k = T: full BPTT)."""
+    rnn.zero_grad()
+    *_, (_, out) = windows(rnn, x_probe, [0, T_probe - k] if k < T_probe else [0])  # the loss reads the last
     head(out[:, -1]).sum().backward()
     return rnn.weight_hh_l0.grad.clone().numpy()
 
@@ -173,9 +191,7 @@ def train_recall(d, k, length, n_batches, seed=0):
     start = time.perf_counter()
     for _ in range(n_batches):
         x, bits = recall_batch(generator, batch, length)
-        h = None
-        for s in range(0, length, k):
-            out, h = rnn(x[:, s : s + k], h)
+        for s, out in windows(rnn, x, range(0, length, k)):
             positions = torch.arange(s, min(s + k, length))
             scored = positions >= d  # steps that have a target
             if scored.any():
@@ -186,7 +202,6 @@ def train_recall(d, k, length, n_batches, seed=0):
                 loss.backward()
                 opt.step()
                 updates += 1
-            h = h.detach()
     seconds = time.perf_counter() - start
     with torch.no_grad():
         x, bits = recall_batch(torch.Generator().manual_seed(10_000 + seed), 256, length)

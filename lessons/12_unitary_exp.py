@@ -1,6 +1,6 @@
 """
-Staying orthogonal: the exponential of a skew-symmetric matrix
-==============================================================
+12 · Staying orthogonal: the exponential of a skew-symmetric matrix
+===================================================================
 
 Lessons 08 and 09 showed that an orthogonal :math:`W_{hh}` keeps the linear
 part of the BPTT product at norm 1.  But training changes :math:`W_{hh}`, and
@@ -200,6 +200,10 @@ print(f"additive update: largest orthogonality error = {max(history['additive W 
 loss_at_identity = 0.5 * np.linalg.norm(np.eye(n) - Q_star) ** 2
 for name, ls in losses.items():
     print(f"{name:>22}: loss {loss_at_identity:.3f} at W = I, {ls[-1]:.2e} after {updates} updates")
+lowest = int(np.argmin(losses["exp(B) update"]))
+rise = losses["exp(B) update"][-1] / losses["exp(B) update"][lowest]
+print(f"exp(B) update: lowest loss {losses['exp(B) update'][lowest]:.2e} at update {lowest + 1}, then "
+      + (f"back up by a factor {rise:.1e} by update {updates}" if rise > 100 else "no rise by a factor 100"))
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 for name in history:
@@ -221,8 +225,9 @@ fig.tight_layout()
 # orthogonal, so the straight line from :math:`I` to :math:`Q_\star` ends on the
 # group -- but every matrix in between is off it, and an RNN trained with
 # such steps runs on non-orthogonal matrices.  The exponential update is
-# orthogonal at *every* step.  (Look at its loss curve, though: after a few
-# hundred updates it turns back up.  We come back to that below.)
+# orthogonal at *every* step.  (Look at its loss curve, though, and the
+# line printed under the losses: after its lowest point it turns back up.
+# We come back to that below.)
 #
 # A noisy gradient, as in real training, shows the difference better: random
 # :math:`G` at every step.  The additive walk wanders away from the group; the
@@ -353,9 +358,15 @@ fig.tight_layout()
 # gradients, computed *through* the exponential by backpropagation, so every
 # step is an exact gradient step in :math:`B` and :math:`W` stays
 # orthogonal.  (``torch.nn.utils.parametrizations.orthogonal`` packages
-# exactly this, with the Cayley map as an option.  Part IV's ``expm`` and
-# ``cayley`` strategies register the same construction, with an exponential
-# whose gradient is cheaper: :func:`linalg_rnn.rnn.models.parametrize_orthogonal`.)
+# exactly this, with a Cayley map as an option, in the convention
+# :math:`(I - B/2)^{-1}(I + B/2) = \operatorname{cay}(-B/2)`.  Part IV's
+# ``expm`` and ``cayley`` strategies register the same construction, with an
+# exponential whose gradient is cheaper and with this book's
+# :math:`\operatorname{cay}(B)`, the map expRNN and scoRNN use:
+# :func:`linalg_rnn.rnn.models.parametrize_orthogonal`.  Like expRNN they can
+# start :math:`B` at a block-diagonal skew matrix of Henaff or Cayley
+# rotation angles, and fold :math:`e^{B}` into a fixed base every few steps,
+# Lezcano-Casado's *dynamic trivialization*.)
 #
 # The slides' rule is none of these: it adds :math:`-\alpha \Omega`, a step built
 # from the gradient with respect to :math:`W`, to :math:`B`, which is not the

@@ -1,6 +1,6 @@
 """
-A tour of the trainer: every strategy on one memory task
-=========================================================
+13 · A tour of the trainer: every strategy on one memory task
+=============================================================
 
 Parts I to III proved things about :math:`W_{hh}` on paper and on toy
 products.  This lesson trains real recurrent networks with
@@ -13,6 +13,8 @@ eigenvalues of :math:`W_{hh}`.
 **What you will learn**
 
 * how to run the trainer from Python (and the same run from the command line);
+* what one training step does, block by block, from the batch to
+  ``optimizer.step()``;
 * the delayed-recall task and why predicting 0 scores exactly 1;
 * what each strategy does to :math:`\\|W_{hh}\\|_2` and the gradient norm
   during training -- the parametrizations hold :math:`\\|W_{hh}\\|_2` at 1,
@@ -90,6 +92,54 @@ result = train(TrainConfig(strategy="vanilla", **common))
 print(f"{result.steps_done} steps, final validation loss {result.final['val_loss']:.4f}")
 print("the first row:", {k: round(v, 4) for k, v in result.history[0].items()
                          if isinstance(v, float)})
+
+# %%
+# One step, block by block
+# ------------------------
+#
+# Before any work, :meth:`TrainConfig.resolved <linalg_rnn.rnn.TrainConfig.resolved>`
+# checks the config once -- every field's type, the task's own rules, which
+# options belong to which strategy, the device and whether the run fits in its
+# memory -- and returns a frozen config that carries what it found: the parsed
+# strategy and the device.  Nothing after it checks again.
+#
+# Then :func:`~linalg_rnn.rnn.train` repeats one step, all of it in
+# ``linalg_rnn/rnn/trainer.py``: :func:`~linalg_rnn.rnn.trainer.train_step`
+# (the batch, its gradient, the update) and then the rest of the loop (what is
+# measured, logged and saved).  Like nanoGPT's ``train.py``, each is a run of
+# short blocks, each opened by a comment; here they are, read from the
+# trainer's own source:
+
+import inspect
+
+from linalg_rnn.rnn import trainer
+
+
+def block_comments(function):
+    """The comments that open a block (a comment line after a blank line) in ``function``'s body."""
+    lines = inspect.getsource(function).splitlines()
+    pairs = zip(lines, lines[1:], strict=False)
+    return [b.strip() for a, b in pairs if not a.strip() and b.strip().startswith("# ")]
+
+
+for function in (trainer.train_step, trainer.train):
+    print(f"{function.__name__}:")
+    for comment in block_comments(function):
+        print(f"    {comment}")
+
+# %%
+# A step can be run by hand on a run that
+# :func:`~linalg_rnn.rnn.trainer.build_run` made (the task, the model, the
+# optimizer and the seeded data generator).  Its row holds the loss and the
+# gradient norms -- measured *before* clipping -- and the number of optimizer
+# updates it made: one, or one per window with ``tbptt``.
+
+config = TrainConfig(strategy="orthogonal_init+qr_projection+clip", proj_every=5, **common).resolved()
+print(f"strategy {config.parsed_strategy} on {config.torch_device}: clip_norm {config.clip_norm}, "
+      f"proj_every {config.proj_every}, init_scheme {config.init_scheme!r}")
+run = trainer.build_run(config)
+row = trainer.train_step(run, 1)
+print({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()})
 
 # %%
 # Every strategy, one short run each
@@ -281,6 +331,11 @@ axes[0].legend(loc="lower left", fontsize=8)
 # Summary
 # -------
 #
+# * One training step reads top to bottom in ``linalg_rnn/rnn/trainer.py``:
+#   draw a batch, forward and backward window by window, the gradient norm
+#   then clipping, no update on a NaN/inf, the update then the projection, and
+#   after it the :math:`W_{hh}` metrics, validation, the log and the
+#   checkpoint; the config was checked once before the first step.
 # * :func:`linalg_rnn.rnn.train` runs one strategy on one task and records,
 #   per step, the loss, the gradient norm before clipping and (every few
 #   steps) :math:`\|W_{hh}\|_2`, its largest eigenvalue modulus and its

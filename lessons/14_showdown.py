@@ -1,6 +1,6 @@
 """
-The showdown: which fix works, on which task, at which length?
-===============================================================
+14 · The showdown: which fix works, on which task, at which length?
+===================================================================
 
 Lesson 13 trained every strategy once, on one seed.  One run proves
 little: two seeds of the same method can land on opposite sides of the
@@ -51,6 +51,7 @@ import linalg_rnn
 from linalg_rnn.course import lesson_mode
 from linalg_rnn.rnn.showdown import (
     CLAIMS,
+    Executor,
     bootstrap_ci,
     evaluate_claims,
     parse_profile,
@@ -81,7 +82,8 @@ print(f"mode {mode}: {len(profile.seeds)} seeds x {len(profile.strategies)} stra
       f"T = {size['seq_len']}, {size['steps']} steps each")
 
 with tempfile.TemporaryDirectory() as tmp:
-    study = run_study(profile, Path(tmp) / "study", workers=1, progress=False, figures=False)
+    study = run_study(profile, Path(tmp) / "study", executor=Executor(workers=1), progress=False,
+                      figures=False)
     curves = json.loads((study.out_dir / "curves.json").read_text())
 rows = study.rows
 print(f"the adding baseline (always answer 1) scores {rows[0]['baseline_loss']:.4f} = 1/6")
@@ -120,7 +122,7 @@ fig = plot_curves(rows, curves, "val_loss", fig=plt.figure())  # held by pyplot,
 # -----------------
 #
 # The book ships the results of one whole run of ``linalg-rnn showdown``
-# (its command is printed below: every strategy, three seeds, on the
+# (its profile is printed below: every strategy, three seeds, on the
 # lengths a laptop CPU can afford).  Its ``results.json`` holds one row per cell; everything
 # on the results page -- tables, figures, verdicts -- is computed from it.
 # If this copy of the book has no committed run yet, the lesson reads the
@@ -130,7 +132,8 @@ fig = plot_curves(rows, curves, "val_loss", fig=plt.figure())  # held by pyplot,
 committed = Path(linalg_rnn.__file__).resolve().parent.parent / "docs" / "results" / "study" / "results.json"
 if committed.is_file():
     data = json.loads(committed.read_text())
-    print(f"committed run: {data['meta']['command']} on {data['meta']['date']}, "
+    print(f"committed run: linalg-rnn showdown --profile {data['meta']['profile']['name']} "
+          f"on {data['meta']['date']}, "
           f"{len(data['runs'])} rows, {len({r['seed'] for r in data['runs']})} seeds, "
           f"{len({r['strategy'] for r in data['runs']})} strategies")
     study_rows = data["runs"]

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from . import course
+from ._console import error_line, stop_on_signals
 from .rnn import cli_train
 from .rnn.showdown import add_showdown_parser
 
@@ -39,7 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     lessons = sub.add_parser("lessons", help="run every lesson in order, headless")
-    lessons.add_argument("--quick", action="store_true", help="smallest settings (as the tests use)")
+    lessons.add_argument("--quick", action="store_true",
+                         help="smallest settings (as the tests use); without --quick or --full "
+                              "the mode is $LINALG_RNN_MODE, else default")
     lessons.add_argument("--full", action="store_true", help="heavier settings")
     lessons.add_argument("--out", default="course_output", help="folder for output and figures")
     lessons.add_argument("--only", nargs="+", metavar="NN",
@@ -54,19 +57,25 @@ def _lessons(args: argparse.Namespace) -> int:
     if args.quick and args.full:
         print("linalg-rnn lessons: error: choose at most one of --quick and --full", file=sys.stderr)
         return 2
-    mode = "quick" if args.quick else "full" if args.full else "default"
     try:
-        runs = course.run_course(args.out, mode=mode, only=args.only)
+        # A flag wins; without one the mode is $LINALG_RNN_MODE's, as for a lesson run as a script.
+        mode = "quick" if args.quick else "full" if args.full else course.lesson_mode()
+        with stop_on_signals() as stop:  # Ctrl-C/SIGTERM: no lesson starts after the running one
+            runs = course.run_course(args.out, mode=mode, only=args.only, stop=stop)
     except (ValueError, OSError) as exc:  # every one of them names the flag or the path, in one line
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"linalg-rnn lessons: error: {message}", file=sys.stderr)
+        print(f"linalg-rnn lessons: error: {error_line(exc)}", file=sys.stderr)
         return 2
-    print("\n=== summary ===")
+    print(f"\n=== summary ({mode} mode) ===")
     for run in runs:
         status = "ok    " if run.ok else f"FAILED (exit {run.returncode})"
         print(f"{status} {run.lesson.name:32s} {run.seconds:7.1f} s  {len(run.figures)} figures")
     out = Path(args.out).resolve()
     print(f"\nOutput and figures are in {out}")
+    if stop.signal:
+        left = [p.name[:2] for p in course.select_lessons(args.only)][len(runs):]
+        print(f"interrupted by {stop.signal}; not run: {', '.join(left) or 'none'}"
+              + (f"; run them with --only {' '.join(left)}" if left else ""))
+        return stop.exit_status
     return 0 if all(run.ok for run in runs) else 1
 
 

@@ -7,7 +7,9 @@ how much work to do, so the same file serves three audiences without edits:
 * ``default`` -- a learner and the docs build: seconds to a few minutes on a laptop CPU;
 * ``full``   -- heavier settings for people with time or a GPU.
 
-The mode comes from the environment variable ``LINALG_RNN_MODE``.
+The mode comes from the environment variable ``LINALG_RNN_MODE`` (``linalg-rnn lessons``
+reads it too, unless ``--quick`` or ``--full`` says otherwise); any other value
+stops a lesson with one line naming it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ._console import StopRequest
 from ._filesystem import check_output_dir  # the folder check the trainer uses too; no torch
 from ._validation import check_choice, check_int
 
@@ -45,6 +48,20 @@ for k, num in enumerate(plt.get_fignums(), start=1):
 """
 
 
+class LessonModeError(ValueError, SystemExit):
+    """A ``$LINALG_RNN_MODE`` that is not a lesson mode.
+
+    A ``ValueError`` to code that catches one (the command line, the tests),
+    and a ``SystemExit`` where nothing does: a lesson run as a script reads its
+    mode on its first lines, and Python prints an uncaught ``SystemExit`` as its
+    message alone -- one line, no traceback -- and exits with status 1.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.code = message  # what Python prints on the way out
+
+
 def lesson_mode() -> str:
     """The lesson mode named by ``$LINALG_RNN_MODE``: ``quick``, ``default`` or ``full``.
 
@@ -55,8 +72,9 @@ def lesson_mode() -> str:
 
     Raises
     ------
-    ValueError
-        If the variable holds anything else.
+    LessonModeError
+        A ``ValueError`` (and a ``SystemExit``, so a script stops with this one
+        line) if the variable holds anything else.
 
     Examples
     --------
@@ -64,11 +82,18 @@ def lesson_mode() -> str:
     >>> os.environ.pop("LINALG_RNN_MODE", None) and None
     >>> lesson_mode()
     'default'
+    >>> os.environ["LINALG_RNN_MODE"] = "fast"
+    >>> lesson_mode()  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    linalg_rnn.course.LessonModeError: LINALG_RNN_MODE='fast' is not a lesson mode; choose quick, ...
+    >>> del os.environ["LINALG_RNN_MODE"]
     """
     mode = os.environ.get(MODE_VARIABLE, "").strip().lower() or "default"
     if mode not in MODES:
-        raise ValueError(
-            f"{MODE_VARIABLE}={mode!r} is not a lesson mode; choose one of {', '.join(MODES)}"
+        raise LessonModeError(
+            f"{MODE_VARIABLE}={os.environ[MODE_VARIABLE]!r} is not a lesson mode; "
+            f"choose {', '.join(MODES[:-1])} or {MODES[-1]}"
         )
     return mode
 
@@ -293,12 +318,15 @@ def run_course(
     *,
     mode: str | None = None,
     only: list[str] | None = None,
+    stop: StopRequest | None = None,
 ) -> list[LessonRun]:
     """Run every lesson in order (or those numbered in ``only``, see :func:`select_lessons`).
 
     ``only``, ``mode`` and ``out_dir`` are all checked before the first
     lesson runs. A failing lesson is reported and the course goes on with the
-    next one.
+    next one. Once ``stop`` (:func:`linalg_rnn._console.stop_on_signals`) has
+    a signal, no further lesson starts; a Ctrl-C at a terminal also reaches
+    the running lesson, which stops at once.
 
     Raises
     ------
@@ -317,6 +345,8 @@ def run_course(
     out = _output_dir(out_dir)
     runs = []
     for path in paths:
+        if stop is not None and stop.signal:
+            break
         print(f"\n=== {path.name} ===", flush=True)
         runs.append(run_lesson(path, out, mode=mode))
     return runs

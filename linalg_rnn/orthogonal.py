@@ -336,6 +336,16 @@ def cayley(A: np.ndarray) -> np.ndarray:
     (Helfrich, Willmott and Ye, 2018) uses it.  Cost: one LU solve,
     about :math:`\\tfrac{8}{3}n^3` flops.
 
+    **This is the book's one Cayley convention**, written
+    :math:`\\operatorname{cay}(A)`: the lessons, the ``cayley`` init scheme
+    and the trainer's ``cayley`` parametrization
+    (:func:`linalg_rnn.rnn._orthogonal_maps.cayley_map`, a torch copy for
+    autograd and the GPU, tested against this function) all compute this
+    map of the same argument, as expRNN and scoRNN do.  Other books and
+    libraries (torch's ``orthogonal`` parametrization, geotorch) use
+    :math:`(I - A/2)^{-1}(I + A/2) = \\operatorname{cay}(-A/2)`, which agrees with
+    :math:`e^{A}` to second order; ours agrees with :math:`e^{-2A}`.
+
     The solve's rounding errors are of size :math:`\\varepsilon\\|A\\|` and not
     skew, so :math:`Q` loses orthogonality as :math:`\\|A\\|` grows (order 1
     near :math:`\\|A\\| = 10^{15}` for odd :math:`n`).  An exactly skew ``A``

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -21,6 +22,40 @@ def test_lesson_mode_rejects_an_unknown_mode(monkeypatch):
     monkeypatch.setenv("LINALG_RNN_MODE", "turbo")
     with pytest.raises(ValueError, match="turbo"):
         course.lesson_mode()
+
+
+def test_a_bad_mode_stops_a_lesson_script_with_one_line_and_no_traceback(tmp_path):
+    env = {**os.environ, "LINALG_RNN_MODE": "turbo", "MPLBACKEND": "Agg"}
+    proc = subprocess.run([sys.executable, str(course.lesson_paths()[0])], capture_output=True, text=True,
+                          env=env, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        "LINALG_RNN_MODE='turbo' is not a lesson mode; choose quick, default or full"]
+    assert proc.stdout == ""
+
+
+def test_the_cli_reads_the_mode_from_the_environment_unless_a_flag_names_one(monkeypatch, tmp_path, capsys):
+    chosen = []
+    monkeypatch.setattr(course, "run_course", lambda out, *, mode, only, stop=None: chosen.append(mode) or [])
+    monkeypatch.setenv("LINALG_RNN_MODE", "quick")
+    assert cli.main(["lessons", "--out", str(tmp_path)]) == 0
+    assert cli.main(["lessons", "--full", "--out", str(tmp_path)]) == 0
+    monkeypatch.setenv("LINALG_RNN_MODE", "turbo")  # a flag wins, even over a bad value
+    assert cli.main(["lessons", "--quick", "--out", str(tmp_path)]) == 0
+    monkeypatch.delenv("LINALG_RNN_MODE")
+    assert cli.main(["lessons", "--out", str(tmp_path)]) == 0
+    assert chosen == ["quick", "full", "quick", "default"]
+    assert "=== summary (quick mode) ===" in capsys.readouterr().out
+
+
+def test_the_cli_refuses_a_bad_mode_from_the_environment_in_one_line_before_any_work(tmp_path):
+    env = {**os.environ, "LINALG_RNN_MODE": "turbo"}
+    proc = subprocess.run([sys.executable, "-m", "linalg_rnn", "lessons", "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == ["linalg-rnn lessons: error: LINALG_RNN_MODE='turbo' is not a lesson "
+                                        "mode; choose quick, default or full"]
+    assert not (tmp_path / "out").exists()
 
 
 def test_lesson_paths_are_in_file_name_order():

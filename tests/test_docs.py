@@ -175,3 +175,22 @@ def test_the_gallery_leaves_the_solutions_folder_to_the_solutions_extension():
     assert not any((folder / name).exists() for name in ("GALLERY_HEADER.rst", "README.txt", "README.rst"))
     # ... and rejects two example files of the same name anywhere under lessons/.
     assert not {p.name for p in course.lesson_paths()} & {p.name for p in folder.glob("*.py")}
+
+
+def test_a_site_built_in_quick_mode_says_so_under_every_lesson_title(conf, monkeypatch):
+    note_the_mode = conf["_note_the_mode"]
+    page = ".. _sphx_glr_auto_lessons_01_eigenvalues.py:\n\n01 · Eigenvalues\n================\n\nText.\n"
+    for mode in ("quick", "full"):
+        monkeypatch.setitem(note_the_mode.__globals__, "LESSON_MODE", mode)
+        source = [page]
+        note_the_mode(None, "auto_lessons/01_eigenvalues", source)
+        title_end = source[0].index("================\n") + len("================\n")
+        assert source[0][title_end:].lstrip().startswith(f".. admonition:: Built in {mode} mode")
+        assert f"LINALG_RNN_MODE={mode}" in source[0]
+        source = ["Notation\n========\n"]
+        note_the_mode(None, "notation", source)
+        assert source == ["Notation\n========\n"], "only the lesson pages carry the note"
+    monkeypatch.setitem(note_the_mode.__globals__, "LESSON_MODE", "default")
+    source = [page]
+    note_the_mode(None, "auto_lessons/01_eigenvalues", source)
+    assert source == [page], "the default build needs no note"

@@ -27,6 +27,7 @@ def test_lesson_reads_like_a_chapter(lesson):
     title, underline = doc.splitlines()[:2]
     assert title.strip() and set(underline.strip()) == {"="}, "the docstring opens with a reST title"
     assert len(underline.strip()) >= len(title.strip()), "the title underline must be long enough"
+    assert title.startswith(f"{lesson.name[:2]} · "), "the title carries the lesson number"
     assert "What you will learn" in doc
     assert re.search(r"[Pp]rerequisite", doc)
     assert source.count("# %%") >= 3, "a lesson is split into sphinx-gallery cells"

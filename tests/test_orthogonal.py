@@ -180,6 +180,20 @@ def test_cayley_of_skew_is_orthogonal_and_matches_inverse_formula(n, seed, scale
     np.testing.assert_allclose(cayley(Q), A, atol=1e-6 * max(1.0, np.abs(A).max()) ** 2)
 
 
+@pytest.mark.parametrize("size", [1e-2, 1e-3])
+def test_cayley_convention_agrees_with_exp_of_minus_2a_and_torchs_with_exp_a_to_second_order(size):
+    # the convention stated in cayley's Notes: cay(A) = e^{-2A} + O(A^3) (here (2/3)A^3 leads),
+    # and torch's/geotorch's (I - A/2)^-1 (I + A/2) = cay(-A/2) = e^{A} + O(A^3)
+    A = _skew(6, 11)
+    A *= size / np.linalg.norm(A, 2)
+    I = np.eye(6)
+    ours = np.linalg.norm(cayley(A) - scipy.linalg.expm(-2 * A), 2)
+    assert ours == pytest.approx(np.linalg.norm(-2 / 3 * A @ A @ A, 2), rel=0.05)
+    torchs = np.linalg.solve(I - A / 2, I + A / 2)
+    np.testing.assert_allclose(torchs, cayley(-A / 2), atol=1e-15)
+    assert np.linalg.norm(torchs - scipy.linalg.expm(A), 2) < size**3
+
+
 def test_cayley_raises_linalgerror_when_i_plus_a_is_singular():
     with pytest.raises(np.linalg.LinAlgError, match="singular"):
         cayley(-np.eye(2))

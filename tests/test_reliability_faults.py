@@ -35,14 +35,13 @@ from test_reliability import (
 )
 
 from linalg_rnn import _filesystem as filesystem_module
+from linalg_rnn._filesystem import read_jsonl
 from linalg_rnn.rnn import checkpoint as checkpoint_module
 from linalg_rnn.rnn import rundir as rundir_module
-from linalg_rnn.rnn.checkpoint import load_checkpoint, read_jsonl
+from linalg_rnn.rnn.checkpoint import load_checkpoint
 from linalg_rnn.rnn.config import TrainConfig
 from linalg_rnn.rnn.rundir import RunDir, RunDirBusyError, has_run
 from linalg_rnn.rnn.trainer import train
-
-pytestmark = pytest.mark.filterwarnings("ignore::linalg_rnn.rnn.rundir.RunDirNote")
 
 
 # ------------------------------------------------------------- unwritable folders

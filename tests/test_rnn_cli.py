@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
+from linalg_rnn._filesystem import read_jsonl
 from linalg_rnn.cli import main
-from linalg_rnn.rnn.checkpoint import read_jsonl
 
 TINY = ["--task", "recall", "--seq-len", "8", "--delay", "2", "--hidden", "6", "--batch", "4",
         "--device", "cpu", "--no-progress", "--no-figures"]
@@ -50,15 +50,15 @@ def test_default_run_directory_is_named_after_task_strategy_and_seed(tmp_path, m
         (["--strategy", "vanilla+foo"], "unknown strategy 'foo'"),
         (["--strategy", "expm+cayley"], "one parametrization"),
         (["--strategy", "lstm+qr_projection"], "lstm has none"),
-        (["--seq-len", "0"], "seq_len must be an integer >= 1"),
-        (["--seq-len", "-5"], "seq_len must be an integer >= 1"),
-        (["--strategy", "qr_projection", "--proj-every", "0"], "proj_every must be an integer >= 1"),
-        (["--strategy", "tbptt", "--tbptt-window", "9"], "tbptt_window \\(9\\) is longer than the sequence"),
-        (["--strategy", "clip", "--clip-norm", "0"], "clip_norm must be a finite number > 0"),
-        (["--strategy", "clip", "--clip-norm", "-2"], "clip_norm must be a finite number > 0"),
+        (["--seq-len", "0"], "--seq-len must be an integer >= 1"),
+        (["--seq-len", "-5"], "--seq-len must be an integer >= 1"),
+        (["--strategy", "qr_projection", "--proj-every", "0"], "--proj-every must be an integer >= 1"),
+        (["--strategy", "tbptt", "--tbptt-window", "9"], "--tbptt-window \\(9\\) is longer than the"),
+        (["--strategy", "clip", "--clip-norm", "0"], "--clip-norm must be a finite number > 0"),
+        (["--strategy", "clip", "--clip-norm", "-2"], "--clip-norm must be a finite number > 0"),
         (["--device", "tpu"], "unknown device 'tpu'"),
-        (["--steps", "0"], "steps must be an integer >= 1"),
-        (["--lr", "nan"], "lr must be a finite number > 0"),
+        (["--steps", "0"], "--steps must be an integer >= 1"),
+        (["--lr", "nan"], "--lr must be a finite number > 0"),
         (["--tbptt-window", "3"], "has no tbptt"),
         (["--seq-len", "abc"], "invalid int value"),
     ],
@@ -130,7 +130,7 @@ def test_python_dash_m_entry_point_reports_a_bad_flag_in_one_line(tmp_path):
         capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "linalg-rnn train: error: proj_every must be an integer >= 1, got -1"
+    assert proc.stderr.strip() == "linalg-rnn train: error: --proj-every must be an integer >= 1, got -1"
     assert not (tmp_path / "r").exists()
 
 
@@ -160,10 +160,10 @@ def test_flags_for_the_trainers_newer_options_reach_the_config(tmp_path):
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--strategy", "vanilla", "--orth-lr", "0.1"], "orth_lr"),
-    (["--strategy", "clip", "--tbptt-update", "batch"], "tbptt_update"),
+    (["--strategy", "vanilla", "--orth-lr", "0.1"], "--orth-lr"),
+    (["--strategy", "clip", "--tbptt-update", "batch"], "--tbptt-update is set"),
     (["--strategy", "tbptt", "--tbptt-update", "sometimes"], "--tbptt-update"),
-    (["--norm-every", "0"], "norm_every"),
+    (["--norm-every", "0"], "--norm-every must be"),
 ])
 def test_newer_options_refused_in_one_line(flags, message, tmp_path, capsys):
     out = tmp_path / "run"
@@ -174,13 +174,104 @@ def test_newer_options_refused_in_one_line(flags, message, tmp_path, capsys):
 
 
 def test_every_config_field_is_a_train_flag_of_the_same_name():
-    # config_from_args copies every flag whose dest is a TrainConfig field; figures is
-    # the one field set the other way round (--no-figures).
+    # the flags are made from the fields: a field not given is None, a bool field is --x/--no-x
     from linalg_rnn.rnn.cli_train import add_train_parser
     from linalg_rnn.rnn.config import TrainConfig
 
     parser = argparse.ArgumentParser()
     train = add_train_parser(parser.add_subparsers())
-    dests = {action.dest for action in train._actions}
+    dests = {action.dest: action for action in train._actions}
     fields = {f.name for f in dataclasses.fields(TrainConfig) if not f.name.startswith("_")}
-    assert fields - dests == {"figures"} and "no_figures" in dests
+    assert fields <= dests.keys()
+    assert all("--" + name.replace("_", "-") in dests[name].option_strings for name in fields)
+    assert {"--no-figures", "--no-permute", "--no-deterministic"} <= {
+        flag for name in fields for flag in dests[name].option_strings}
+
+
+# --- check once, read once ------------------------------------------------------------------------
+
+def test_a_run_resolves_its_config_once_and_a_resume_reads_the_checkpoint_once(tmp_path, monkeypatch, capsys):
+    import torch
+
+    from linalg_rnn.rnn import config as config_module
+    from linalg_rnn.rnn import strategies
+    from linalg_rnn.rnn.config import TrainConfig
+
+    calls = {"resolved": 0, "torch.load": 0, "parse_strategy": 0}
+    real_resolved, real_load, real_parse = TrainConfig.resolved, torch.load, strategies.parse_strategy
+
+    def resolved(self, **kwargs):
+        calls["resolved"] += 1
+        return real_resolved(self, **kwargs)
+
+    def load(*args, **kwargs):
+        calls["torch.load"] += 1
+        return real_load(*args, **kwargs)
+
+    def parse(text):
+        calls["parse_strategy"] += 1
+        return real_parse(text)
+
+    monkeypatch.setattr(TrainConfig, "resolved", resolved)
+    monkeypatch.setattr(torch, "load", load)
+    monkeypatch.setattr(config_module, "parse_strategy", parse)
+    out = str(tmp_path / "run")
+    assert main(["train", *TINY, "--steps", "3", "--strategy", "tbptt+clip", "--out", out]) == 0
+    assert calls == {"resolved": 1, "torch.load": 0, "parse_strategy": 1}
+    calls.update(dict.fromkeys(calls, 0))
+    assert main(["train", "--out", out, "--resume", "--steps", "5", "--no-progress"]) == 0
+    assert calls == {"resolved": 1, "torch.load": 1, "parse_strategy": 1}
+    calls.update(dict.fromkeys(calls, 0))
+    from linalg_rnn.rnn.trainer import train  # the Python API too: one resolution, one read
+
+    train(TrainConfig(**json.loads((tmp_path / "run" / "config.json").read_text()) | {"steps": 6}), out,
+          resume=True)
+    assert calls == {"resolved": 1, "torch.load": 1, "parse_strategy": 1}
+
+
+# --- errors name the flag the user typed; files keep the field names -------------------------------
+
+@pytest.mark.parametrize("flags, message", [
+    (["--strategy", "orthogonal_int"], "unknown strategy 'orthogonal_int'; did you mean 'orthogonal_init'?"),
+    (["--strategy", "clip+polar_projectoin"],
+     "unknown strategy 'polar_projectoin' in 'clip+polar_projectoin'; did you mean 'polar_projection'?"),
+    (["--task", "coyp"], "unknown task 'coyp' (--task); did you mean 'copy'?"),
+    (["--device", "cdua"], "unknown device 'cdua' (--device); did you mean 'cuda'?"),
+    (["--optimizer", "adamw"], "unknown optimizer 'adamw' (--optimizer); did you mean 'adam'?"),
+    (["--strategy", "orthogonal_init", "--init-scheme", "hennaf"],
+     "unknown init_scheme 'hennaf' (--init-scheme); did you mean 'henaff'?"),
+    (["--seq-len", "0"], "--seq-len must be an integer >= 1, got 0"),
+    (["--val-batch", "0"], "--val-batch must be an integer >= 1, got 0"),
+    (["--clip-norm", "1"], "--clip-norm is set but the strategy 'vanilla' has no clip"),
+    (["--strategy", "clip", "--clip-norm", "1", "--clip-value", "1"],
+     "give --clip-norm or --clip-value, not both"),
+])
+def test_an_error_names_the_flag_typed_and_suggests_the_nearest_name(flags, message, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run_cli(["train", *TINY, *flags, "--out", str(out)]) == 2
+    assert capsys.readouterr().err == f"linalg-rnn train: error: {message}\n"
+    assert not out.exists()
+
+
+def test_a_config_file_error_names_the_field_and_a_flag_the_flag(tmp_path, capsys):
+    path = tmp_path / "run.toml"
+    path.write_text("hidden = 0\n")
+    assert main(["train", "--config", str(path), "--device", "cpu", "--out", str(tmp_path / "a")]) == 2
+    assert "error: hidden must be an integer >= 1, got 0" in capsys.readouterr().err
+    assert main(["train", "--config", str(path), "--hidden", "-1", "--out", str(tmp_path / "a")]) == 2
+    assert "error: --hidden must be an integer >= 1, got -1" in capsys.readouterr().err
+
+
+# --- the last line says whether the model learned -------------------------------------------------
+
+def test_train_ends_with_val_loss_over_baseline_and_what_it_means(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", *TINY, "--steps", "4", "--out", str(out)]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    result = json.loads((out / "result.json").read_text())
+    ratio = result["final"]["val_loss"] / result["baseline_loss"]
+    meaning = ("below the baseline: the model uses its input" if ratio < 1
+               else "at or above the baseline: it has not learned the task yet")
+    assert last == f"val_loss / baseline = {ratio:.3g}: {meaning}"
+    assert main(["train", *TINY, "--steps", "30", "--lr", "1e20", "--out", str(tmp_path / "d")]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("val_loss / baseline: none")

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from linalg_rnn.rnn import _step, trainer
+from linalg_rnn.rnn import trainer
 from linalg_rnn.rnn._environment import check_device_support, environment_record, numerics
 from linalg_rnn.rnn.checkpoint import load_checkpoint, save_checkpoint
 from linalg_rnn.rnn.config import TrainConfig
@@ -34,7 +34,7 @@ def without_time(rows):
 def test_batches_come_from_a_seeded_cpu_generator_whatever_the_device():
     run = build_run(TrainConfig(**SMALL))
     assert run.data_rng.device.type == "cpu"
-    x, y = _step.draw_batch(run)
+    x, y = trainer.draw_batch(run)
     ref_x, ref_y = RecallTask(10, 3).sample(8, torch.Generator().manual_seed(0 + 1))
     assert torch.equal(x, ref_x) and torch.equal(y, ref_y)
 
@@ -43,7 +43,7 @@ def test_batches_come_from_a_seeded_cpu_generator_whatever_the_device():
 def test_cuda_run_sees_the_cpu_runs_batches_and_validation_set():
     cpu = build_run(TrainConfig(**SMALL))
     gpu = build_run(TrainConfig(**{**SMALL, "device": "cuda"}))
-    assert torch.equal(_step.draw_batch(gpu)[0].cpu(), _step.draw_batch(cpu)[0])
+    assert torch.equal(trainer.draw_batch(gpu)[0].cpu(), trainer.draw_batch(cpu)[0])
     assert torch.equal(gpu.val_x.cpu(), cpu.val_x)
 
 
@@ -135,14 +135,14 @@ def test_a_strategy_the_device_cannot_run_is_refused_in_one_line_before_any_work
 
 def test_the_run_sets_one_precision_and_determinism_and_restores_the_callers(monkeypatch):
     seen = {}
-    real_step = trainer._train_step
+    real_step = trainer.train_step
 
     def spy(run, step):
         seen[step] = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32,
                       torch.are_deterministic_algorithms_enabled(), os.environ.get("CUBLAS_WORKSPACE_CONFIG"))
         return real_step(run, step)
 
-    monkeypatch.setattr(trainer, "_train_step", spy)
+    monkeypatch.setattr(trainer, "train_step", spy)
     monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
     before = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
@@ -218,12 +218,12 @@ def _count_reads(monkeypatch, cfg, steps=3):
     """Host reads and to_host calls over steady-state steps (after two warm-up steps)."""
     run = build_run(cfg)
     for s in (1, 2):
-        trainer._train_step(run, s)
+        trainer.train_step(run, s)
     # Adam keeps its step counters on the CPU on every device: reading them is no device sync
     counters = {st["step"].data_ptr() for st in run.optimizer.state.values() if "step" in st}
     mode = HostReads(counters)
     transfers = []
-    real_to_host, real_draw = _step.to_host, _step.draw_batch
+    real_to_host, real_draw = trainer.to_host, trainer.draw_batch
 
     def counting_to_host(values):
         transfers.append(len(values))
@@ -236,11 +236,11 @@ def _count_reads(monkeypatch, cfg, steps=3):
         finally:
             mode.paused = False
 
-    monkeypatch.setattr(_step, "to_host", counting_to_host)
-    monkeypatch.setattr(_step, "draw_batch", draw_uncounted)
+    monkeypatch.setattr(trainer, "to_host", counting_to_host)
+    monkeypatch.setattr(trainer, "draw_batch", draw_uncounted)
     with mode:
         for s in range(3, 3 + steps):
-            trainer._train_step(run, s)
+            trainer.train_step(run, s)
     return mode.count / steps, len(transfers) / steps
 
 
@@ -286,8 +286,8 @@ def test_per_lag_gradient_norms_are_read_in_one_transfer(monkeypatch):
 def test_steady_cuda_steps_never_sync_outside_the_one_transfer(monkeypatch, strategy):
     run = build_run(TrainConfig(**{**SMALL, "device": "cuda", "strategy": strategy}))
     for s in (1, 2):
-        trainer._train_step(run, s)
-    real_to_host = _step.to_host
+        trainer.train_step(run, s)
+    real_to_host = trainer.to_host
 
     def allowed(values):
         torch.cuda.set_sync_debug_mode("default")
@@ -296,11 +296,11 @@ def test_steady_cuda_steps_never_sync_outside_the_one_transfer(monkeypatch, stra
         finally:
             torch.cuda.set_sync_debug_mode("error")
 
-    monkeypatch.setattr(_step, "to_host", allowed)
+    monkeypatch.setattr(trainer, "to_host", allowed)
     torch.cuda.set_sync_debug_mode("error")
     try:
         for s in range(3, 8):
-            trainer._train_step(run, s)
+            trainer.train_step(run, s)
     finally:
         torch.cuda.set_sync_debug_mode("default")
 
@@ -346,3 +346,23 @@ def test_cayley_on_mps_runs_or_is_refused_in_one_line():
         assert "needs torch.linalg.solve_ex" in str(exc) and "\n" not in str(exc)
     else:
         assert not result.diverged
+
+
+def test_numpys_blas_runs_on_as_many_threads_as_torch_during_a_run(monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    seen = []
+    real_step = trainer.train_step
+
+    def spy(run, step):  # the W_hh metrics and projections run NumPy's LAPACK on the CPU
+        seen.append({p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"})
+        return real_step(run, step)
+
+    monkeypatch.setattr(trainer, "train_step", spy)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as a showdown cell runs
+    try:
+        train(TrainConfig(steps=2, **SMALL))
+    finally:
+        torch.set_num_threads(threads)
+    assert seen == [{1}, {1}]

@@ -9,7 +9,7 @@ import torch
 
 from linalg_rnn.rnn.config import TrainConfig
 from linalg_rnn.rnn.strategies import (
-    INIT_SCHEMES,
+    ORTHOGONAL_INIT_SCHEMES,
     STRATEGY_NAMES,
     orthogonal_init_,
     orthogonal_matrix,
@@ -17,7 +17,7 @@ from linalg_rnn.rnn.strategies import (
     polar_project_,
     qr_project_,
 )
-from linalg_rnn.rnn.trainer import _train_step, build_run, train
+from linalg_rnn.rnn.trainer import build_run, train, train_step
 
 
 def test_parse_orders_parts_canonically_and_derives_model_and_options():
@@ -57,7 +57,7 @@ def test_parse_rejects_unknown_and_nonsensical_combinations(text, message):
         parse_strategy(text)
 
 
-@pytest.mark.parametrize("scheme", INIT_SCHEMES)
+@pytest.mark.parametrize("scheme", ORTHOGONAL_INIT_SCHEMES)
 @pytest.mark.parametrize("n", [1, 4, 7])
 def test_every_init_scheme_is_orthogonal_with_eigenvalues_on_the_unit_circle(scheme, n):
     Q = orthogonal_matrix(n, scheme, generator=torch.Generator().manual_seed(n), dtype=torch.float64)
@@ -129,10 +129,10 @@ def test_trainer_projects_on_the_same_parameter_right_after_the_step():
     run = build_run(TrainConfig(task="adding", seq_len=6, hidden=5, batch=4, device="cpu",
                                 strategy="qr_projection", proj_every=2, lr=0.05))
     W = run.model.recurrent_parameter()
-    _train_step(run, 1)  # no projection at step 1
+    train_step(run, 1)  # no projection at step 1
     assert run.model.recurrent_parameter() is W
     err_1 = torch.linalg.matrix_norm(W.detach().T @ W.detach() - torch.eye(5), 2)
-    _train_step(run, 2)  # projection at step 2
+    train_step(run, 2)  # projection at step 2
     err_2 = torch.linalg.matrix_norm(W.detach().T @ W.detach() - torch.eye(5), 2)
     assert run.model.recurrent_parameter() is W
     assert any(p is W for p in run.optimizer.param_groups[0]["params"])
@@ -169,7 +169,7 @@ def test_orthogonal_strategies_keep_w_hh_orthogonal_and_vanilla_does_not():
 def test_orthogonal_is_the_canonical_init_name_and_qr_haar_are_its_aliases(tmp_path):
     from linalg_rnn import dynamics
 
-    assert INIT_SCHEMES == ("orthogonal", "identity", "henaff", "cayley")
+    assert ORTHOGONAL_INIT_SCHEMES == ("orthogonal", "identity", "henaff", "cayley")
     assert {"orthogonal", "identity"} <= set(dynamics.INIT_SCHEMES)  # one word across the book
     draws = [orthogonal_matrix(6, s, generator=torch.Generator().manual_seed(3)) for s in ("orthogonal",
                                                                                              "qr", "haar")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -13,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from linalg_rnn._filesystem import read_jsonl
 from linalg_rnn.cli import main
-from linalg_rnn.rnn import TrainConfig, train
-from linalg_rnn.rnn.checkpoint import read_jsonl
-from linalg_rnn.rnn.rundir import RunDirNote
+from linalg_rnn.rnn import train
 from linalg_rnn.rnn.showdown import (
     ROW_KEYS,
+    Executor,
     _executors,
     expand_cells,
     load_profile,
@@ -39,8 +40,10 @@ TIMING = {"wall_s", "time_per_step_s"}
 
 
 def study(tmp_path, name="s", profile=None, **kwargs):
-    kwargs = {"workers": 1, "echo": None, "progress": False, "figures": False} | kwargs
-    return run_study(parse_profile(profile or TINY), tmp_path / name, **kwargs)
+    settings = {"workers": 1} | {k: kwargs.pop(k) for k in ("kind", "workers", "device", "members")
+                                 if k in kwargs}
+    kwargs = {"echo": None, "progress": False, "figures": False} | kwargs
+    return run_study(parse_profile(profile or TINY), tmp_path / name, executor=Executor(**settings), **kwargs)
 
 
 def untimed(rows):
@@ -84,7 +87,7 @@ def test_an_interrupted_cell_continues_from_its_checkpoint(tmp_path):
     run_dir = cut.out_dir / "cells" / key
     shutil.rmtree(run_dir)
     (cell,) = [c for c in expand_cells(parse_profile(TINY), overrides={"figures": False}) if c.key == key]
-    train(TrainConfig.from_dict({**cell.config, "steps": 3}), run_dir)  # as if stopped after step 3
+    train(dataclasses.replace(cell.config, steps=3), run_dir)  # as if stopped after step 3
     before = read_jsonl(run_dir / "metrics.jsonl")
     resumed = study(tmp_path, "cut", resume=True)
     after = read_jsonl(run_dir / "metrics.jsonl")
@@ -134,7 +137,7 @@ def test_ray_and_local_executors_give_bit_identical_rows(tmp_path):
     local = study(tmp_path, "local", profile=one_seed, workers=1)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        remote = study(tmp_path, "ray", profile=one_seed, executor="ray")
+        remote = study(tmp_path, "ray", profile=one_seed, kind="ray")
     finally:
         ray.shutdown()
     assert untimed(local.rows) == untimed(remote.rows)
@@ -154,22 +157,25 @@ def test_a_study_folder_is_never_overwritten_and_resume_needs_the_same_profile(t
 def test_the_full_profile_starts_checkpoints_and_resumes_on_the_cpu(tmp_path):
     full = load_profile("full")
     # full's settings (H = 190, batch 128, its sweep) on two cells, with the steps capped
-    full.tasks = [t for t in full.tasks if (t["task"], t["seq_len"]) == ("copy", 200)]
-    full.strategies = [s for s in full.strategies if s["label"] in ("vanilla", "expm")]
-    full.seeds, full.sweep_lrs, full.sweep_steps = [0], full.sweep_lrs[:2], 2
-    full.defaults |= {"steps": 3, "checkpoint_every": 2, "val_batch": 8}
-    first = run_study(full, tmp_path / "full", device="cpu", workers=1, echo=None, progress=False,
-                      figures=False)
+    full = dataclasses.replace(
+        full, seeds=(0,), defaults=full.defaults | {"steps": 3, "checkpoint_every": 2, "val_batch": 8},
+        tasks=tuple(t for t in full.tasks if (t.task, t.seq_len) == ("copy", 200)),
+        strategies=tuple(s for s in full.strategies if s.label in ("vanilla", "expm")),
+        sweep=dataclasses.replace(full.sweep, values={"lr": full.sweep.values["lr"][:2]}, steps=2))
+    executor = Executor(workers=1, device="cpu")
+    first = run_study(full, tmp_path / "full", executor=executor, echo=None, progress=False, figures=False)
     main_rows = [r for r in first.rows if r["phase"] == "main"]
     assert len(first.rows) == 6 and len(main_rows) == 2 and all(r["steps"] == 3 for r in main_rows)
     assert all(r["hidden"] == 190 and r["batch"] == 128 for r in first.rows)
     key = "main/copy-T200/expm/seed0"
     assert (first.out_dir / "cells" / key / "checkpoint.pt").is_file()
     (first.out_dir / "records" / f"{key}.json").unlink()  # as if killed before its record was written
-    with pytest.warns(RunDirNote, match="had already finished"):
-        again = run_study(full, tmp_path / "full", device="cpu", workers=1, echo=None, progress=False,
-                          figures=False, resume=True)
+    trained = (first.out_dir / "cells" / key / "checkpoint.pt").read_bytes()
+    again = run_study(full, tmp_path / "full", executor=executor, echo=None, progress=False,
+                      figures=False, resume=True)
     assert again.ran == 1 and untimed(again.rows) == untimed(first.rows)
+    # the cell had already finished: its run was reloaded, not trained again (no new checkpoint)
+    assert (first.out_dir / "cells" / key / "checkpoint.pt").read_bytes() == trained
 
 
 @pytest.mark.parametrize("flags, message", [
@@ -243,8 +249,8 @@ def test_ctrl_c_stops_the_study_and_resume_finishes_it_as_if_uninterrupted(tmp_p
     assert "Traceback" not in output and "--resume" in output
     saved = json.loads((out / "results.json").read_text())["runs"]
     assert len(saved) < 4 or any(r["status"] == "interrupted" for r in saved)
-    resumed = run_study(parse_profile(profile), out, resume=True, workers=1, echo=None, progress=False,
-                        figures=False)
+    resumed = run_study(parse_profile(profile), out, resume=True, executor=Executor(workers=1), echo=None,
+                        progress=False, figures=False)
     reference = study(tmp_path, "reference", profile=profile)
     assert resumed.ran >= 1 and all(r["status"] == "finished" for r in resumed.rows)
     assert untimed(resumed.rows) == untimed(reference.rows)

@@ -171,3 +171,72 @@ def test_the_file_check_flags_a_script_from_another_host(tmp_path):
     _write(tmp_path / "index.html", '<script src="https://cdn.example.org/x.js"></script>')
     problems = check_site.static_checks(tmp_path)
     assert "index.html: loads https://cdn.example.org/x.js from the network" in problems
+
+
+# -- readable figures and tables (the results page) -----------------------------------
+def _png(width: int, min_text_px: float | None) -> bytes:
+    """A white PNG ``width`` x 10 px recording (or not) the size of its smallest text, as the study's do."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, 10, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    pixels = zlib.compress(b"".join(b"\x00" + b"\xff" * width for _ in range(10)))
+    text = chunk(b"tEXt", f"{check_site.MIN_TEXT_KEY}\0{min_text_px}".encode()) if min_text_px else b""
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + text + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
+def _figure_page(site: Path, name: str, width: int, min_text_px: float | None, linked: bool = True) -> Path:
+    (site / "_images" / f"{name}.png").write_bytes(_png(width, min_text_px))
+    img = f'<img src="_images/{name}.png" alt="a study figure" style="max-width: 100%">'  # as the site's CSS
+    body = f'<a href="_images/{name}.png">{img}</a>' if linked else img
+    return _write(site / f"{name}.html",
+                  f'<html><body><article style="width: 700px">{body}</article></body></html>')
+
+
+def test_the_png_text_reader_finds_what_the_study_figures_record():
+    from linalg_rnn.rnn.showdown._figures import MIN_TEXT_KEY, _example, figure_png, plot_headline
+
+    assert MIN_TEXT_KEY == check_site.MIN_TEXT_KEY
+    rows, _ = _example()
+    tmp = Path(__import__("tempfile").mkdtemp()) / "f.png"
+    tmp.write_bytes(figure_png(plot_headline(rows)))
+    assert float(check_site.png_text(tmp)[MIN_TEXT_KEY]) >= check_site.MIN_TEXT_PX
+
+
+def test_a_figure_shown_at_its_natural_width_with_11_px_text_and_a_link_passes(browser, site):
+    page = _figure_page(site, "readable", 700, 11.1)
+    problems, result = check_site.check_page(browser, site, page, {})
+    assert problems == []
+    assert result["shown"][0]["natural"] == 700
+
+
+def test_a_figure_squeezed_below_9_px_text_is_a_problem(browser, site):
+    page = _figure_page(site, "squeezed", 1400, 11.2)  # shown at 700 of 1400 px: its 11 px text is 5.6 px
+    problems, _ = check_site.check_page(browser, site, page, {})
+    assert problems == ["squeezed.html: figure _images/squeezed.png: its smallest text is 5.6 px as shown "
+                        "(700 of its 1400 px), below 9 px"]
+
+
+def test_a_study_figure_that_is_no_link_to_its_file_is_a_problem(browser, site):
+    page = _figure_page(site, "unlinked", 700, 11.1, linked=False)
+    problems, _ = check_site.check_page(browser, site, page, {})
+    assert problems == ["unlinked.html: figure _images/unlinked.png: not a link to its full-size file"]
+
+
+def test_a_figure_that_records_nothing_is_not_judged(browser, site):
+    page = _figure_page(site, "lesson_figure", 1400, None, linked=False)
+    assert check_site.check_page(browser, site, page, {})[0] == []
+
+
+def test_a_table_wider_than_its_column_is_a_problem(browser, site):
+    cells = "".join(f"<td>column{k}_with_a_long_unbreakable_value</td>" for k in range(8))
+    _write(site / "wide.html", '<html><body><article style="width: 600px"><div style="overflow-x: auto">'
+                               f"<table><tr>{cells}</tr></table></div></article></body></html>")
+    problems, _ = check_site.check_page(browser, site, site / "wide.html", {})
+    assert len(problems) == 1 and "px wide in a 600 px column" in problems[0], problems
+    _write(site / "narrow.html", '<html><body><article style="width: 600px"><table><tr><td>a</td><td>b</td>'
+                                 "</tr></table></article></body></html>")
+    assert check_site.check_page(browser, site, site / "narrow.html", {})[0] == []

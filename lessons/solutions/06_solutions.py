@@ -242,8 +242,9 @@ for b in block_sizes:
           f"form Q {split[b]['form_q']:6.3f} s")
 
 # %%
-# Both ends are slower than the middle, for different reasons (the split
-# above).
+# On a quiet machine both ends are slower than the middle, for different
+# reasons (the split above); the "fastest block size" line says how this
+# run came out, and on a shared machine one disturbed timing can reorder it.
 #
 # * **Small blocks.**  With :math:`n_b = 1` the compact WY form is a single
 #   reflector, :math:`T = (2)`, and the "matrix--matrix" update

@@ -57,6 +57,16 @@ def accuracy(rnn, head, d, length, seed):
         return (head(out).argmax(-1)[:, d:] == bits[:, :-d]).float().mean().item()
 
 
+def windows(rnn, x, starts):
+    """The lesson's truncated-BPTT loop: windows from ``starts``, the state carried on detached."""
+    bounds = [*starts, x.shape[1]]
+    h = None
+    for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+        out, h = rnn(x[:, start:stop], h)
+        yield start, out
+        h = h.detach()  # carried forward, but no gradient crosses the window boundary
+
+
 def train_recall(d, k, length, n_batches, seed=0, init="orthogonal", eval_every=None):
     """The lesson's truncated BPTT: windows of k steps (None: whole sequence), one update per window.
 
@@ -70,9 +80,7 @@ def train_recall(d, k, length, n_batches, seed=0, init="orthogonal", eval_every=
     for i in range(n_batches):
         start = time.perf_counter()
         x, bits = recall_batch(generator, batch, length)
-        h = None
-        for s in range(0, length, k):
-            out, h = rnn(x[:, s : s + k], h)
+        for s, out in windows(rnn, x, range(0, length, k)):
             positions = torch.arange(s, min(s + k, length))
             scored = positions >= d  # steps that have a target
             if scored.any():
@@ -82,7 +90,6 @@ def train_recall(d, k, length, n_batches, seed=0, init="orthogonal", eval_every=
                 loss.backward()
                 opt.step()
                 updates += 1
-            h = h.detach()  # carried forward, but no gradient crosses the window boundary
         seconds += time.perf_counter() - start
         if eval_every and (i + 1) % eval_every == 0:
             curve.append(accuracy(rnn, head, d, length, seed))
@@ -315,9 +322,7 @@ rnn3, head3 = make_model(0, "orthogonal")
 x3, bits3 = recall_batch(torch.Generator().manual_seed(0), batch, length3)
 for k in (50, 100, length3):
     grads = {True: torch.zeros(hidden, hidden), False: torch.zeros(hidden, hidden)}
-    h = None
-    for s in range(0, length3, k):
-        out, h = rnn3(x3[:, s : s + k], h)
+    for s, out in windows(rnn3, x3, range(0, length3, k)):
         positions = torch.arange(s, min(s + k, length3))
         for has_path in (True, False):
             chosen = (positions >= d3) & ((positions - s >= d3) == has_path)
@@ -326,7 +331,6 @@ for k in (50, 100, length3):
                                                          bits3[:, positions[chosen] - d3].reshape(-1),
                                                          reduction="sum")
                 grads[has_path] += torch.autograd.grad(loss, rnn3.weight_hh_l0, retain_graph=True)[0]
-        h = h.detach()
     label = "full" if k == length3 else str(k)
     print(f"window {label:>4}, at initialization: ||grad W_hh|| from positions with a path "
           f"{grads[True].norm():7.1f}, without {grads[False].norm():7.1f}")

@@ -39,6 +39,7 @@ from linalg_rnn.rnn import TrainConfig
 from linalg_rnn.rnn.showdown import (
     CLAIMS,
     NEAR_BASELINE,
+    Executor,
     bootstrap_ci,
     dependency_length,
     evaluate_claims,
@@ -64,7 +65,8 @@ print(f"mode {mode}: adding T = {T}, {size['steps']} steps, 3 seeds; dependency 
       f"{dependency_length(TrainConfig(task='adding', seq_len=T))} steps, window 2")
 
 with tempfile.TemporaryDirectory() as tmp:
-    study = run_study(profile, Path(tmp) / "study", workers=1, progress=False, figures=False, echo=None)
+    study = run_study(profile, Path(tmp) / "study", executor=Executor(workers=1), progress=False,
+                      figures=False, echo=None)
     curves = json.loads((study.out_dir / "curves.json").read_text())
 rows = study.rows
 for line in summarize(rows):

@@ -8,8 +8,9 @@ down in one place:
   linear algebra);
 * :func:`numerics` fixes the precision of a run (TF32 off unless asked for,
   so the fused, explicit-loop and parametrized strategies all train in full
-  float32 on an Ampere or Hopper GPU) and, where asked (by default on CUDA),
-  deterministic algorithms; it restores the caller's settings afterwards;
+  float32 on an Ampere or Hopper GPU), where asked (by default on CUDA)
+  deterministic algorithms, and NumPy's BLAS threads (as many as torch's);
+  it restores the caller's settings afterwards;
 * :func:`environment_record` is what ``result.json`` says about where it ran.
 """
 
@@ -22,6 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import torch
+from threadpoolctl import threadpool_limits
 
 from .strategies import Strategy
 
@@ -47,7 +49,7 @@ def _device_ops(strategy: Strategy) -> dict[str, Callable[[torch.device], object
         ops = {"nn.LSTM": lambda d: _rnn_probe(d, 4)}
     else:
         ops = {"torch.rnn_tanh": lambda d: _rnn_probe(d, 1)}
-    if strategy.parametrization == "matrix_exp":
+    if strategy.parametrization == "expm":
         ops["torch.linalg.matrix_norm(ord=1)"] = lambda d: torch.linalg.matrix_norm(_eye(d), ord=1)
     if strategy.parametrization == "cayley":
         ops["torch.linalg.solve_ex"] = lambda d: torch.linalg.solve_ex(_eye(d), _eye(d))
@@ -122,6 +124,12 @@ def numerics(device: torch.device, *, allow_tf32: bool, deterministic: bool | No
     if CUDA had already started in this process without it, a warning says
     to set it before starting Python.
 
+    The :math:`W_{hh}` linear algebra on the CPU (the metrics, the
+    projections, the orthogonal inits) is NumPy's, whose BLAS would start a
+    thread per core; inside the context it gets as many threads as torch
+    has, so a run on one torch thread (a showdown cell, a benchmark) is one
+    thread, and cells side by side do not fight for the cores.
+
     Examples
     --------
     >>> before = torch.are_deterministic_algorithms_enabled()
@@ -153,7 +161,8 @@ def numerics(device: torch.device, *, allow_tf32: bool, deterministic: bool | No
             torch.use_deterministic_algorithms(True)
             torch.backends.cudnn.deterministic = True
             torch.backends.cudnn.benchmark = False
-        yield on
+        with threadpool_limits(limits=torch.get_num_threads(), user_api="blas"):
+            yield on
     finally:
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved[:2]
         torch.use_deterministic_algorithms(saved[2], warn_only=saved[3])

@@ -1,4 +1,9 @@
-"""Checkpoints that run no code: ``torch.save`` written atomically, ``torch.load(weights_only=True)``.
+"""Checkpoints: every key a run saves, written atomically, read back without running any code.
+
+:func:`save_checkpoint` and :func:`load_checkpoint` are the one pair that
+writes and reads a run's checkpoint, and :data:`CHECKPOINT_KEYS` is the one
+list of what it holds: the save refuses any other set of keys, the load
+checks every key and its type before a run trusts it.
 
 What is trusted: a checkpoint is loaded with ``torch.load(...,
 weights_only=True)``, so it may hold only tensors and plain Python values
@@ -6,11 +11,6 @@ weights_only=True)``, so it may hold only tensors and plain Python values
 refuses anything else -- and loading one from someone else's folder cannot
 run code. Its *numbers* are taken as they are: a crafted checkpoint can make
 a run train from nonsense, but not execute anything.
-
-The torch-free file-system work of a run directory -- atomic files, JSON
-lines, the folder check and lock -- lives in :mod:`linalg_rnn._filesystem`
-(so the course runner can use it without torch) and is re-exported here
-under the names it always had.
 """
 
 from __future__ import annotations
@@ -24,43 +24,27 @@ from typing import Any
 
 import torch
 
-from .._filesystem import (
-    LOCK_FILE,
-    RunDirBusyError,
-    _check_regular,
-    append_jsonl,
-    atomic_write_bytes,
-    atomic_write_json,
-    atomic_write_text,
-    check_output_dir,
-    display_path,
-    lock_folder,
-    make_dirs,
-    read_jsonl,
-    remove_dirs,
-    write_csv,
-    write_jsonl,
-)
+from .._filesystem import _check_regular, atomic_write_bytes, display_path
 
-__all__ = [
-    "LOCK_FILE",
-    "RunDirBusyError",
-    "append_jsonl",
-    "atomic_write_bytes",
-    "atomic_write_json",
-    "atomic_write_text",
-    "check_output_dir",
-    "display_path",
-    "load_checkpoint",
-    "lock_folder",
-    "make_dirs",
-    "read_jsonl",
-    "remove_dirs",
-    "save_checkpoint",
-    "write_csv",
-    "write_jsonl",
-]
+__all__ = ["CHECKPOINT_KEYS", "load_checkpoint", "save_checkpoint"]
 
+#: Every key of a run's checkpoint and what it holds.
+CHECKPOINT_KEYS = {
+    "step": "completed steps (int >= 0)",
+    "elapsed_s": "training seconds so far, over every session of the run",
+    "diverged": "whether a NaN/inf loss or gradient stopped the run",
+    "divergence_step": "the step where it did, or None",
+    "initial": "the W_hh metrics before the first step (dict)",
+    "initial_w_hh": "W_hh before the first step (a CPU tensor)",
+    "model": "the model's state dict",
+    "optimizer": "the optimizer's state dict (its moments; the learning rates come from the config)",
+    "rng": "{'data': the data generator's state, 'torch_cpu': torch's CPU generator's} (CPU states)",
+    "device": "the device type it was written on",
+    "config": "the run's config (TrainConfig.to_dict())",
+    "recent_rows": "the metrics rows logged since the previous checkpoint (as metrics.jsonl holds them)",
+    "rows_logged": "how many rows the run had logged in all",
+}
+_CPU_GENERATOR_BYTES = torch.Generator().get_state().numel()
 
 _PLAIN = (str, int, float, bool, type(None))
 
@@ -86,16 +70,16 @@ def _check_plain(value: Any, where: str) -> None:
 
 
 def save_checkpoint(path: str | Path, state: dict) -> Path:
-    """Save a checkpoint dict with ``torch.save``, atomically.
+    """Save a run's checkpoint with ``torch.save``, atomically.
 
     Parameters
     ----------
     path : str or Path
         Target file.
     state : dict
-        Tensors and plain values only (dict, list, tuple, str, int, float,
-        bool, None), nested as deep as needed: state dicts, RNG states,
-        counters, the config as a dict.
+        Exactly the keys of :data:`CHECKPOINT_KEYS`, holding tensors and
+        plain values only (dict, list, tuple, str, int, float, bool, None),
+        nested as deep as needed.
 
     Returns
     -------
@@ -106,27 +90,34 @@ def save_checkpoint(path: str | Path, state: dict) -> Path:
     TypeError
         If ``state`` holds anything else (a NumPy array, a dataclass, ...):
         :func:`load_checkpoint` could not read it back safely.
+    ValueError
+        If its keys are not :data:`CHECKPOINT_KEYS`.
 
     Examples
     --------
-    >>> import tempfile, os
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     p = save_checkpoint(os.path.join(tmp, "c.pt"), {"step": 3, "w": torch.ones(2)})
-    ...     load_checkpoint(p)["step"]
-    3
     >>> save_checkpoint("never_written.pt", {"rng": object()})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
         ...
     TypeError: checkpoint entry state['rng'] is a builtins.object; a checkpoint holds only tensors ...
+    >>> save_checkpoint("never_written.pt", {"step": 3})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    ValueError: a checkpoint holds the keys of CHECKPOINT_KEYS; missing: elapsed_s, diverged, ...
     """
     _check_plain(state, "state")
+    missing = [k for k in CHECKPOINT_KEYS if k not in state]
+    extra = [k for k in state if k not in CHECKPOINT_KEYS]
+    if missing or extra:
+        raise ValueError("a checkpoint holds the keys of CHECKPOINT_KEYS; "
+                         + "; ".join(f"{what}: {', '.join(map(str, keys))}"
+                                     for what, keys in (("missing", missing), ("unknown", extra)) if keys))
     buffer = io.BytesIO()
     torch.save(state, buffer)
     return atomic_write_bytes(path, buffer.getvalue())
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
-    """Load a checkpoint written by :func:`save_checkpoint`, without running any code from it.
+    """Load a run's checkpoint written by :func:`save_checkpoint`, without running any code from it.
 
     Parameters
     ----------
@@ -138,14 +129,17 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     Returns
     -------
     dict
+        The keys of :data:`CHECKPOINT_KEYS`, each checked.
 
     Raises
     ------
     ValueError
         One line naming the file if it is not a readable checkpoint: empty,
-        truncated, random bytes, not a regular file (a FIFO, ``/dev/zero``), or
+        truncated, random bytes, not a regular file (a FIFO, ``/dev/zero``),
         holding anything but tensors and plain values (a pickle that would run
-        code is refused, not run).
+        code is refused, not run), or a key of :data:`CHECKPOINT_KEYS` missing
+        or of the wrong type (a data generator state that is not a CPU
+        generator's, metrics rows after the checkpoint's step).
     OSError
         One line naming the file if it cannot be read at all (missing, a
         folder, no permission).
@@ -159,17 +153,19 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     Examples
     --------
     >>> import tempfile, os
+    >>> from linalg_rnn.rnn import TrainConfig, train
     >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     p = save_checkpoint(os.path.join(tmp, "c.pt"), {"rng": torch.get_rng_state()})
-    ...     dtype = load_checkpoint(p)["rng"].dtype
+    ...     _ = train(TrainConfig(task="adding", seq_len=5, hidden=4, steps=2, device="cpu"), tmp)
+    ...     p = os.path.join(tmp, "checkpoint.pt")
+    ...     state = load_checkpoint(p)
     ...     _ = open(p, "wb").write(b"not a checkpoint")
     ...     try:
     ...         load_checkpoint(p)
     ...     except ValueError as exc:
-    ...         print(str(exc).replace(tmp, "TMP")[:44])
-    TMP/c.pt is not a readable checkpoint (not a
-    >>> dtype
-    torch.uint8
+    ...         print(str(exc).replace(tmp, "TMP")[:53])
+    TMP/checkpoint.pt is not a readable checkpoint (not a
+    >>> state["step"], list(state) == list(CHECKPOINT_KEYS)
+    (2, True)
     """
     path = Path(path)
     _check_regular(path)
@@ -193,4 +189,33 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         ) from None
     if not isinstance(state, dict):
         raise ValueError(f"{path} is not a linalg-rnn checkpoint (it holds a {type(state).__name__})")
+    _check_keys(state, f"{display_path(path)} is not a linalg-rnn checkpoint")
     return state
+
+
+_KINDS: dict[str, tuple[type, ...]] = {
+    "step": (int,), "elapsed_s": (int, float), "diverged": (bool,), "divergence_step": (int, type(None)),
+    "initial": (dict,), "initial_w_hh": (torch.Tensor,), "model": (dict,), "optimizer": (dict,),
+    "rng": (dict,), "device": (str,), "config": (dict,), "recent_rows": (list,), "rows_logged": (int,),
+}
+
+
+def _check_keys(state: dict, refusal: str) -> None:
+    """Every key of :data:`CHECKPOINT_KEYS` with its type, so a crafted file fails here, in one line."""
+    for key, kinds in _KINDS.items():
+        value = state.get(key)
+        wrong_bool = isinstance(value, bool) and bool not in kinds  # True is an int to isinstance
+        if key not in state or not isinstance(value, kinds) or wrong_bool:
+            what = " or ".join(k.__name__ for k in kinds)
+            raise ValueError(f"{refusal}: {key!r} is missing or not a {what}")
+    for name in ("data", "torch_cpu"):
+        rng = state["rng"].get(name)
+        if not (isinstance(rng, torch.Tensor) and rng.dtype == torch.uint8
+                and rng.numel() == _CPU_GENERATOR_BYTES):
+            size = f"{rng.numel()} bytes" if isinstance(rng, torch.Tensor) else "no tensor"
+            raise ValueError(f"{refusal}: its {name} generator state has {size}, not the "
+                             f"{_CPU_GENERATOR_BYTES} of a CPU generator")
+    step = state["step"]
+    if step < 0 or not all(isinstance(r, dict) and type(r.get("step")) is int and r["step"] <= step
+                           for r in state["recent_rows"]):
+        raise ValueError(f"{refusal}: bad step or metrics rows")

@@ -11,8 +11,18 @@ earlier run needs ``--resume`` (continue it) or ``--force`` (start over),
 and a folder holding files linalg-rnn did not write needs ``--force``, which
 moves the files a run writes into ``replaced-<time>/`` there and says so.
 One run at a time holds a folder; ``--resume`` on a folder with no run is
-refused. What happened is printed as ``linalg-rnn train: note: ...`` lines
-(see :mod:`~linalg_rnn.rnn.rundir`).
+refused. What happened to the folder is printed as ``linalg-rnn train: note:
+...`` lines when the run ends (:attr:`~linalg_rnn.rnn.rundir.RunDir.notes`).
+
+Every :class:`~linalg_rnn.rnn.config.TrainConfig` field is a flag of the
+same name (``seq_len`` is ``--seq-len``; a bool field ``x`` is ``--x`` and
+``--no-x``), made from the field's own help text and default; an error names
+the flag the user typed. On ``--resume`` the run folder is opened once: its
+checkpoint is read, its config is the base the file and the flags are laid
+over, and the result is checked once.
+
+A finished run ends with ``val_loss / baseline`` and what it means: below 1,
+the model uses its input; at 1 or above, it has not learned the task yet.
 
 What is trusted: ``--config`` files, ``config.json`` and ``metrics.jsonl`` are
 read as data; ``checkpoint.pt`` is read with ``torch.load(weights_only=True)``,
@@ -30,24 +40,35 @@ writing a checkpoint (rerun with ``--resume``).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
+import typing
 from pathlib import Path
+from typing import Any
 
-from .config import DEVICES, TrainConfig, resolve_device
-from .rundir import RunDirNote, RunDirWriteError, saved_config
-from .strategies import STRATEGY_NAMES
-from .tasks import TASK_NAMES
+from .._console import EXIT_STATUS, error_line, format_number
+from .config import TrainConfig
+from .rundir import RunDir, RunDirWriteError
+from .strategies import parse_strategy
 
 __all__ = ["add_train_parser", "config_from_args", "load_config_file", "run_train"]
 
+#: Flags that are not config fields: where the run goes and how it is shown.
+_RUN_FLAGS = ("out", "resume", "force", "config", "no_progress")
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _flag_type(annotation: Any) -> type:
+    """``int`` for ``int | None``, and so on: the type argparse converts a flag's text to."""
+    kinds = [t for t in typing.get_args(annotation) or (annotation,) if t is not type(None)]
+    return kinds[0]
+
 
 def add_train_parser(subparsers) -> argparse.ArgumentParser:
-    """Add the ``train`` subcommand to the ``linalg-rnn`` parser.
+    """Add the ``train`` subcommand to the ``linalg-rnn`` parser: one flag per config field.
 
     Parameters
     ----------
@@ -57,44 +78,34 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     Returns
     -------
     argparse.ArgumentParser
-        The ``train`` parser, with ``handler=run_train`` as its default.
+        The ``train`` parser, with ``handler=run_train`` as its default. A
+        config flag not given is ``None``.
 
     Examples
     --------
     >>> import argparse
     >>> parser = argparse.ArgumentParser(prog="linalg-rnn")
     >>> _ = add_train_parser(parser.add_subparsers(dest="command"))
-    >>> args = parser.parse_args(["train", "--task", "copy", "--seq-len", "30"])
-    >>> args.task, args.seq_len, args.handler is run_train
-    ('copy', 30, True)
+    >>> args = parser.parse_args(["train", "--task", "copy", "--seq-len", "30", "--no-figures"])
+    >>> args.task, args.seq_len, args.figures, args.lr, args.handler is run_train
+    ('copy', 30, False, None, True)
     """
     p = subparsers.add_parser(
         "train",
         help="train one RNN with one strategy on one task",
         description="Train one RNN with one strategy on one task, writing a run directory.",
     )
-    strategies = "|".join(STRATEGY_NAMES)
-    p.add_argument("--task", help=f"{'|'.join(TASK_NAMES)} (default recall)")
-    p.add_argument("--seq-len", type=int, help="T of the task (copy: delay; default 50)")
-    p.add_argument("--strategy", help=f"{strategies}; combine with +, e.g. orthogonal_init+clip")
-    p.add_argument("--clip-norm", type=float, help="clip: maximum gradient norm (default 1.0)")
-    p.add_argument("--clip-value", type=float, help="clip: clamp each gradient entry instead")
-    p.add_argument("--tbptt-window", type=int, help="tbptt: window k (default a quarter of the sequence)")
-    p.add_argument("--proj-every", type=int, help="qr/polar_projection: every N steps (default 5)")
-    p.add_argument("--tbptt-update", choices=("window", "batch"),
-                   help="tbptt: an update per window (default, the textbook algorithm) or one per batch")
-    p.add_argument("--init-scheme",
-                   help="orthogonal_init: orthogonal|identity|henaff|cayley (default orthogonal; "
-                        "qr and haar are aliases of orthogonal)")
-    p.add_argument("--orth-lr", type=float,
-                   help="expm/cayley: learning rate of the parametrization (default lr/10)")
-    p.add_argument("--hidden", type=int, help="hidden size H (default 64)")
-    p.add_argument("--batch", type=int, help="batch size N (default 32)")
-    p.add_argument("--lr", type=float, help="learning rate (default 1e-3)")
-    p.add_argument("--optimizer", help="adam|rmsprop|sgd (default adam)")
-    p.add_argument("--steps", type=int, help="optimizer steps (default 200)")
-    p.add_argument("--seed", type=int, help="random seed (default 0)")
-    p.add_argument("--device", help=f"{'|'.join(DEVICES)} (default auto: cuda, then mps, then cpu)")
+    hints = typing.get_type_hints(TrainConfig)
+    for f in TrainConfig.options():
+        kind = _flag_type(hints[f.name])
+        help_text = f.metadata["help"]
+        if f.default is not None and "default" not in help_text:
+            help_text += f" (default {f.default})"
+        if kind is bool:
+            p.add_argument(_flag(f.name), dest=f.name, action=argparse.BooleanOptionalAction, default=None,
+                           help=help_text)
+        else:
+            p.add_argument(_flag(f.name), dest=f.name, type=kind, default=None, help=help_text)
     p.add_argument("--out", help="run directory, new or empty (default runs/<task>-<strategy>-seed<k>)")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its checkpoint, whose config is used (flags may "
@@ -104,24 +115,6 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
                    help="start a fresh run even if --out holds other files or an earlier run: files a run "
                         "writes are first moved into --out/replaced-<time>/ (nothing is deleted)")
     p.add_argument("--config", metavar="FILE", help="TOML or JSON file of settings (flags win)")
-    p.add_argument("--delay", type=int, help="recall: the lag d (default seq_len // 2)")
-    p.add_argument("--permute", action="store_true", default=None, help="digits/mnist: permuted pixels")
-    p.add_argument("--data-dir", help="mnist: folder with the IDX files")
-    p.add_argument("--model", help="auto|fused|loop (default auto)")
-    p.add_argument("--init-gain", type=float, help="multiply the initial W_hh (default 1)")
-    p.add_argument("--log-every", type=int, help="metrics row every N steps (default 1)")
-    p.add_argument("--eval-every", type=int, help="validation every N steps (default 50)")
-    p.add_argument("--spectral-every", type=int, help="SVD/eigenvalue metrics every N steps (default 10)")
-    p.add_argument("--checkpoint-every", type=int, help="checkpoint every N steps (default 100)")
-    p.add_argument("--lag-grads-every", type=int, help="log dL/dh_t per lag every N steps (0: never)")
-    p.add_argument("--norm-every", type=int,
-                   help="||W_hh||_2 (one SVD) every N steps (default: as --spectral-every)")
-    p.add_argument("--allow-tf32", action="store_true", default=None,
-                   help="CUDA: matrix products and cuDNN may use TF32 (default off: FP32 everywhere)")
-    p.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=None,
-                   help="deterministic algorithms (default on for CUDA, off elsewhere)")
-    p.add_argument("--val-batch", type=int, help="validation batch size (default 256)")
-    p.add_argument("--no-figures", action="store_true", help="do not write curves.png")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(handler=run_train)
     return p
@@ -180,26 +173,42 @@ def load_config_file(path: str | Path) -> dict:
     return {k.replace("-", "_"): v for k, v in values.items()}
 
 
-def _default_out(config: TrainConfig) -> Path:
-    return Path("runs") / f"{config.task}-{config.strategy.replace('+', '_')}-seed{config.seed}"
+def _given(args: argparse.Namespace) -> dict:
+    """The config flags the user typed (a flag not given is None)."""
+    return {f.name: getattr(args, f.name) for f in TrainConfig.options() if getattr(args, f.name) is not None}
 
 
-def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path]:
-    """Merge saved config (``--resume``), ``--config`` file and flags into a checked config.
+def _out_dir(args: argparse.Namespace, values: dict) -> Path:
+    """``--out``, or ``runs/<task>-<strategy>-seed<k>`` from the settings (defaults where unset)."""
+    if args.out == "":
+        raise ValueError("--out is empty; name a folder for the run")
+    if args.out is not None:
+        return Path(args.out)
+    c = TrainConfig.from_dict(values)
+    strategy = str(parse_strategy(c.strategy)).replace("+", "_")  # the canonical order names the folder
+    return Path("runs") / f"{c.task}-{strategy}-seed{c.seed}"
+
+
+def config_from_args(args: argparse.Namespace, saved: dict | None = None) -> tuple[TrainConfig, Path]:
+    """Lay the ``--config`` file and the flags over ``saved`` (a resumed run's config), and check once.
 
     Parameters
     ----------
     args : argparse.Namespace
         Parsed ``train`` flags.
+    saved : dict, optional
+        The config of the run being resumed
+        (:attr:`~linalg_rnn.rnn.rundir.RunDir.saved_config`).
 
     Returns
     -------
     tuple
-        ``(config, out_dir)``, the config resolved and its device checked.
+        ``(config, out_dir)``, the config resolved (its device chosen), with
+        errors naming the flags the user typed.
 
     Raises
     ------
-    ValueError, FileNotFoundError
+    ValueError, TypeError, FileNotFoundError
         For any bad setting.
 
     Examples
@@ -211,42 +220,22 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path]:
     >>> config.task, config.seq_len, config.strategy, out.parent.name
     ('recall', 20, 'clip', 'runs')
     """
-    if args.out == "":
-        raise ValueError("--out is empty; name a folder for the run")
-    values = load_config_file(args.config) if args.config else {}
-    # A flag's dest is its TrainConfig field, and a flag not given is None (the switches
-    # too: store_true and --[no-]deterministic default to None); figures is --no-figures.
-    for f in dataclasses.fields(TrainConfig):
-        value = getattr(args, f.name, None)
-        if value is not None and not f.name.startswith("_"):
-            values[f.name] = value
-    if args.no_figures:
-        values["figures"] = False
-    out = Path(args.out) if args.out is not None else None
-    if args.resume:  # the run's own config first, then the file and the flags
-        if out is None:
-            out = _default_out(TrainConfig.from_dict(values).resolved())
-        values = {**(saved_config(out) or {}), **values}
-    config = TrainConfig.from_dict(values).resolved()
-    resolve_device(config.device)
-    return config, out if out is not None else _default_out(config)
+    flags = _given(args)
+    values = {**(saved or {}), **(load_config_file(args.config) if args.config else {}), **flags}
+    out = _out_dir(args, values)
+    config = TrainConfig.from_dict(values).resolved(flags={name: _flag(name) for name in flags})
+    return config, out
 
 
-@contextmanager
-def _notes_to_stderr() -> Iterator[None]:
-    """Print :class:`~linalg_rnn.rnn.rundir.RunDirNote` warnings as one ``note:`` line each."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("always", RunDirNote)
-        show = warnings.showwarning
-
-        def show_note(message, category, filename, lineno, file=None, line=None):
-            if issubclass(category, RunDirNote):
-                print(f"linalg-rnn train: note: {message}", file=sys.stderr)
-            else:
-                show(message, category, filename, lineno, file, line)
-
-        warnings.showwarning = show_note
-        yield
+def _reading(result) -> str:
+    """The last line: ``val_loss / baseline`` and what it says."""
+    val_loss = result.final.get("val_loss") if not result.diverged else None
+    if val_loss is None:
+        return "val_loss / baseline: none (the run diverged before its last validation)"
+    ratio = val_loss / result.baseline_loss
+    meaning = ("below the baseline: the model uses its input" if ratio < 1
+               else "at or above the baseline: it has not learned the task yet")
+    return f"val_loss / baseline = {format_number(ratio)}: {meaning}"
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -274,27 +263,42 @@ def run_train(args: argparse.Namespace) -> int:
     """
     from .trainer import train
 
+    rundir = None
     try:
-        config, out = config_from_args(args)
-        with _notes_to_stderr():
-            result = train(config, out, resume=args.resume, force=args.force,
-                           progress=False if args.no_progress else None)
+        if args.resume:  # the folder first: its checkpoint, read once, holds the run's config
+            file = load_config_file(args.config) if args.config else {}
+            rundir = RunDir.open(_out_dir(args, {**file, **_given(args)}), resume=True, force=args.force)
+            config, out = config_from_args(args, rundir.saved_config)
+            rundir.accept(config)
+        else:  # the config first: a bad flag touches no folder
+            config, out = config_from_args(args)
+            rundir = RunDir.open(out, config, force=args.force)
+        result = train(config, rundir, progress=False if args.no_progress else None)
     except (ValueError, TypeError, OSError) as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"linalg-rnn train: error: {message}", file=sys.stderr)
+        _print_notes(rundir)
+        print(f"linalg-rnn train: error: {error_line(exc)}", file=sys.stderr)
         return 1 if isinstance(exc, RunDirWriteError) else 2
+    finally:
+        if rundir is not None:
+            rundir.close()
+    _print_notes(rundir)
     if result.interrupted:
         print(f"interrupted by {result.interrupted} at step {result.steps_done}; checkpoint written "
               f"to {out}; rerun with --resume to continue")
-        return 130 if result.interrupted == "SIGINT" else 143
-    f = result.final
+        return EXIT_STATUS[result.interrupted]
     print(f"{config.task} / {config.strategy} on {result.device}: {result.steps_done} steps")
     if result.diverged:
         print(f"  diverged at step {result.divergence_step} (NaN/inf loss or gradient)")
     for key in ("train_loss", "val_loss", "val_accuracy", "grad_norm", "w_hh_spectral_norm",
                 "orthogonality_error"):
-        if key in f:
-            print(f"  {key:20s} {f[key]:.6g}")
-    print(f"  {'baseline_loss':20s} {result.baseline_loss:.6g}")
+        if key in result.final:
+            print(f"  {key:20s} {format_number(result.final[key], '.6g')}")
+    print(f"  {'baseline_loss':20s} {format_number(result.baseline_loss, '.6g')}")
     print(f"run directory: {out}")
+    print(_reading(result))
     return 0
+
+
+def _print_notes(rundir: RunDir | None) -> None:
+    for note in rundir.notes if rundir is not None else []:
+        print(f"linalg-rnn train: note: {note}", file=sys.stderr)

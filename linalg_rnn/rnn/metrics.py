@@ -3,12 +3,13 @@
 Cheap metrics are read every step: the training loss and the gradient norms
 stay on the device as 0-d tensors (:func:`gradient_norm` does not
 synchronize) and the trainer reads them back together, in one transfer.
-The metrics that need a factorization of :math:`W_{hh}` --
-:func:`spectral_norm` (an SVD), :func:`max_abs_eigenvalue` (a nonsymmetric
-eigensolver) and :func:`orthogonality_error` -- cost :math:`O(H^3)`; they
-run on a copy of :math:`W_{hh}` in float64 on the CPU, whatever the training
-device (MPS has no float64 and no eigensolver; a GPU solver would
-synchronize anyway), every ``norm_every`` and ``spectral_every`` steps; see
+The metrics that need a factorization of :math:`W_{hh}`
+(:func:`recurrent_metrics`) cost :math:`O(H^3)`; they are the textbook's
+own functions -- :func:`linalg_rnn.orthogonal.orthogonality_error` and
+:func:`linalg_rnn.eigen.spectral_radius` -- on a float64 NumPy copy of
+:math:`W_{hh}` on the CPU, whatever the training device (MPS has no float64
+and no eigensolver; a GPU solver would synchronize anyway), every
+``norm_every`` and ``spectral_every`` steps; see
 :class:`~linalg_rnn.rnn.config.TrainConfig`.
 """
 
@@ -17,148 +18,68 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 
+import numpy as np
 import torch
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+
+from .._scaling import spectral_norm
+from ..eigen import spectral_radius
+from ..orthogonal import orthogonality_error
 
 __all__ = [
     "gradient_norm",
     "hidden_gradient_norms",
-    "max_abs_eigenvalue",
-    "orthogonality_error",
     "plot_run",
     "plot_runs",
     "recurrent_metrics",
-    "spectral_norm",
 ]
 
 
-def _cpu64(W: torch.Tensor) -> torch.Tensor:
-    """A float64 copy of W on the CPU (moved first: MPS cannot hold float64)."""
-    return W.detach().cpu().double()
-
-
-def spectral_norm(W: torch.Tensor) -> float:
-    """:math:`\\|W\\|_2`, the largest singular value.
-
-    Parameters
-    ----------
-    W : torch.Tensor
-        A matrix.
-
-    Returns
-    -------
-    float
-
-    Notes
-    -----
-    One SVD, in float64 on the CPU. The factor by which one step of the
-    linear recurrence can stretch a hidden state; above 1 the repeated
-    product can explode. Taught in lesson 13.
-
-    Examples
-    --------
-    >>> spectral_norm(torch.tensor([[3.0, 0.0], [0.0, 0.5]]))
-    3.0
-    """
-    return torch.linalg.matrix_norm(_cpu64(W), ord=2).item()
-
-
-def max_abs_eigenvalue(W: torch.Tensor) -> float:
-    """The spectral radius :math:`\\max_i |\\lambda_i(W)|` of a square matrix.
-
-    Parameters
-    ----------
-    W : torch.Tensor
-        A square matrix.
-
-    Returns
-    -------
-    float
-
-    Notes
-    -----
-    :math:`\\rho(W) \\le \\|W\\|_2`, with equality for normal (e.g.
-    orthogonal) matrices. :math:`\\rho` governs :math:`\\|W^t\\|` for large
-    :math:`t`; :math:`\\|W\\|_2` bounds every single step. Taught in lesson 13.
-
-    Examples
-    --------
-    >>> max_abs_eigenvalue(torch.tensor([[0.0, 2.0], [0.0, 0.5]]))
-    0.5
-    """
-    return torch.linalg.eigvals(_cpu64(W)).abs().max().item()
-
-
-def orthogonality_error(W: torch.Tensor) -> float:
-    """:math:`\\|W^\\top W - I\\|_2`: 0 for an orthogonal matrix.
-
-    Parameters
-    ----------
-    W : torch.Tensor
-        A square matrix.
-
-    Returns
-    -------
-    float
-
-    Notes
-    -----
-    Same definition as :func:`linalg_rnn.orthogonal.orthogonality_error`,
-    for a torch tensor on any device (computed in float64 on the CPU).
-    Taught in lesson 13.
-
-    Examples
-    --------
-    >>> orthogonality_error(torch.eye(3))
-    0.0
-    >>> orthogonality_error(2 * torch.eye(3))
-    3.0
-    """
-    W = _cpu64(W)
-    eye = torch.eye(W.shape[1], dtype=W.dtype)
-    return torch.linalg.matrix_norm(W.T @ W - eye, ord=2).item()
-
-
-def recurrent_metrics(W: torch.Tensor, *, eigenvalues: bool = True) -> dict[str, float | None]:
+def recurrent_metrics(W: torch.Tensor, *, with_spectral_radius: bool = True) -> dict[str, float | None]:
     """The three :math:`O(H^3)` metrics of :math:`W_{hh}` in one dict.
 
     Parameters
     ----------
     W : torch.Tensor
         The effective recurrent matrix (``model.recurrent_matrix()``), on any device.
-    eigenvalues : bool, optional
-        Also compute the spectral radius (the costly one); ``False`` gives
-        ``None`` for it and costs one SVD.
+    with_spectral_radius : bool, optional
+        Also compute the spectral radius (a nonsymmetric eigensolver, the
+        costly one); ``False`` gives ``None`` for it.
 
     Returns
     -------
     dict
-        ``w_hh_spectral_norm``, ``w_hh_max_abs_eigenvalue``, ``orthogonality_error``.
+        ``w_hh_spectral_norm`` (:math:`\\|W\\|_2`), ``w_hh_max_abs_eigenvalue``
+        (the spectral radius :math:`\\rho(W) = \\max_i |\\lambda_i|`; the key keeps
+        the name of the committed results) and ``orthogonality_error``
+        (:math:`\\|W^\\top W - I\\|_2`). All three are NaN for a matrix
+        holding NaN or inf (written as null).
 
     Notes
     -----
-    One copy of :math:`W` to the CPU in float64, one SVD for both norms:
-    with singular values :math:`\\sigma_i`,
-    :math:`\\|W\\|_2 = \\max_i \\sigma_i` and, since
-    :math:`W^\\top W = V \\Sigma^2 V^\\top`,
-    :math:`\\|W^\\top W - I\\|_2 = \\max_i |\\sigma_i^2 - 1|`. The eigenvalues
-    need a second, nonsymmetric, factorization, several times the cost of
-    the SVD. Taught in lesson 13.
+    One copy of :math:`W` to the CPU in float64, then the book's functions:
+    :func:`linalg_rnn.orthogonal.orthogonality_error` (lesson 04) and
+    :func:`linalg_rnn.eigen.spectral_radius` (lesson 03).
+    :math:`\\rho(W) \\le \\|W\\|_2`, with equality for normal (e.g. orthogonal)
+    matrices: :math:`\\rho` governs :math:`\\|W^t\\|` for large :math:`t`,
+    :math:`\\|W\\|_2` bounds every single step. Taught in lesson 13.
 
     Examples
     --------
     >>> recurrent_metrics(torch.eye(2))
     {'w_hh_spectral_norm': 1.0, 'w_hh_max_abs_eigenvalue': 1.0, 'orthogonality_error': 0.0}
-    >>> recurrent_metrics(2 * torch.eye(2), eigenvalues=False)
+    >>> recurrent_metrics(2 * torch.eye(2), with_spectral_radius=False)
     {'w_hh_spectral_norm': 2.0, 'w_hh_max_abs_eigenvalue': None, 'orthogonality_error': 3.0}
     """
-    W = _cpu64(W)
-    sigma = torch.linalg.svdvals(W)  # one SVD serves two metrics
+    W = W.detach().cpu().double().numpy()
+    if not np.isfinite(W).all():  # a run that diverged: nothing to factor
+        nan = math.nan
+        return {"w_hh_spectral_norm": nan, "w_hh_max_abs_eigenvalue": nan, "orthogonality_error": nan}
     return {
-        "w_hh_spectral_norm": sigma.max().item(),
-        "w_hh_max_abs_eigenvalue": max_abs_eigenvalue(W) if eigenvalues else None,
-        # W.T W = V diag(sigma^2) V.T, so ||W.T W - I||_2 = max |sigma_i^2 - 1|
-        "orthogonality_error": (sigma**2 - 1).abs().max().item(),
+        "w_hh_spectral_norm": spectral_norm(W),
+        "w_hh_max_abs_eigenvalue": spectral_radius(W) if with_spectral_radius else None,
+        "orthogonality_error": orthogonality_error(W),
     }
 
 
@@ -198,7 +119,7 @@ def hidden_gradient_norms(model: torch.nn.Module, task, x: torch.Tensor, y: torc
 
     Parameters
     ----------
-    model : FusedRNN, FunctionalRNN or LoopRNN
+    model : FusedRNN, FunctionalRNN or LoopRNN (a tanh or modReLU RNN)
         The model; it runs its recurrence as the explicit loop on its own
         weights (``keep_hidden=True``), on their device, so every
         :math:`h_t` exists. Its own gradients are not touched.
@@ -233,15 +154,21 @@ def hidden_gradient_norms(model: torch.nn.Module, task, x: torch.Tensor, y: torc
     >>> len(norms), norms[-1] > norms[0]
     (10, True)
     """
-    from .models import FusedRNN, LoopRNN
+    from .models import FusedRNN, ParametrizableRNN
 
-    if not isinstance(model, (FusedRNN, LoopRNN)):
+    if not isinstance(model, (FusedRNN, ParametrizableRNN)):
         raise TypeError(f"per-lag gradients need a tanh RNN, got {type(model).__name__}")
     with torch.enable_grad():
         out, _, hs = model(x, keep_hidden=True)
         torch.autograd.backward(task.loss(out, y), inputs=hs)
     norms = [torch.linalg.vector_norm(h.grad) if h.grad is not None else h.new_zeros(()) for h in hs]
     return torch.stack(norms).tolist()  # one transfer for all T norms
+
+
+def _plain(*axes: Axes) -> None:
+    """Tick labels as plain numbers: no offset (``1e-8+1``) and no scientific factor on linear axes."""
+    for ax in axes:
+        ax.ticklabel_format(style="plain", useOffset=False)
 
 
 def _series(rows: Sequence[dict], key: str) -> tuple[list[int], list[float]]:
@@ -301,6 +228,7 @@ def plot_run(
     ax_norm.plot(*_series(rows, "w_hh_spectral_norm"), ".-")
     ax_norm.axhline(1.0, color="gray", ls="--")
     ax_norm.set(xlabel="step", ylabel="||W_hh||_2", title="spectral norm of W_hh")
+    _plain(ax_loss, ax_norm)  # a W_hh held at 1 to 1e-8 reads 1.0, not "1e-8+1"
     if title:
         fig.suptitle(title)
     return fig
@@ -371,6 +299,7 @@ def plot_runs(
     ax_loss.set(xlabel="step", ylabel="loss", title="training loss")
     ax_grad.set(xlabel="step", ylabel="L2 norm", title="gradient norm (before clipping)")
     ax_norm.set(xlabel="step", ylabel="||W_hh||_2", title="spectral norm of W_hh")
+    _plain(ax_loss, ax_norm)
     ax_loss.legend(fontsize=8, ncol=2)
     if title:
         fig.suptitle(title)

@@ -1,8 +1,12 @@
 """Run directories that defend themselves: who owns a folder, one run at a time, what to resume from.
 
-:func:`~linalg_rnn.rnn.trainer.train` writes a run through a :class:`RunDir`.
-Every rule is checked before any work; a refusal is one line naming the
-path, and leaves the folder as it was.
+:func:`~linalg_rnn.rnn.trainer.train` writes a run through a :class:`RunDir`,
+and so can any code that writes a run folder from outside the trainer's loop
+(:meth:`RunDir.open`, :meth:`~RunDir.accept`, :meth:`~RunDir.claim`,
+:meth:`~RunDir.append_row`, :meth:`~RunDir.save_checkpoint`,
+:meth:`~RunDir.finish`, :meth:`~RunDir.close`). Every rule is checked before
+any work; a refusal is one line naming the path, and leaves the folder as it
+was.
 
 * **Ownership.** A folder is ours when it holds the marker ``.linalg-rnn-run``,
   written first when a run claims it. A fresh run needs a folder that is
@@ -16,8 +20,9 @@ path, and leaves the folder as it was.
   included, so a killed run never blocks ``--resume``; a second run is
   refused at once.
 * **Resume.** ``resume=True`` needs a run of ours (a folder with no run is
-  refused). The checkpoint is the source of truth: its config is the run's,
-  and only ``steps`` (never below the steps done), ``device``,
+  refused). The checkpoint is read once, when the folder is opened, and is
+  the source of truth: its config (:attr:`RunDir.saved_config`) is the
+  run's, and only ``steps`` (never below the steps done), ``device``,
   ``checkpoint_every`` and ``figures`` may differ. A run killed before its
   first checkpoint starts over from step 0.
 * **Nothing silently disappears.** Each checkpoint keeps the metrics rows
@@ -26,8 +31,9 @@ path, and leaves the folder as it was.
   ``metrics.csv`` are written again from them; rows no checkpoint kept are
   reported lost.
 
-What happened is said as :class:`RunDirNote` warnings (the command line
-prints them as ``note:`` lines). What is trusted: checkpoints are read with
+What happened is said in :attr:`RunDir.notes`, one sentence each, once the
+run has claimed the folder (the command line prints them as ``note:``
+lines). What is trusted: checkpoints are read with
 ``torch.load(weights_only=True)`` (:mod:`~linalg_rnn.rnn.checkpoint`), so a
 run directory from someone else cannot run code here; JSON files are data.
 """
@@ -38,7 +44,6 @@ import datetime
 import io
 import json
 import os
-import warnings
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -68,10 +73,9 @@ __all__ = [
     "RESUMABLE_CHANGES",
     "RUN_FILES",
     "RunDir",
-    "RunDirNote",
+    "RunDirBusyError",
     "RunDirWriteError",
     "has_run",
-    "saved_config",
 ]
 
 MARKER = ".linalg-rnn-run"
@@ -79,12 +83,6 @@ CHECKPOINT = "checkpoint.pt"
 RUN_FILES = ("config.json", "metrics.jsonl", "metrics.csv", "result.json", CHECKPOINT, "curves.png")
 RESUMABLE_CHANGES = frozenset({"steps", "device", "checkpoint_every", "figures"})
 _OURS = (*RUN_FILES, MARKER)
-_RECENT_ROWS = "recent_rows"  # checkpoint keys added here: rows since the previous checkpoint,
-_ROWS_LOGGED = "rows_logged"  # and how many rows the run had logged in all
-
-
-class RunDirNote(UserWarning):
-    """What a run directory did that the user should know (printed as ``note:`` by the CLI)."""
 
 
 class RunDirWriteError(OSError):
@@ -129,52 +127,6 @@ def has_run(path: str | os.PathLike) -> bool:
     return (Path(path) / MARKER).is_file()
 
 
-def _check_checkpoint(state: dict, path: Path) -> None:
-    """The keys the trainer and this module rely on, with their types (a crafted file fails here)."""
-    for key, kind in (("step", int), ("config", dict)):  # the trainer checks its own keys as it restores
-        value = state.get(key)
-        if not isinstance(value, kind) or isinstance(value, bool):
-            raise ValueError(f"{_show(path)} is not a linalg-rnn checkpoint: {key!r} is missing or not a "
-                             f"{kind.__name__}")
-    recent = state.get(_RECENT_ROWS, [])
-    if state["step"] < 0 or not isinstance(recent, list) or not all(
-            isinstance(r, dict) and type(r.get("step")) is int and r["step"] <= state["step"]
-            for r in recent):
-        raise ValueError(f"{_show(path)} is not a linalg-rnn checkpoint: bad step or metrics rows")
-
-
-def saved_config(path: str | os.PathLike) -> dict | None:
-    """The config of the run in ``path``: its checkpoint's, else its ``config.json``'s, else None.
-
-    This is what ``linalg-rnn train --resume`` starts from before the flags.
-
-    Raises
-    ------
-    FileNotFoundError
-        If ``path`` holds no run (one line, as :meth:`RunDir.open` says it).
-    ValueError
-        If the checkpoint or ``config.json`` cannot be read (naming the file).
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     try:
-    ...         saved_config(tmp)
-    ...     except FileNotFoundError as exc:
-    ...         print(str(exc).replace(tmp, "TMP"))
-    nothing to resume: TMP is empty; leave out --resume to start a run
-    """
-    p = check_output_dir(path)
-    if not has_run(p):
-        raise _no_run(p, _entries(p))
-    if (p / CHECKPOINT).exists():
-        state = load_checkpoint(p / CHECKPOINT)
-        _check_checkpoint(state, p / CHECKPOINT)
-        return dict(state["config"])
-    return _read_config_json(p)
-
-
 def _read_config_json(p: Path) -> dict | None:
     path = p / "config.json"
     if not path.exists():
@@ -189,6 +141,17 @@ def _read_config_json(p: Path) -> dict | None:
     return values
 
 
+def _differences(saved: dict, reference: dict) -> str:
+    """``"lr: 0.001 -> 0.5, ..."``: the fields (resumable ones aside) where two configs differ."""
+    try:
+        a = TrainConfig.from_dict(dict(saved)).to_dict()  # the defaults of fields a file lacks
+    except (TypeError, ValueError) as exc:
+        return f"unreadable: {str(exc).splitlines()[0]}"
+    b = TrainConfig.from_dict(dict(reference)).to_dict()
+    keys = sorted(k for k in b if k not in RESUMABLE_CHANGES and a.get(k) != b[k])
+    return ", ".join(f"{k}: {a.get(k)!r} -> {b[k]!r}" for k in keys)
+
+
 def _is_our_temporary(name: str) -> bool:
     """A temporary file of an atomic write (``.<file>.<random>.tmp``) left by a kill."""
     return name.endswith(".tmp") and any(name.startswith(f".{f}.") for f in _OURS)
@@ -197,19 +160,30 @@ def _is_our_temporary(name: str) -> bool:
 class RunDir:
     """One run's hold on its run directory: checked, locked, claimed, written, released.
 
-    Use :meth:`open` (checks and locks; writes nothing), then :meth:`claim`
-    once the run is built (writes the marker and ``config.json``), then
-    :meth:`append_row`, :meth:`save_checkpoint` and :meth:`finish` while
-    training, and :meth:`close` in a ``finally`` (or ``with``). A run that
-    never claimed leaves the folder as it found it: folders :meth:`open`
-    created are removed again.
+    Use :meth:`open` (checks and locks; on resume reads the checkpoint;
+    writes nothing), :meth:`accept` the run's config (unless given to
+    :meth:`open`), then :meth:`claim` once the run is built (writes the marker
+    and ``config.json``), then :meth:`append_row`, :meth:`save_checkpoint` and
+    :meth:`finish` while training, and :meth:`close` in a ``finally`` (or
+    ``with``). A run that never claimed leaves the folder as it found it:
+    folders :meth:`open` created are removed again.
 
     Attributes
     ----------
     path : Path
         The folder.
+    config : TrainConfig or None
+        The run's resolved config, once accepted.
     checkpoint : dict or None
-        The checkpoint to resume from (``resume=True``), already read safely.
+        The checkpoint to resume from (``resume=True``), read once, safely.
+    saved_config : dict or None
+        The config of the run being resumed: the checkpoint's, else
+        ``config.json``'s (a run that stopped before its first checkpoint),
+        else ``None``.
+    notes : list of str
+        What the folder's owner should know (files moved aside, rows restored
+        from the checkpoint, a run that had already finished, ...), one
+        sentence each; filled by :meth:`claim`.
 
     Examples
     --------
@@ -223,31 +197,35 @@ class RunDir:
     (['.linalg-rnn-run', 'config.json', 'metrics.jsonl'], True)
     """
 
-    def __init__(self, path: Path, config: TrainConfig, *, resume: bool, force: bool) -> None:
+    def __init__(self, path: Path, *, resume: bool, force: bool) -> None:
         self.path = path
-        self.config = config
         self.resume = resume
         self.force = force
+        self.config: TrainConfig | None = None
         self.checkpoint: dict | None = None
+        self.saved_config: dict | None = None
+        self.notes: list[str] = []
+        self._config_json: dict | None = None  # config.json as found (resume), to say if it differed
         self._fd: int | None = None
         self._made_lock_file = False
         self._created: list[Path] = []
         self._claimed = False
-        self._notes: list[str] = []
+        self._pending: list[str] = []  # notes, said once the run has claimed the folder
         self._rows: list[dict] = []
         self._recent: list[dict] = []
         self._rows_logged = 0
 
     # ----------------------------------------------------------------- open
     @classmethod
-    def open(cls, path: str | os.PathLike, config: TrainConfig, *, resume: bool = False,
+    def open(cls, path: str | os.PathLike, config: TrainConfig | None = None, *, resume: bool = False,
              force: bool = False) -> RunDir:
-        """Check ``path`` for this run, lock it and read what there is to resume; writes nothing.
+        """Check ``path`` for a run, lock it and read what there is to resume; writes nothing.
 
         ``path`` (and its missing parents) is created to be locked, and removed
-        again by :meth:`close` unless the run claimed it. ``config`` is the
-        run's resolved config; on resume it must match the checkpoint's.
-        ``force`` lets :meth:`claim` move files aside; not with ``resume``.
+        again by :meth:`close` unless the run claimed it. ``config``, the run's
+        resolved config, is :meth:`accept`-ed at once when given; on resume it
+        may also come later, made from :attr:`saved_config`. ``force`` lets
+        :meth:`claim` move files aside; not with ``resume``.
 
         Raises
         ------
@@ -258,15 +236,15 @@ class RunDir:
         RunDirBusyError
             Another run holds the folder.
         ValueError, TypeError, OSError
-            As :func:`check_output_dir`; an unreadable checkpoint; a config that
-            differs from the checkpoint's; fewer ``steps`` than already done.
+            As :func:`check_output_dir`; an unreadable checkpoint; and as
+            :meth:`accept`.
         """
         if resume and force:
             raise ValueError("--force starts a fresh run and --resume continues one: give only one of them")
         p = check_output_dir(path)
         if resume and not has_run(p):
             raise _no_run(p, _entries(p))
-        rd = cls(p, config, resume=resume, force=force)
+        rd = cls(p, resume=resume, force=force)
         try:
             rd._created = make_dirs(p)
             rd._fd, rd._made_lock_file = lock_folder(p)
@@ -277,6 +255,8 @@ class RunDir:
             raise type(exc)(f"cannot use the run directory {_show(p)}: {exc.strerror or exc}") from None
         try:
             rd._inspect()
+            if config is not None:
+                rd.accept(config)
         except BaseException:
             rd.close()
             raise
@@ -301,65 +281,68 @@ class RunDir:
                 "--out, or add --force (files a run would write are first moved into replaced-<time>/ there)")
 
     def _read_resume_state(self) -> None:
-        p, config = self.path, self.config
+        """Read the checkpoint (once) and ``config.json``; keep the rows the run continues from."""
+        p = self.path
         path = p / CHECKPOINT
+        has_checkpoint = path.exists() or path.is_symlink()
         try:
-            from_json, unreadable = _read_config_json(p), ""
+            self._config_json = _read_config_json(p)
         except ValueError as exc:
-            if not (path.exists() or path.is_symlink()):
+            if not has_checkpoint:
                 raise  # no checkpoint: config.json is all there is
-            from_json, unreadable = None, str(exc)
-        if path.exists() or path.is_symlink():
-            state = load_checkpoint(path)
-            _check_checkpoint(state, path)
-            self._compare(state["config"], "the checkpoint")
-            step = state["step"]
+            self._pending.append(f"{exc}; the checkpoint's config is used, the file written again")
+        if not has_checkpoint:
+            self.saved_config = self._config_json
+            self._pending.append(f"{_show(p)} has no checkpoint yet (the run stopped before its first one): "
+                                 "starting it again from step 0")
+            return
+        self.checkpoint = load_checkpoint(path)
+        self.saved_config = dict(self.checkpoint["config"])
+        if self._config_json is None and not self._pending:
+            self._pending.append(f"{_show(p / 'config.json')} was missing; the checkpoint's config is "
+                                 "used and the file written again")
+        elif self._config_json is not None:
+            edited = _differences(self._config_json, self.saved_config)
+            if edited:
+                self._pending.append(f"{_show(p / 'config.json')} differed from the checkpoint's config "
+                                     f"({edited}); the checkpoint's is used and the file written again")
+        self._rows = self._rows_up_to(self.checkpoint)
+
+    def accept(self, config: TrainConfig) -> None:
+        """Take ``config`` as the run's; on resume it must be the saved one but for :data:`RESUMABLE_CHANGES`.
+
+        Raises
+        ------
+        ValueError
+            A config that differs from the checkpoint's (or ``config.json``'s
+            before the first checkpoint) in another field, or fewer ``steps``
+            than the checkpoint has done; nothing was changed.
+        """
+        if self.checkpoint is not None:
+            self._refuse_differences(self.saved_config, "the checkpoint", config)
+            step = self.checkpoint["step"]
             if step > config.steps:
                 raise ValueError(
-                    f"cannot resume {_show(p)} with steps {config.steps}: its checkpoint is at step {step} "
-                    "(steps may grow on --resume, never shrink); nothing was changed")
-            if unreadable:
-                self._notes.append(f"{unreadable}; the checkpoint's config is used, the file written again")
-            elif from_json is None:
-                self._notes.append(f"{_show(p / 'config.json')} was missing; the checkpoint's config is "
-                                   "used and the file written again")
-            else:
-                edited = self._differences(from_json, state["config"])
-                if edited:
-                    self._notes.append(f"{_show(p / 'config.json')} differed from the checkpoint's config "
-                                       f"({edited}); the checkpoint's is used and the file written again")
-            if step == config.steps or state.get("diverged"):
-                how = "diverged" if state.get("diverged") else "finished"
-                self._notes.append(f"the run in {_show(p)} had already {how} at step {step}; nothing to "
-                                   "train: its result files are written again")
-            self.checkpoint = state
-            self._rows = self._rows_up_to(step, state)
-        else:
-            if from_json is not None:
-                self._compare(from_json, "config.json")
-            self._notes.append(f"{_show(p)} has no checkpoint yet (the run stopped before its first one): "
-                               "starting it again from step 0")
+                    f"cannot resume {_show(self.path)} with steps {config.steps}: its checkpoint is at step "
+                    f"{step} (steps may grow on --resume, never shrink); nothing was changed")
+            if step == config.steps or self.checkpoint["diverged"]:
+                how = "diverged" if self.checkpoint["diverged"] else "finished"
+                self._pending.append(f"the run in {_show(self.path)} had already {how} at step {step}; "
+                                     "nothing to train: its result files are written again")
+        elif self.saved_config is not None:
+            self._refuse_differences(self.saved_config, "config.json", config)
+        self.config = config
 
-    def _differences(self, saved: dict, reference: dict) -> str:
-        """``"lr: 0.001 -> 0.5, ..."``: the fields (resumable ones aside) where two configs differ."""
-        try:
-            a = TrainConfig.from_dict(dict(saved)).resolved().to_dict()
-        except (TypeError, ValueError) as exc:
-            return f"unreadable: {str(exc).splitlines()[0]}"
-        b = TrainConfig.from_dict(dict(reference)).resolved().to_dict()
-        keys = sorted(k for k in b if k not in RESUMABLE_CHANGES and a.get(k) != b[k])
-        return ", ".join(f"{k}: {a.get(k)!r} -> {b[k]!r}" for k in keys)
-
-    def _compare(self, saved: dict, source: str) -> None:
-        """Refuse to resume when this run's config differs from the saved one."""
-        detail = self._differences(saved, self.config.to_dict())
+    def _refuse_differences(self, saved: dict, source: str, config: TrainConfig) -> None:
+        detail = _differences(saved, config.to_dict())
         if detail:
             allowed = ", ".join(sorted(RESUMABLE_CHANGES))
             raise ValueError(f"cannot resume {_show(self.path)}: the config differs from {source}'s "
                              f"({detail}); only {allowed} may change")
 
-    def _rows_up_to(self, step: int, state: dict) -> list[dict]:
-        """The rows of steps <= ``step``: ``metrics.jsonl``'s, completed from the checkpoint's recent rows."""
+    def _rows_up_to(self, checkpoint: dict) -> list[dict]:
+        """The rows of steps <= the checkpoint's: ``metrics.jsonl``'s, completed from its recent rows."""
+        step, recent = checkpoint["step"], checkpoint["recent_rows"]
         path = self.path / "metrics.jsonl"
         try:
             rows = read_jsonl(path)
@@ -368,17 +351,17 @@ class RunDir:
         if not all(isinstance(r, dict) and type(r.get("step")) is int for r in rows):
             raise ValueError(f"{_show(path)} holds a row without an integer 'step'; the file is corrupt")
         by_step = {r["step"]: r for r in rows if r["step"] <= step}
-        restored = [r["step"] for r in state.get(_RECENT_ROWS, []) if by_step.get(r["step"]) != r]
-        by_step.update({r["step"]: r for r in state.get(_RECENT_ROWS, [])})
+        restored = [r["step"] for r in recent if by_step.get(r["step"]) != r]
+        by_step.update({r["step"]: r for r in recent})
         rows = [by_step[s] for s in sorted(by_step)]
         if restored:
-            self._notes.append(f"{_show(path)} had lost or torn rows for step(s) "
-                               f"{_listing([str(r) for r in restored])}; restored from the checkpoint")
-        logged = state.get(_ROWS_LOGGED)
-        if type(logged) is int and logged > len(rows):
-            self._notes.append(f"{_show(path)} lacks {logged - len(rows)} of the {logged} rows logged up to "
-                               f"step {step}; a checkpoint keeps only the rows since the previous one, so "
-                               "those are lost")
+            self._pending.append(f"{_show(path)} had lost or torn rows for step(s) "
+                                 f"{_listing([str(r) for r in restored])}; restored from the checkpoint")
+        logged = checkpoint["rows_logged"]
+        if logged > len(rows):
+            self._pending.append(f"{_show(path)} lacks {logged - len(rows)} of the {logged} rows logged up "
+                                 f"to step {step}; a checkpoint keeps only the rows since the previous one, "
+                                 "so those are lost")
         return rows
 
     # ---------------------------------------------------------------- claim
@@ -398,7 +381,11 @@ class RunDir:
         ------
         RunDirWriteError
             If a write fails; a fresh folder is then put back as it was.
+        ValueError
+            If no config was accepted (:meth:`accept`).
         """
+        if self.config is None:
+            raise ValueError("accept the run's config before claiming its folder")
         moved: list[str] = []
         written: list[str] = []
         target: Path | None = None
@@ -424,8 +411,7 @@ class RunDir:
                                    f"{undone}") from None
         self._claimed = True
         self._rows_logged = len(self._rows)
-        for note in self._notes:
-            warnings.warn(note, RunDirNote, stacklevel=3)
+        self.notes += self._pending
         return list(self._rows)
 
     def _move_aside(self) -> tuple[list[str], Path | None]:
@@ -433,7 +419,7 @@ class RunDir:
         others = sorted(n for n in os.listdir(self.path) if n not in names and n != LOCK_FILE)
         if not names:
             if others:
-                self._notes.append(f"--force: nothing in {_show(self.path)} had the name of a run file; "
+                self._pending.append(f"--force: nothing in {_show(self.path)} had the name of a run file; "
                                    f"left as they were: {_listing(others)}")
             return [], None
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -451,7 +437,7 @@ class RunDir:
             self._undo_claim([], moved, target)
             raise
         kept = f"; left as they were: {_listing(others)}" if others else ""
-        self._notes.append(f"--force: moved {_listing(names, 10)} from {_show(self.path)} into "
+        self._pending.append(f"--force: moved {_listing(names, 10)} from {_show(self.path)} into "
                            f"{_show(target)} (nothing deleted){kept}")
         return moved, target
 
@@ -483,7 +469,11 @@ class RunDir:
         self._rows_logged += 1
 
     def save_checkpoint(self, state: dict) -> None:
-        """Write the checkpoint ``state`` (plain values and tensors), with the rows since the previous one.
+        """Write the checkpoint: ``state`` holds the run's keys; this adds ``recent_rows``, ``rows_logged``.
+
+        The keys are :data:`~linalg_rnn.rnn.checkpoint.CHECKPOINT_KEYS`; the
+        rows are those appended since the previous checkpoint, as
+        ``metrics.jsonl`` holds them.
 
         ``metrics.jsonl`` is flushed to disk first, so a checkpoint on disk
         always covers rows that are on disk too.
@@ -495,7 +485,7 @@ class RunDir:
             finally:
                 os.close(fd)
             save_checkpoint(self.path / CHECKPOINT,
-                            {**state, _RECENT_ROWS: self._recent, _ROWS_LOGGED: self._rows_logged})
+                            {**state, "recent_rows": self._recent, "rows_logged": self._rows_logged})
 
         self._write(CHECKPOINT, write)
         self._recent = []

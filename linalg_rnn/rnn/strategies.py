@@ -21,10 +21,11 @@ name                   what it does
                        sign-corrected Q of its QR factorization
 ``polar_projection``   every ``N`` steps replace :math:`W_{hh}` by its polar factor
                        :math:`UV^\\top`, the nearest orthogonal matrix
-``expm``               parametrize :math:`W_{hh} = B\\exp(A)`, :math:`A` skew-symmetric
+``expm``               parametrize :math:`W_{hh} = Q_0 e^{B}`, :math:`B` skew-symmetric
                        (on the fused kernel: :math:`W_{hh}` is computed once per
                        forward pass and fed to it)
-``cayley``             parametrize :math:`W_{hh}` by the Cayley transform of :math:`A`
+``cayley``             parametrize :math:`W_{hh} = Q_0 (I + B)^{-1}(I - B)`, the
+                       Cayley transform of :math:`B`
 ``lstm``               replace the tanh RNN by an LSTM
 ====================== ======================================================
 
@@ -41,14 +42,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
-from .._validation import check_choice, check_int
+from .._console import nearest_name, unknown_name
+from .._validation import check_int
+from ..orthogonal import cayley, nearest_orthogonal, qr_orthogonalize, rotation_matrix
+from ._orthogonal_maps import skew_init
 
 __all__ = [
     "INIT_ALIASES",
-    "INIT_SCHEMES",
+    "ORTHOGONAL_INIT_SCHEMES",
     "STRATEGY_NAMES",
     "Strategy",
     "canonical_init_scheme",
@@ -70,11 +75,13 @@ STRATEGY_NAMES = (
     "cayley",
     "lstm",
 )
-INIT_SCHEMES = ("orthogonal", "identity", "henaff", "cayley")
+#: The matrices ``orthogonal_init`` may start from (:func:`orthogonal_matrix`); the init
+#: schemes of :func:`linalg_rnn.dynamics.init_recurrent` are ``linalg_rnn.dynamics.INIT_SCHEMES``.
+ORTHOGONAL_INIT_SCHEMES = ("orthogonal", "identity", "henaff", "cayley")
 # other names of the Haar-orthogonal init (the sign-corrected QR of a Gaussian matrix)
 INIT_ALIASES = {"qr": "orthogonal", "haar": "orthogonal"}
 
-_PARAMETRIZATION = {"expm": "matrix_exp", "cayley": "cayley"}
+_PARAMETRIZATION = ("expm", "cayley")
 _PROJECTION = {"qr_projection": "qr", "polar_projection": "polar"}
 _ORTHOGONAL_ONLY = ("orthogonal_init", "qr_projection", "polar_projection", "expm", "cayley")
 
@@ -106,8 +113,8 @@ class Strategy:
 
     @property
     def parametrization(self) -> str | None:
-        """``"matrix_exp"``, ``"cayley"`` (the ``orthogonal_map`` of torch) or ``None``."""
-        return next((_PARAMETRIZATION[n] for n in self.names if n in _PARAMETRIZATION), None)
+        """``"expm"``, ``"cayley"`` (the key of the map in ``ORTHOGONAL_MAPS``) or ``None``."""
+        return next((n for n in self.names if n in _PARAMETRIZATION), None)
 
     @property
     def projection(self) -> str | None:
@@ -145,6 +152,10 @@ def parse_strategy(text: str) -> Strategy:
     --------
     >>> parse_strategy("clip+tbptt").names
     ('clip', 'tbptt')
+    >>> parse_strategy("orthogonal_int")
+    Traceback (most recent call last):
+        ...
+    ValueError: unknown strategy 'orthogonal_int'; did you mean 'orthogonal_init'?
     >>> parse_strategy("expm+cayley")
     Traceback (most recent call last):
         ...
@@ -159,10 +170,11 @@ def parse_strategy(text: str) -> Strategy:
     parts = [p.strip() for p in text.split("+")]
     for p in parts:
         if p not in STRATEGY_NAMES:
-            raise ValueError(
-                f"unknown strategy {p!r} in {text!r}; choose from {', '.join(STRATEGY_NAMES)} "
-                "(combine with +)"
-            )
+            if len(parts) == 1:  # the whole string is that one name: say it once
+                raise unknown_name("strategy", p, STRATEGY_NAMES)
+            near = nearest_name(p, STRATEGY_NAMES)
+            hint = f"did you mean {near!r}?" if near else f"choose from {', '.join(STRATEGY_NAMES)}"
+            raise ValueError(f"unknown strategy {p!r} in {text!r}; {hint}")
     repeated = sorted({p for p in parts if parts.count(p) > 1})
     if repeated:
         raise ValueError(f"strategy {text!r}: {', '.join(repeated)} given more than once")
@@ -191,33 +203,40 @@ def parse_strategy(text: str) -> Strategy:
     return Strategy(tuple(n for n in STRATEGY_NAMES if n in names))
 
 
-def canonical_init_scheme(scheme: str, name: str = "init scheme") -> str:
+def canonical_init_scheme(scheme: str, name: str = "init scheme", flag: str | None = None) -> str:
     """The canonical name of an init scheme: ``qr`` and ``haar`` are ``orthogonal``.
 
-    ``name`` is what an error message calls the argument.
+    ``name`` is what an error message calls the argument, ``flag`` the
+    command-line flag it came from (named in the message too).
 
     Raises
     ------
     ValueError
-        For an unknown name.
+        For an unknown name, suggesting the nearest known one.
 
     Examples
     --------
     >>> canonical_init_scheme("haar"), canonical_init_scheme("henaff")
     ('orthogonal', 'henaff')
+    >>> canonical_init_scheme("hennaf", "init_scheme", "--init-scheme")
+    Traceback (most recent call last):
+        ...
+    ValueError: unknown init_scheme 'hennaf' (--init-scheme); did you mean 'henaff'?
     """
-    check_choice(scheme, name, INIT_SCHEMES + tuple(INIT_ALIASES))
+    known = ORTHOGONAL_INIT_SCHEMES + tuple(INIT_ALIASES)
+    if not isinstance(scheme, str) or scheme not in known:
+        raise unknown_name(name, scheme, known, flag)
     return INIT_ALIASES.get(scheme, scheme)
 
 
-def _sign_corrected_qr(A: torch.Tensor) -> torch.Tensor:
-    """The Q of A = QR with diag(R) >= 0 (unique), computed in float64 on the CPU.
+def _cpu64(W: torch.Tensor) -> np.ndarray:
+    """A float64 NumPy copy of a tensor, through the CPU (MPS holds no float64)."""
+    return W.detach().cpu().double().numpy()
 
-    The result has A's dtype and device.
-    """
-    Q, R = torch.linalg.qr(A.detach().cpu().double())
-    signs = torch.where(torch.diagonal(R) < 0, -1.0, 1.0).to(Q.dtype)
-    return (Q * signs).to(dtype=A.dtype, device=A.device)  # flips column j when R[j, j] < 0
+
+def _sign_corrected_qr(W: torch.Tensor) -> torch.Tensor:
+    """The textbook's :func:`~linalg_rnn.orthogonal.qr_orthogonalize` of ``W``, in its dtype and device."""
+    return torch.from_numpy(qr_orthogonalize(_cpu64(W))).to(dtype=W.dtype, device=W.device)
 
 
 def orthogonal_matrix(
@@ -242,8 +261,11 @@ def orthogonal_matrix(
         * ``henaff``: block-diagonal 2×2 rotations by angles uniform in
           :math:`[-\\pi, \\pi]` (Henaff, Szlam & LeCun 2016), a 1 on the
           diagonal when ``n`` is odd;
-        * ``cayley``: :math:`(I + B)^{-1}(I - B)` for a random skew-symmetric
-          :math:`B = (Z - Z^\\top)/\\sqrt{2n}`, :math:`Z` Gaussian.
+        * ``cayley`` (Helfrich, Willmott & Ye 2018, scoRNN):
+          :math:`(I + B_0)^{-1}(I - B_0)` (:func:`linalg_rnn.orthogonal.cayley`)
+          of the block-diagonal skew :math:`B_0` of
+          :func:`~linalg_rnn.rnn._orthogonal_maps.skew_init`: 2×2 rotations
+          by angles uniform in :math:`[0, \\pi/2]`, a 1 when ``n`` is odd.
     generator : torch.Generator, optional
         Source of randomness (on ``device``); the global one if ``None``.
     dtype, device
@@ -264,7 +286,7 @@ def orthogonal_matrix(
     Every scheme puts all eigenvalues on the unit circle; they differ in
     *where*: identity puts them all at 1, Henaff spreads them uniformly,
     Haar spreads them with the circular law of random rotations, and
-    Cayley never reaches -1. Taught in lesson 13.
+    Cayley keeps them within :math:`\\pi/2` of 1. Taught in lesson 13.
 
     Examples
     --------
@@ -281,20 +303,16 @@ def orthogonal_matrix(
     kw = dict(generator=generator, device=gen_device, dtype=torch.float64)
     if scheme == "identity":
         Q = torch.eye(n, dtype=torch.float64, device=gen_device)
-    elif scheme == "orthogonal":
+    elif scheme == "orthogonal":  # Haar: the textbook's sign-corrected Q of a Gaussian (lesson 04)
         Q = _sign_corrected_qr(torch.randn(n, n, **kw))
-    elif scheme == "henaff":
-        Q = torch.eye(n, dtype=torch.float64, device=gen_device)
+    elif scheme == "henaff":  # 2x2 rotations (lesson 04's rotation_matrix) down the diagonal
+        Q = torch.eye(n, dtype=torch.float64)
         theta = (torch.rand(n // 2, **kw) * 2 - 1) * math.pi
-        for k in range(n // 2):
-            c, s = torch.cos(theta[k]), torch.sin(theta[k])
-            Q[2 * k : 2 * k + 2, 2 * k : 2 * k + 2] = torch.stack([torch.stack([c, -s]),
-                                                                  torch.stack([s, c])])
-    else:  # cayley
-        Z = torch.randn(n, n, **kw)
-        B = (Z - Z.T) / math.sqrt(2 * n)
-        eye = torch.eye(n, dtype=torch.float64, device=gen_device)
-        Q = torch.linalg.solve(eye + B, eye - B)
+        for k, angle in enumerate(theta.tolist()):
+            Q[2 * k : 2 * k + 2, 2 * k : 2 * k + 2] = torch.from_numpy(rotation_matrix(angle))
+    else:  # cayley: the book's Cayley map of scoRNN's skew blocks, on a float64 CPU copy
+        B0 = skew_init(n, "cayley", generator=generator, device=gen_device)
+        Q = torch.from_numpy(cayley(B0.cpu().numpy())).to(gen_device)
     return Q.to(dtype=dtype, device=device if device is not None else gen_device)
 
 
@@ -357,10 +375,10 @@ def qr_project_(weight: nn.Parameter) -> nn.Parameter:
     orthogonal matrix returns it unchanged (:math:`R = I`). Without the sign
     correction LAPACK may flip columns at random and the weights jump.
     :math:`Q` is *not* the nearest orthogonal matrix to :math:`W`; the polar
-    factor is (:func:`polar_project_`). Cost: one Householder QR,
-    :math:`\\tfrac{4}{3}n^3` flops, in float64 on the CPU (the weight is copied
-    there and the result copied back in its dtype). Runs under
-    ``torch.no_grad()``. Taught in lesson 13.
+    factor is (:func:`polar_project_`). The factorization is the textbook's
+    :func:`linalg_rnn.orthogonal.qr_orthogonalize` (one Householder QR,
+    :math:`\\tfrac{4}{3}n^3` flops) on a float64 copy on the CPU, copied back
+    in the weight's dtype. Runs under ``torch.no_grad()``. Taught in lesson 13.
 
     Examples
     --------
@@ -370,7 +388,7 @@ def qr_project_(weight: nn.Parameter) -> nn.Parameter:
     (True, True)
     """
     with torch.no_grad():
-        weight.copy_(_sign_corrected_qr(weight))  # in float64 on the CPU, copied back
+        weight.copy_(_sign_corrected_qr(weight))
     return weight
 
 
@@ -391,7 +409,8 @@ def polar_project_(weight: nn.Parameter) -> nn.Parameter:
     -----
     :math:`UV^\\top` minimizes :math:`\\|W - Q\\|_F` over orthogonal :math:`Q`
     (Higham, *Functions of Matrices*, Thm 8.4), so it moves the weights the
-    least; it costs an SVD, several times a QR, in float64 on the CPU.
+    least; it costs an SVD, several times a QR. The factor is the textbook's
+    :func:`linalg_rnn.orthogonal.nearest_orthogonal` on a float64 copy on the CPU.
     Runs under ``torch.no_grad()``. Taught in lesson 13.
 
     Examples
@@ -404,6 +423,5 @@ def polar_project_(weight: nn.Parameter) -> nn.Parameter:
     True
     """
     with torch.no_grad():
-        U, _, Vh = torch.linalg.svd(weight.detach().cpu().double())
-        weight.copy_(U @ Vh)  # copy_ converts to the weight's dtype and device
+        weight.copy_(torch.from_numpy(nearest_orthogonal(_cpu64(weight))))  # copy_ converts dtype and device
     return weight

@@ -1,32 +1,36 @@
 """The training loop: one run of one strategy on one task, measured, checkpointed, resumable.
 
-:func:`train` is the Python API behind ``linalg-rnn train``. One *step* is
-one batch -- the same data for every strategy -- and the loop reads, like
-the algorithm, as these numbered blocks (steps 1--5 are
-:func:`~linalg_rnn.rnn._step.train_step`):
+:func:`train` is the Python API behind ``linalg-rnn train``; a reader follows
+one training step from it to ``optimizer.step()`` in this file. One *step*
+is one batch -- the same data for every strategy -- and reads as these
+blocks (:func:`train_step`, then the rest of :func:`train`'s loop):
 
-1. draw a batch on the CPU, from the run's seeded generator, and move it to
-   the device (so the data depend on the seed alone, not on the device);
-2. forward and backward -- the whole sequence, or window by window for
-   ``tbptt`` (the hidden state carried, detached, between windows);
-3. take the gradient norms, total and :math:`W_{hh}`, *before* clipping; clip;
-4. read the loss, the norms and the accuracy back in **one** transfer; a
-   NaN/inf loss or gradient ends the run here as diverged, with no update;
-5. update, then project :math:`W_{hh}` every ``proj_every`` steps
-   (``qr_projection``/``polar_projection``). With ``tbptt`` in its default
-   ``window`` form, steps 2--5 repeat for every window that carries loss:
-   one update per window, as in lesson 11;
-6. the :math:`O(H^3)` metrics of :math:`W_{hh}` (after the update and the
-   projection), on a float64 copy on the CPU: :math:`\\|W_{hh}\\|_2` and the
-   orthogonality error every ``norm_every`` steps, the spectral radius too
-   every ``spectral_every`` steps;
-7. the validation loss (and accuracy) every ``eval_every`` steps;
-8. the per-lag gradient norms every ``lag_grads_every`` steps;
-9. append the metrics row;
-10. a checkpoint every ``checkpoint_every`` steps;
-11. stop after the step on SIGINT/SIGTERM (checkpointed first).
+* ``# draw a batch`` -- on the CPU, from the run's seeded generator, then
+  moved to the device (the data depend on the seed alone, not the device);
+* ``# forward and backward, window by window`` -- one window is the whole
+  sequence; with ``tbptt`` the hidden state crosses a window boundary
+  detached, and the update comes after every window that carries loss
+  (``tbptt_update="window"``, lesson 11's algorithm) or once, after the last
+  window, from the summed gradients (``"batch"``);
+* ``# gradient norm, then clip`` -- the norms (total and :math:`W_{hh}`) are
+  measured *before* clipping;
+* ``# divergence: no update`` -- the loss, the norms and the accuracy come
+  back in **one** device-to-host transfer per update; a NaN/inf loss or
+  gradient ends the run there, the weights untouched;
+* ``# update, then project`` -- ``optimizer.step()``, then every
+  ``proj_every`` steps :math:`W_{hh}` is replaced by an orthogonal matrix
+  (and every ``rebase_every`` steps a parametrization folds its map into its
+  base);
+* ``# W_hh metrics`` -- :math:`O(H^3)`, on a float64 CPU copy, every
+  ``norm_every``/``spectral_every`` steps;
+* ``# validate`` -- every ``eval_every`` steps, and per-lag gradient norms
+  every ``lag_grads_every``;
+* ``# log`` and ``# checkpoint`` -- every ``log_every`` and
+  ``checkpoint_every`` steps; SIGINT/SIGTERM stop the run after a finished,
+  checkpointed step.
 
-The last step, and a diverged one, always gets 6, 7 and 10.
+The last step, and a diverged one, always gets the metrics, the validation
+and the checkpoint.
 
 Keys of a metrics row:
 
@@ -38,30 +42,28 @@ Keys of a metrics row:
   :math:`W_{hh}` itself, the unconstrained matrix of an ``expm``/``cayley``
   parametrization, the stacked ``(4H, H)`` weight of an LSTM (window-wise
   ``tbptt``: the largest over the step's updates);
-* ``w_hh_spectral_norm``, ``w_hh_max_abs_eigenvalue``, ``orthogonality_error``
-  -- of the effective :math:`W_{hh}` (LSTM: its cell-candidate block); ``null``
-  on the steps that do not compute them;
+* ``w_hh_spectral_norm``, ``w_hh_max_abs_eigenvalue`` (the spectral radius),
+  ``orthogonality_error`` -- of the effective :math:`W_{hh}` (LSTM: its
+  cell-candidate block); ``null`` on the steps that do not compute them;
 * ``train_accuracy`` (classification tasks); ``val_loss`` and
   ``val_accuracy`` on evaluation steps only; ``hidden_grad_norms`` every
   ``lag_grads_every`` steps; ``diverged: true`` on the row where a run diverged.
 
-A run directory holds ``config.json``, ``metrics.jsonl`` (appended, one row
-per logged step), ``metrics.csv``, ``result.json`` (with an ``environment``
-record: torch, CUDA and cuDNN versions, device name, TF32, deterministic
-mode), ``checkpoint.pt`` and ``curves.png``; every whole-file write is atomic.
-SIGINT/SIGTERM finish the current step, write a checkpoint and return;
-``resume=True`` continues from the checkpoint. Who may write in a folder,
-the lock that keeps one run per folder, and what a resume trusts are
-:mod:`~linalg_rnn.rnn.rundir`'s job.
+A run directory (:mod:`~linalg_rnn.rnn.rundir`) holds ``config.json``,
+``metrics.jsonl`` (appended, one row per logged step), ``metrics.csv``,
+``result.json`` (with an ``environment`` record: torch, CUDA and cuDNN
+versions, device name, TF32, deterministic mode), ``checkpoint.pt``
+(:mod:`~linalg_rnn.rnn.checkpoint`) and ``curves.png``.
 
 **What resume promises.** A resumed run continues from the checkpoint's
-weights, optimizer state and data generator (always a CPU generator, so a run
-may resume on another device type). On the CPU it ends with exactly the
-metrics of an uninterrupted run (``elapsed_s`` aside). On a CUDA GPU in
-deterministic mode (the default there) it does too, bit for bit, when it
-resumes on the same GPU model with the same torch, CUDA and cuDNN versions.
-Otherwise -- deterministic mode off, another GPU model or library version,
-MPS, or a resume on another device type -- the resumed run agrees with an
+weights, optimizer moments and data generator (always a CPU generator, so a
+run may resume on another device type); the learning rates are the config's,
+which resume cannot change. On the CPU it ends with exactly the metrics of an
+uninterrupted run (``elapsed_s`` aside). On a CUDA GPU in deterministic mode
+(the default there) it does too, bit for bit, when it resumes on the same GPU
+model with the same torch, CUDA and cuDNN versions. Otherwise --
+deterministic mode off, another GPU model or library version, MPS, or a
+resume on another device type -- the resumed run agrees with an
 uninterrupted one only to rounding, and the two may drift apart over many
 steps as any two floating-point trainings do.
 """
@@ -69,33 +71,27 @@ steps as any two floating-point trainings do.
 from __future__ import annotations
 
 import math
-import os
-import signal
-import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from tqdm.auto import tqdm
 
-from ._environment import check_device_support, environment_record, numerics
-from ._step import evaluate, to_device
-from ._step import train_step as _train_step
-from .config import TrainConfig, resolve_device
-from .metrics import hidden_gradient_norms, plot_run, recurrent_metrics
+from .._console import show_progress, stop_on_signals
+from ._environment import environment_record, numerics
+from .config import TrainConfig
+from .metrics import gradient_norm, hidden_gradient_norms, plot_run, recurrent_metrics
 from .models import build_model
 from .rundir import RunDir
-from .strategies import Strategy, parse_strategy
+from .strategies import polar_project_, qr_project_
 from .tasks import SequenceTask, make_task
 
-__all__ = ["Run", "TrainResult", "TrainState", "build_run", "train"]
+__all__ = ["Run", "TrainResult", "TrainState", "Window", "build_run", "evaluate", "train", "train_step"]
 
-_SPECTRAL_KEYS = ("w_hh_spectral_norm", "w_hh_max_abs_eigenvalue", "orthogonality_error")
+_W_HH_KEYS = ("w_hh_spectral_norm", "w_hh_max_abs_eigenvalue", "orthogonality_error")
 _OPTIMIZERS = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop, "sgd": torch.optim.SGD}
 
 
@@ -136,6 +132,9 @@ class TrainResult:
         Where it ran: versions, device name, TF32, deterministic mode
         (:func:`~linalg_rnn.rnn._environment.environment_record`), and
         ``resumed_from`` (step and device of the checkpoint) for a resumed run.
+    notes : list of str
+        What the run directory did that its owner should know
+        (:attr:`~linalg_rnn.rnn.rundir.RunDir.notes`).
     """
 
     config: TrainConfig
@@ -152,6 +151,7 @@ class TrainResult:
     model: torch.nn.Module | None = field(default=None, repr=False)
     initial_w_hh: torch.Tensor | None = field(default=None, repr=False)
     environment: dict = field(default_factory=dict, repr=False)
+    notes: list[str] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict:
         """The JSON-ready summary written to ``result.json``."""
@@ -171,6 +171,15 @@ class TrainResult:
         }
 
 
+class Window(NamedTuple):
+    """One truncated-BPTT window: timesteps ``start .. stop - 1``, its loss weight, and an update after it?"""
+
+    start: int
+    stop: int
+    loss_weight: float
+    update_after: bool
+
+
 @dataclass
 class Run:
     """The live objects of one run, as :func:`build_run` makes them.
@@ -178,34 +187,28 @@ class Run:
     Attributes
     ----------
     config : TrainConfig
-        Resolved.
-    strategy : Strategy
-        Parsed from ``config.strategy``.
-    device : torch.device
-        Where the model and the batches live.
+        Resolved: its ``parsed_strategy`` and ``torch_device`` are the run's.
     task : SequenceTask
         The task.
     model : torch.nn.Module
-        On ``device``.
+        On the device.
     optimizer : torch.optim.Optimizer
         Over ``params``; a second parameter group, at ``orth_lr``, holds the
         unconstrained matrix of an ``expm``/``cayley`` parametrization.
     data_rng : torch.Generator
         The CPU generator every training batch is drawn from.
     val_x, val_y : torch.Tensor
-        The fixed validation batch, on ``device``.
+        The fixed validation batch, on the device.
     lag_x, lag_y : torch.Tensor or None
         The fixed batch of the per-lag gradients (``lag_grads_every``).
-    windows : list of (int, int, float)
-        ``(t0, t1, weight)`` of each truncated-BPTT window (one window
-        without ``tbptt``): its timesteps and its share of the loss weights.
+    windows : list of Window
+        The truncated-BPTT windows (one window without ``tbptt``), each with
+        its share of the loss weights and whether an update follows it.
     params : list of torch.nn.Parameter
         ``model.parameters()``, listed once.
     """
 
     config: TrainConfig
-    strategy: Strategy
-    device: torch.device
     task: SequenceTask
     model: torch.nn.Module
     optimizer: torch.optim.Optimizer
@@ -214,21 +217,26 @@ class Run:
     val_y: torch.Tensor
     lag_x: torch.Tensor | None
     lag_y: torch.Tensor | None
-    windows: list[tuple[int, int, float]]
+    windows: list[Window]
     params: list[torch.nn.Parameter]
 
 
-def _windows(task: SequenceTask, window: int | None) -> list[tuple[int, int, float]]:
-    """The truncation windows ``(t0, t1, loss weight)``; one window when ``window`` is None."""
+def _windows(task: SequenceTask, window: int | None, update: str | None) -> list[Window]:
+    """The windows of a sequence: an update after each one with loss (``"window"``), else after the last."""
     T = task.length
     k = window or T
-    return [(t0, min(t0 + k, T), float(task.step_weights[t0 : t0 + k].sum())) for t0 in range(0, T, k)]
+    windows = []
+    for t0 in range(0, T, k):
+        t1 = min(t0 + k, T)
+        weight = float(task.step_weights[t0:t1].sum())
+        windows.append(Window(t0, t1, weight, weight > 0 if update == "window" else t1 == T))
+    return windows
 
 
-def _optimizer(config: TrainConfig, strategy: Strategy, model: torch.nn.Module) -> torch.optim.Optimizer:
-    """The optimizer; a parametrization's unconstrained matrix gets its own group at ``orth_lr``."""
+def _optimizer(config: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
+    """The optimizer, with its learning rates: a parametrization's unconstrained matrix at ``orth_lr``."""
     cls = _OPTIMIZERS[config.optimizer]
-    if strategy.parametrization is None:
+    if config.parsed_strategy.parametrization is None:
         return cls(model.parameters(), lr=config.lr)
     X = model.recurrent_parameter()
     rest = [p for p in model.parameters() if p is not X]
@@ -241,7 +249,8 @@ def build_run(config: TrainConfig) -> Run:
     Parameters
     ----------
     config : TrainConfig
-        Resolved or not; it is resolved (checked) here.
+        Resolved (:meth:`~linalg_rnn.rnn.config.TrainConfig.resolved`), or it is
+        resolved here.
 
     Returns
     -------
@@ -263,19 +272,20 @@ def build_run(config: TrainConfig) -> Run:
     >>> run = build_run(TrainConfig(task="adding", seq_len=8, hidden=4, device="cpu"))
     >>> type(run.model).__name__, run.task.length, run.data_rng.device
     ('FusedRNN', 8, device(type='cpu'))
-    >>> type(build_run(TrainConfig(task="adding", seq_len=8, hidden=4, strategy="expm",
-    ...                            device="cpu")).model).__mro__[1].__name__
-    'FunctionalRNN'
+    >>> build_run(TrainConfig(task="adding", seq_len=8, strategy="tbptt", tbptt_window=3,
+    ...                       device="cpu")).windows[-1]
+    Window(start=6, stop=8, loss_weight=1.0, update_after=True)
     """
-    config = config if config._resolved else config.resolved()
-    device = resolve_device(config.device)
-    strategy = parse_strategy(config.strategy)
+    config = config if config.is_resolved else config.resolved()
+    device = config.torch_device
     task = make_task(config.task, config.seq_len, seed=config.seed, **config.task_options())
     with torch.random.fork_rng(devices=[]):
         torch.random.default_generator.manual_seed(config.seed)  # the CPU generator only
         model = build_model(config.model_kind, task.input_size, config.hidden, task.output_size,
-                            parametrization=strategy.parametrization, init_scheme=config.init_scheme,
-                            init_gain=config.init_gain)
+                            parametrization=config.parsed_strategy.parametrization,
+                            init_scheme=config.init_scheme, init_gain=config.init_gain,
+                            activation=config.activation or "tanh", forget_bias=config.forget_bias,
+                            chrono_t_max=task.length if config.lstm_init == "chrono" else None)
     model = model.to(device)
     val_x, val_y = task.validation_batch(config.val_batch, config.seed + 2)  # drawn on the CPU
     lag_x = lag_y = None
@@ -283,12 +293,160 @@ def build_run(config: TrainConfig) -> Run:
         lag_x, lag_y = task.sample(config.batch, torch.Generator().manual_seed(config.seed + 3))
         lag_x, lag_y = to_device(lag_x, device), to_device(lag_y, device)
     return Run(
-        config=config, strategy=strategy, device=device, task=task, model=model,
-        optimizer=_optimizer(config, strategy, model),
+        config=config, task=task, model=model, optimizer=_optimizer(config, model),
         data_rng=torch.Generator().manual_seed(config.seed + 1),
         val_x=to_device(val_x, device), val_y=to_device(val_y, device), lag_x=lag_x, lag_y=lag_y,
-        windows=_windows(task, config.tbptt_window), params=list(model.parameters()),
+        windows=_windows(task, config.tbptt_window, config.tbptt_update), params=list(model.parameters()),
     )
+
+
+def to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Move a CPU tensor to the training device without waiting for the copy.
+
+    On CUDA the tensor is first page-locked, so the copy overlaps the work
+    already queued; on the CPU it is returned as it is.
+
+    Examples
+    --------
+    >>> t = torch.ones(2)
+    >>> to_device(t, torch.device("cpu")) is t
+    True
+    """
+    if device.type == "cpu":
+        return t
+    if device.type == "cuda":
+        t = t.pin_memory()  # page-locked, so the copy runs asynchronously
+    return t.to(device, non_blocking=True)
+
+
+def to_host(values: list[torch.Tensor]) -> list[float]:
+    """A step's device-to-host transfer: 0-d tensors stacked and read with one ``.tolist()``.
+
+    Examples
+    --------
+    >>> to_host([torch.tensor(1.5), torch.tensor(2.0)])
+    [1.5, 2.0]
+    """
+    dtype = values[0].dtype
+    return torch.stack([v.detach().to(dtype) for v in values]).tolist()
+
+
+def draw_batch(run: Run) -> tuple[torch.Tensor, torch.Tensor]:
+    """One training batch, drawn on the CPU from the run's data generator, then moved.
+
+    Examples
+    --------
+    >>> run = build_run(TrainConfig(task="adding", seq_len=8, hidden=4, batch=3, device="cpu"))
+    >>> x, y = draw_batch(run)
+    >>> x.shape, y.shape
+    (torch.Size([3, 8, 2]), torch.Size([3, 8]))
+    """
+    x, y = run.task.sample(run.config.batch, run.data_rng)
+    return to_device(x, run.config.torch_device), to_device(y, run.config.torch_device)
+
+
+def _detach(state: Any) -> Any:
+    """The hidden state cut from its graph (an LSTM's is the pair ``(h, c)``)."""
+    return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+
+
+def train_step(run: Run, step: int) -> dict:
+    """One step: a batch, its gradients, the divergence check, the update; returns the metrics row.
+
+    Returns
+    -------
+    dict
+        ``step``, ``train_loss``, ``grad_norm``, ``grad_norm_w_hh`` (before
+        clipping; the largest over the step's updates), ``updates``
+        (optimizer updates made), ``train_accuracy`` (classification), and
+        ``diverged: True`` when a loss or gradient was not finite -- in which
+        case that update was not made.
+
+    Examples
+    --------
+    >>> run = build_run(TrainConfig(task="adding", seq_len=8, hidden=4, batch=3, device="cpu"))
+    >>> row = train_step(run, 1)
+    >>> sorted(row), row["updates"]
+    (['grad_norm', 'grad_norm_w_hh', 'step', 'train_loss', 'updates'], 1)
+    """
+    cfg, task, model, optimizer = run.config, run.task, run.model, run.optimizer
+    row = {"step": step, "train_loss": 0.0, "grad_norm": 0.0, "grad_norm_w_hh": 0.0, "updates": 0}
+
+    # draw a batch
+    x, y = draw_batch(run)
+
+    # forward and backward, window by window
+    state, outs, loss = None, [], x.new_zeros(())
+    optimizer.zero_grad(set_to_none=True)
+    for window in run.windows:
+        with torch.set_grad_enabled(window.loss_weight > 0):  # a window without loss only carries h on
+            out, state = model(x[:, window.start : window.stop], state)
+        if window.loss_weight > 0:
+            share = task.loss(out, y, window.start)  # this window's part of the batch loss
+            # an update per window descends the window's own mean loss; per batch, the sum of the shares
+            (share / window.loss_weight if cfg.tbptt_update == "window" else share).backward()
+            loss = loss + share.detach()
+        state = _detach(state)  # truncation: no gradient flows back into the previous window
+        outs.append(out.detach())
+        if not window.update_after:
+            continue
+
+        # gradient norm, then clip
+        w_grad = model.recurrent_parameter().grad
+        scalars = [loss, gradient_norm(run.params),  # measured before clipping
+                   torch.linalg.vector_norm(w_grad) if w_grad is not None else loss.new_zeros(())]
+        if cfg.clip_norm is not None:
+            torch.nn.utils.clip_grad_norm_(run.params, cfg.clip_norm)
+        elif cfg.clip_value is not None:
+            torch.nn.utils.clip_grad_value_(run.params, cfg.clip_value)
+        if task.classification and window.stop == task.length:
+            scalars.append(task.accuracy_tensor(torch.cat(outs, dim=1), y))
+
+        # divergence: no update
+        train_loss, grad_norm, grad_norm_w_hh, *accuracy = to_host(scalars)  # the one transfer
+        row["train_loss"] += train_loss
+        if accuracy:
+            row["train_accuracy"] = accuracy[0]
+        if not (math.isfinite(train_loss) and math.isfinite(grad_norm)):
+            row.update(grad_norm=grad_norm, grad_norm_w_hh=grad_norm_w_hh, diverged=True)
+            return row  # the weights stay as they were
+        row["grad_norm"] = max(row["grad_norm"], grad_norm)
+        row["grad_norm_w_hh"] = max(row["grad_norm_w_hh"], grad_norm_w_hh)
+
+        # update, then project
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        row["updates"] += 1
+        loss = x.new_zeros(())
+    # ... then project: W_hh replaced by an orthogonal matrix, once per step, after its last update
+    projection = cfg.parsed_strategy.projection
+    if projection is not None and step % cfg.proj_every == 0:
+        (qr_project_ if projection == "qr" else polar_project_)(model.recurrent_parameter())
+    if cfg.rebase_every and step % cfg.rebase_every == 0:
+        model.rebase_()  # a parametrization folds map(B) into its base: W_hh unchanged
+    if task.classification and "train_accuracy" not in row:  # the last window made no update
+        row["train_accuracy"] = to_host([task.accuracy_tensor(torch.cat(outs, dim=1), y)])[0]
+    return row
+
+
+def evaluate(run: Run, x: torch.Tensor, y: torch.Tensor, *, split: str = "val") -> dict:
+    """Loss (and accuracy) of the model on a held-out batch, in one read: ``{split}_loss``, ...
+
+    The one place that evaluates: the loop calls it on the validation batch.
+
+    Examples
+    --------
+    >>> run = build_run(TrainConfig(task="digits", hidden=4, device="cpu"))
+    >>> sorted(evaluate(run, run.val_x, run.val_y))
+    ['val_accuracy', 'val_loss']
+    """
+    with torch.no_grad():
+        out, _ = run.model(x)
+        scalars = [run.task.loss(out, y)]
+        if run.task.classification:
+            scalars.append(run.task.accuracy_tensor(out, y))
+    values = to_host(scalars)
+    return dict(zip([f"{split}_loss", f"{split}_accuracy"][: len(values)], values, strict=True))
 
 
 @dataclass
@@ -309,8 +467,6 @@ class TrainState:
         :math:`W_{hh}` metrics before the first step.
     initial_w_hh : torch.Tensor or None
         :math:`W_{hh}` before the first step (a CPU copy).
-    interrupted : str or None
-        Set by SIGINT/SIGTERM during this session (not saved).
     resumed_from : dict or None
         ``{"step", "device"}`` of the checkpoint this session resumed from.
     """
@@ -321,7 +477,6 @@ class TrainState:
     divergence_step: int | None = None
     initial: dict = field(default_factory=dict)
     initial_w_hh: torch.Tensor | None = None
-    interrupted: str | None = None
     resumed_from: dict | None = None
 
     @classmethod
@@ -331,81 +486,52 @@ class TrainState:
         return cls(initial=recurrent_metrics(W0), initial_w_hh=W0)
 
     def checkpoint(self, run: Run) -> dict:
-        """Everything needed to resume, loadable with ``torch.load(weights_only=True)``."""
+        """The run's part of a checkpoint (:data:`~linalg_rnn.rnn.checkpoint.CHECKPOINT_KEYS`)."""
         return {
             "step": self.step, "elapsed_s": self.elapsed_s, "diverged": self.diverged,
             "divergence_step": self.divergence_step, "initial": self.initial,
             "initial_w_hh": self.initial_w_hh,
             "model": run.model.state_dict(), "optimizer": run.optimizer.state_dict(),
             "rng": {"data": run.data_rng.get_state(), "torch_cpu": torch.get_rng_state()},
-            "device": run.device.type, "config": run.config.to_dict(),
+            "device": run.config.torch_device.type, "config": run.config.to_dict(),
         }
 
     @classmethod
-    def restore(cls, run: Run, checkpoint: dict) -> TrainState:
-        """Load a checkpoint into ``run`` (model, optimizer, generators); return its state.
+    def restore(cls, run: Run, checkpoint: dict, where: Path) -> TrainState:
+        """Load a checkpoint (:func:`~linalg_rnn.rnn.checkpoint.load_checkpoint` checked it) into ``run``.
+
+        The weights, the optimizer's moments and step counts, and both
+        generators come from the checkpoint; the learning rates stay the
+        config's.
 
         Raises
         ------
         ValueError
-            If the checkpoint's data generator is not a CPU generator's (a
-            checkpoint of an older version, written on a GPU).
+            One line naming ``where`` when the checkpoint does not fit the run
+            (another model's weights); nothing was changed.
         """
-        data = checkpoint["rng"]["data"]
-        if data.numel() != run.data_rng.get_state().numel():
-            raise ValueError(
-                f"cannot resume: the checkpoint's data generator state has {data.numel()} bytes, not "
-                f"the {run.data_rng.get_state().numel()} of a CPU generator (written on "
-                f"{checkpoint.get('device', 'a GPU')} by an older version); start the run again"
-            )
-        run.model.load_state_dict(checkpoint["model"])
-        run.optimizer.load_state_dict(checkpoint["optimizer"])
-        run.data_rng.set_state(data)
+        learning_rates = [group["lr"] for group in run.optimizer.param_groups]  # the config's
+        try:
+            run.model.load_state_dict(checkpoint["model"])
+            run.optimizer.load_state_dict(checkpoint["optimizer"])
+        except (KeyError, RuntimeError, TypeError, ValueError) as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise ValueError(f"{where} does not fit this run ({reason}); nothing was changed") from None
+        for group, lr in zip(run.optimizer.param_groups, learning_rates, strict=True):
+            group["lr"] = lr
+        run.data_rng.set_state(checkpoint["rng"]["data"])
         torch.set_rng_state(checkpoint["rng"]["torch_cpu"])
         return cls(
             step=checkpoint["step"], elapsed_s=checkpoint["elapsed_s"], diverged=checkpoint["diverged"],
             divergence_step=checkpoint["divergence_step"], initial=checkpoint["initial"],
             initial_w_hh=checkpoint["initial_w_hh"],
-            resumed_from={"step": checkpoint["step"], "device": checkpoint.get("device", "unknown")},
+            resumed_from={"step": checkpoint["step"], "device": checkpoint["device"]},
         )
-
-
-@contextmanager
-def _catch_signals(state: TrainState) -> Iterator[None]:
-    """SIGINT/SIGTERM set ``state.interrupted`` instead of killing the run mid-step."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    names = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
-
-    def handler(signum: int, frame: Any) -> None:
-        state.interrupted = names.get(signum, str(signum))
-
-    previous = {s: signal.signal(s, handler) for s in names}
-    try:
-        yield
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
-
-
-def _progress_enabled(progress: bool | None) -> bool:
-    if progress is not None:
-        return progress
-    return sys.stderr.isatty() and not os.environ.get("CI")
-
-
-def _final_metrics(rows: list[dict]) -> dict:
-    """The last non-null value of every metric (per-lag norms aside)."""
-    final: dict = {}
-    for r in rows:
-        final.update({k: v for k, v in r.items() if v is not None and k != "hidden_grad_norms"})
-    return final
 
 
 def train(
     config: TrainConfig,
-    out_dir: str | Path | None = None,
+    out_dir: str | Path | RunDir | None = None,
     *,
     resume: bool = False,
     progress: bool | None = None,
@@ -416,10 +542,12 @@ def train(
     Parameters
     ----------
     config : TrainConfig
-        The run; checked before any work.
-    out_dir : str or Path, optional
+        The run; resolved (checked) here unless it already is.
+    out_dir : str, Path or RunDir, optional
         Run directory for ``config.json``, ``metrics.jsonl``, ``metrics.csv``,
-        ``result.json``, ``checkpoint.pt`` and ``curves.png``. ``None``: keep
+        ``result.json``, ``checkpoint.pt`` and ``curves.png``, or a
+        :class:`~linalg_rnn.rnn.rundir.RunDir` already open (its caller
+        closes it, and its ``resume``/``force`` apply). ``None``: keep
         everything in memory (the returned result).
     resume : bool, optional
         Continue the run in ``out_dir`` from its checkpoint; refused when
@@ -451,7 +579,7 @@ def train(
         If ``resume`` is given and ``out_dir`` holds no run.
     OSError
         If ``out_dir`` cannot be written (a file in the way, permissions, a
-        read-only file system); :class:`~linalg_rnn.rnn.checkpoint.RunDirBusyError`
+        read-only file system); :class:`~linalg_rnn.rnn.rundir.RunDirBusyError`
         if another run holds it. All of these come before any work, with the
         folder unchanged.
 
@@ -476,110 +604,83 @@ def train(
     >>> result.final["orthogonality_error"] < 1e-5   # projected at step 20
     True
     """
-    config = config.resolved()
-    device = resolve_device(config.device)
-    check_device_support(parse_strategy(config.strategy), device)
+    cfg = config if config.is_resolved else config.resolved()  # checked once, before any work
+    device = cfg.torch_device
     # the run directory: checked, locked and its checkpoint read before any work
-    rundir = RunDir.open(out_dir, config, resume=resume, force=force) if out_dir is not None else None
-    try:
-        return _train_in(rundir, config, device, progress)
-    finally:
-        if rundir is not None:
-            rundir.close()  # releases the lock; a folder never claimed is left as it was
-
-
-def _train_in(rundir: RunDir | None, config: TrainConfig, device: torch.device,
-              progress: bool | None) -> TrainResult:
-    """:func:`train` once its run directory (if any) is open and locked."""
-    checkpoint = rundir.checkpoint if rundir is not None else None
-    with numerics(device, allow_tf32=config.allow_tf32, deterministic=config.deterministic) as determ, \
-            torch.random.fork_rng(devices=[]):
-        torch.random.default_generator.manual_seed(config.seed)
-        run = build_run(config)
-        if checkpoint is None:
-            state = TrainState.start(run)
-        else:
-            try:
-                state = TrainState.restore(run, checkpoint)
-            except (KeyError, RuntimeError, TypeError, ValueError) as exc:
-                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-                raise ValueError(f"{rundir.path / 'checkpoint.pt'} does not fit this run ({reason}); "
-                                 "nothing was changed") from None
+    opened = (nullcontext(out_dir) if out_dir is None or isinstance(out_dir, RunDir)
+              else RunDir.open(out_dir, cfg, resume=resume, force=force))
+    with opened as rundir, torch.random.fork_rng(devices=[]), \
+            numerics(device, allow_tf32=cfg.allow_tf32, deterministic=cfg.deterministic) as deterministic:
+        if rundir is not None and rundir.config is None:
+            rundir.accept(cfg)  # on resume: the checkpoint's config, but for what may change
+        torch.random.default_generator.manual_seed(cfg.seed)
+        run = build_run(cfg)
+        checkpoint = rundir.checkpoint if rundir is not None else None
+        state = TrainState.start(run) if checkpoint is None else \
+            TrainState.restore(run, checkpoint, rundir.path / "checkpoint.pt")
         rows = rundir.claim() if rundir is not None else []  # the rows up to the checkpoint
-        _loop(run, state, rows, rundir, progress)
-    environment = environment_record(device, allow_tf32=config.allow_tf32, deterministic=determ)
-    if state.resumed_from is not None:
-        environment["resumed_from"] = state.resumed_from
-    result = TrainResult(
-        config=config, final=_final_metrics(rows), diverged=state.diverged,
-        divergence_step=state.divergence_step, baseline_loss=run.task.baseline_loss,
-        steps_done=state.step, interrupted=state.interrupted, history=rows,
-        initial=state.initial, device=str(device), out_dir=rundir.path if rundir is not None else None,
-        model=run.model, initial_w_hh=state.initial_w_hh, environment=environment,
-    )
-    if rundir is not None:
-        fig = (plot_run(rows, title=f"{config.task}: {config.strategy}", baseline_loss=run.task.baseline_loss)
-               if config.figures and rows else None)
-        rundir.finish(result.to_dict(), rows, fig)
-    return result
+        clock, elapsed_before, shown_norm = time.perf_counter(), state.elapsed_s, math.nan
+        bar = tqdm(total=cfg.steps, initial=min(state.step, cfg.steps), disable=not show_progress(progress),
+                   desc=f"{cfg.task}/{cfg.strategy}", dynamic_ncols=True)
+        with stop_on_signals() as stop, bar:
+            while state.step < cfg.steps and not state.diverged:
+                state.step += 1
+                step = state.step
+                row = train_step(run, step)
+                if row.get("diverged"):
+                    state.diverged, state.divergence_step = True, step
+                last = state.diverged or step == cfg.steps
 
+                # W_hh metrics, after the update and the projection, on a float64 CPU copy
+                with_radius = last or step % cfg.spectral_every == 0
+                if with_radius or step % (cfg.norm_every or cfg.spectral_every) == 0:
+                    W_hh = run.model.recurrent_matrix()
+                    row.update(recurrent_metrics(W_hh, with_spectral_radius=with_radius))
+                else:  # the keys stay, with null, so every row has them
+                    row.update(dict.fromkeys(_W_HH_KEYS))
 
-def _loop(run: Run, state: TrainState, rows: list[dict], rundir: RunDir | None,
-          progress: bool | None) -> None:
-    """Run steps until ``config.steps``, a divergence or a signal; blocks numbered as in the module doc."""
-    cfg = run.config
-    clock, elapsed_before = time.perf_counter(), state.elapsed_s
-    shown_norm = math.nan  # the last ||W_hh||_2 computed, for the progress bar
-    bar = tqdm(total=cfg.steps, initial=min(state.step, cfg.steps), disable=not _progress_enabled(progress),
-               desc=f"{cfg.task}/{cfg.strategy}", dynamic_ncols=True)
-    with _catch_signals(state), bar:
-        while state.step < cfg.steps and not state.diverged:
-            state.step += 1
-            step = state.step
+                # validate, and the per-lag gradient norms through the explicit loop
+                if not state.diverged and (last or step % cfg.eval_every == 0):
+                    row.update(evaluate(run, run.val_x, run.val_y))
+                if not state.diverged and cfg.lag_grads_every and step % cfg.lag_grads_every == 0:
+                    row["hidden_grad_norms"] = hidden_gradient_norms(run.model, run.task,
+                                                                     run.lag_x, run.lag_y)
 
-            # 1-5. batch, forward/backward, gradient norms and clipping, one read, update, projection
-            row = _train_step(run, step)
-
-            # 4. a NaN/inf loss or gradient ends the run (that step made no update)
-            if row.get("diverged"):
-                state.diverged, state.divergence_step = True, step
-            final = state.diverged or step == cfg.steps
-
-            # 6. W_hh metrics after the update and projection, on a float64 CPU copy
-            eigenvalues = final or step % cfg.spectral_every == 0
-            if eigenvalues or step % (cfg.norm_every or cfg.spectral_every) == 0:
-                row.update(recurrent_metrics(run.model.recurrent_matrix(), eigenvalues=eigenvalues))
-            else:  # the keys stay, with null, so every row has them
-                row.update(dict.fromkeys(_SPECTRAL_KEYS))
-
-            # 7. validation
-            if not state.diverged and (final or step % cfg.eval_every == 0):
-                row.update(evaluate(run))
-
-            # 8. per-lag gradient norms, through the explicit loop on the model's own weights
-            if not state.diverged and cfg.lag_grads_every and step % cfg.lag_grads_every == 0:
-                row["hidden_grad_norms"] = hidden_gradient_norms(run.model, run.task, run.lag_x, run.lag_y)
-
-            # 9. log the row
-            state.elapsed_s = elapsed_before + time.perf_counter() - clock
-            row["elapsed_s"] = state.elapsed_s
-            if final or step % cfg.log_every == 0 or "val_loss" in row:
-                rows.append(row)
-                if rundir is not None:
-                    rundir.append_row(row)
-                if not bar.disable:
+                # log
+                state.elapsed_s = elapsed_before + time.perf_counter() - clock
+                row["elapsed_s"] = state.elapsed_s
+                if last or step % cfg.log_every == 0 or "val_loss" in row:
+                    rows.append(row)
+                    if rundir is not None:
+                        rundir.append_row(row)
                     if row["w_hh_spectral_norm"] is not None:
                         shown_norm = row["w_hh_spectral_norm"]
                     bar.set_postfix(loss=f"{row['train_loss']:.4g}", grad=f"{row['grad_norm']:.3g}",
                                     W_hh=f"{shown_norm:.3f}", refresh=False)
-            bar.update(1)
+                bar.update(1)
 
-            # 10. checkpoint
-            if rundir is not None and (final or step % cfg.checkpoint_every == 0 or state.interrupted):
-                rundir.save_checkpoint(state.checkpoint(run))
-
-            # 11. a signal stops the run after a finished, checkpointed step
-            if state.interrupted:
-                break
-    if state.step >= cfg.steps or state.diverged:
-        state.interrupted = None  # a signal during the last step changed nothing
+                # checkpoint; a signal stops the run after a finished, checkpointed step
+                if rundir is not None and (last or step % cfg.checkpoint_every == 0 or stop.signal):
+                    rundir.save_checkpoint(state.checkpoint(run))
+                if stop.signal:
+                    break
+        finished = state.step >= cfg.steps or state.diverged  # a signal during the last step changed nothing
+        environment = environment_record(device, allow_tf32=cfg.allow_tf32, deterministic=deterministic)
+        if state.resumed_from is not None:
+            environment["resumed_from"] = state.resumed_from
+        final = {}
+        for r in rows:  # the last value of every metric (per-lag norms aside)
+            final.update({k: v for k, v in r.items() if v is not None and k != "hidden_grad_norms"})
+        result = TrainResult(
+            config=cfg, final=final, diverged=state.diverged, divergence_step=state.divergence_step,
+            baseline_loss=run.task.baseline_loss, steps_done=state.step,
+            interrupted=None if finished else stop.signal, history=rows, initial=state.initial,
+            device=str(device), out_dir=rundir.path if rundir is not None else None, model=run.model,
+            initial_w_hh=state.initial_w_hh, environment=environment,
+            notes=list(rundir.notes) if rundir is not None else [],
+        )
+        if rundir is not None:
+            figure = (plot_run(rows, title=f"{cfg.task}: {cfg.strategy}",
+                               baseline_loss=run.task.baseline_loss) if cfg.figures and rows else None)
+            rundir.finish(result.to_dict(), rows, figure)
+    return result

@@ -2,8 +2,12 @@
 
 One concept per private module, re-exported here:
 
-* :mod:`._grid` -- profiles (built-in ``quick``/``full`` or a TOML file) and the cells they expand into;
+* :mod:`._profile` -- profiles (built-in ``quick``/``standard``/``full`` or a TOML file) as typed entries;
+* :mod:`._grid` -- the grid points a profile expands into, and the cells (each with its TrainConfig);
+* :mod:`._sweep` -- the sweep: each method's settings chosen on validation runs of their own seeds;
+* :mod:`._records` -- one cell's row of ``results.json``, its curves and eigenvalues;
 * :mod:`._executors` -- one cell as a trainer run; the local process pool and the Ray executor;
+* :mod:`._stop` -- Ctrl-C and SIGTERM stop a study within about one training step;
 * :mod:`._aggregate` -- statistics over seeds: mean ± std, bootstrap intervals, success rates;
 * :mod:`._figures` -- the study's figures; :mod:`._verdicts` -- the verdicts on the nine claims;
 * :mod:`._study` -- :func:`run_study`, the driver behind ``linalg-rnn showdown``;
@@ -21,37 +25,56 @@ True
 from ._aggregate import (
     bootstrap_ci,
     group_rows,
-    pick_learning_rates,
     steps_to_threshold,
     success_rate,
     summarize,
     summary_markdown,
 )
 from ._cli import add_showdown_parser, run_showdown
-from ._executors import EXECUTORS, ROW_KEYS, cell_record, iter_records, run_cell
+from ._executors import (
+    EXECUTORS,
+    Executor,
+    default_workers,
+    iter_records,
+    run_cell,
+    run_cells,
+    work_units,
+)
 from ._figures import plot_curves, plot_eigenvalues, plot_headline, plot_w_hh_norms
 from ._grid import (
-    BUILTIN_PROFILES,
     Cell,
-    Profile,
-    available_tasks,
+    GridPoint,
     dependency_length,
     expand_cells,
-    load_profile,
-    parse_profile,
+    grid_points,
+    main_cells,
+    sweep_cells,
     tbptt_window_for,
 )
 from ._page import publish, results_page
-from ._study import StudyResult, default_workers, run_study
+from ._profile import (
+    BUILTIN_PROFILES,
+    Profile,
+    StrategyEntry,
+    TaskEntry,
+    available_tasks,
+    load_profile,
+    parse_profile,
+)
+from ._records import ROW_KEYS, cell_record, crash_record
+from ._study import StudyResult, run_study
+from ._sweep import Sweep, parse_sweep, pick_settings, sweep_choices, sweep_settings
 from ._verdicts import CLAIMS, NEAR_BASELINE, Verdict, evaluate_claims, verdict_markdown
 
 __all__ = [
-    "BUILTIN_PROFILES", "CLAIMS", "Cell", "EXECUTORS", "NEAR_BASELINE", "Profile", "ROW_KEYS", "StudyResult",
+    "BUILTIN_PROFILES", "CLAIMS", "Cell", "EXECUTORS", "Executor", "GridPoint",
+    "NEAR_BASELINE", "Profile", "ROW_KEYS", "StrategyEntry", "StudyResult", "Sweep", "TaskEntry",
     "Verdict",
-    "add_showdown_parser", "available_tasks", "bootstrap_ci", "cell_record", "default_workers",
-    "dependency_length", "evaluate_claims", "expand_cells", "group_rows", "iter_records",
-    "load_profile", "parse_profile", "pick_learning_rates", "plot_curves", "plot_eigenvalues",
-    "plot_headline", "plot_w_hh_norms", "publish", "results_page", "run_cell", "run_showdown", "run_study",
-    "steps_to_threshold", "success_rate", "summarize", "summary_markdown", "tbptt_window_for",
-    "verdict_markdown",
+    "add_showdown_parser", "available_tasks", "bootstrap_ci", "cell_record", "crash_record",
+    "default_workers", "dependency_length", "evaluate_claims", "expand_cells", "grid_points", "group_rows",
+    "iter_records", "load_profile", "main_cells", "parse_profile", "parse_sweep", "pick_settings",
+    "plot_curves", "plot_eigenvalues", "plot_headline", "plot_w_hh_norms", "publish", "results_page",
+    "run_cell", "run_cells", "run_showdown", "run_study", "steps_to_threshold", "success_rate",
+    "summarize", "summary_markdown", "sweep_cells", "sweep_choices", "sweep_settings",
+    "tbptt_window_for", "verdict_markdown", "work_units",
 ]

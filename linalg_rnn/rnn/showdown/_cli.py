@@ -2,7 +2,7 @@
 
 Exit status: 0 when every cell has a result (diverged and crashed cells
 are results), 2 for a bad flag or profile (one line, before any work),
-130/143 when Ctrl-C/SIGTERM stopped it (rerun with ``--resume``).
+130/143 when Ctrl-C/SIGTERM stopped it (then ``--out DIR --resume`` continues).
 """
 
 from __future__ import annotations
@@ -10,7 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..._console import EXIT_STATUS, error_line, unknown_name
+from ..._validation import check_int
 from ..config import DEVICES
+from ._executors import EXECUTORS
 
 __all__ = ["add_showdown_parser", "run_showdown"]
 
@@ -35,7 +38,7 @@ def add_showdown_parser(subparsers) -> argparse.ArgumentParser:
     >>> _ = add_showdown_parser(parser.add_subparsers(dest="command"))
     >>> args = parser.parse_args(["showdown", "--workers", "2"])
     >>> args.profile, args.workers, args.executor, args.handler is run_showdown
-    ('quick', 2, 'local', True)
+    (None, 2, 'local', True)
     """
     p = subparsers.add_parser(
         "showdown",
@@ -43,16 +46,17 @@ def add_showdown_parser(subparsers) -> argparse.ArgumentParser:
         description="Run the showdown: every strategy on every task and length, over seeds; writes "
                     "results.json, results.csv, summary.md and figures into one folder.",
     )
-    p.add_argument("--profile", default="quick", help="quick (default, CPU, ~15 min on 2 cores), "
+    p.add_argument("--profile", help="quick (the default for a new study; CPU, ~15 min on 2 cores), "
                    "standard (CPU, every task, about an hour on 2 cores), full (GPU, literature "
-                   "scale) or a .toml file")
+                   "scale) or a .toml file; with --resume, the study's own profile by default")
     p.add_argument("--out", help="study folder (default results/<profile>-<date>)")
     p.add_argument("--resume", action="store_true",
                    help="continue the study in --out: skip finished cells, continue interrupted ones")
-    p.add_argument("--executor", default="local", help="local (a process pool, default) or ray")
+    p.add_argument("--executor", default="local", help=f"{' or '.join(EXECUTORS)} (a process pool, "
+                   "the default, or a Ray cluster)")
     p.add_argument("--workers", type=int, help="cells at once (default: one per core on CPU, 4 on a GPU)")
     p.add_argument("--address", help="ray: address of a running cluster (default: start a local one)")
-    p.add_argument("--device", help=f"{'|'.join(DEVICES)} for every cell (default: the profile's)")
+    p.add_argument("--device", help=f"{', '.join(DEVICES)}: for every cell (default: the profile's)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(handler=run_showdown)
     return p
@@ -64,7 +68,7 @@ def run_showdown(args: argparse.Namespace) -> int:
     Returns
     -------
     int
-        The exit status.
+        The exit status: 0, 2 (bad input), 130 (SIGINT) or 143 (SIGTERM).
 
     Examples
     --------
@@ -72,22 +76,43 @@ def run_showdown(args: argparse.Namespace) -> int:
     >>> run_showdown(build_parser().parse_args(["showdown", "--profile", "nope"]))
     2
     """
+    from ._executors import Executor
     from ._study import run_study
 
     try:
-        study = run_study(args.profile, args.out, resume=args.resume, executor=args.executor,
-                          workers=args.workers, address=args.address, device=args.device,
+        _check_flags(args)
+        executor = Executor(kind=args.executor, workers=args.workers, address=args.address,
+                            device=args.device)
+        study = run_study(args.profile, args.out, resume=args.resume, executor=executor,
                           progress=False if args.no_progress else None)
     except (ValueError, TypeError, FileNotFoundError, FileExistsError) as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"linalg-rnn showdown: error: {message}", file=sys.stderr)
+        print(f"linalg-rnn showdown: error: {error_line(exc)}", file=sys.stderr)
         return 2
+    done = len(study.rows)
+    counts = {s: sum(1 for r in study.rows if r["status"] == s)
+              for s in ("finished", "diverged", "crashed", "interrupted")}
+    sitting = (f"{study.ran} run in this sitting"
+               + (f", {study.done_before} done in earlier ones" if study.done_before else ""))
     if study.interrupted:
-        print(f"interrupted; finished cells are saved in {study.out_dir}; rerun with "
-              f"--out {study.out_dir} --resume to continue")
-        return 130
-    counts = {s: sum(1 for r in study.rows if r["status"] == s) for s in ("finished", "diverged", "crashed")}
-    print(f"{len(study.rows)} cells ({counts['finished']} finished, {counts['diverged']} diverged, "
-          f"{counts['crashed']} crashed); {study.ran} run now")
+        earlier = f" ({study.done_before} in earlier sittings)" if study.done_before else ""
+        print(f"stopped by {study.interrupted}: {counts['interrupted']} cells stopped mid-run with a "
+              f"checkpoint, {study.ran - counts['interrupted']} got their result in this sitting{earlier}; "
+              f"everything is saved in {study.out_dir}")
+        print(f"continue with: linalg-rnn showdown --out {study.out_dir} --resume")
+        return EXIT_STATUS[study.interrupted]
+    sweep = sum(1 for r in study.rows if r["phase"] == "sweep")
+    phases = f" ({sweep} sweep, {done - sweep} main)" if sweep else ""
+    print(f"{done} cells{phases}: {counts['finished']} finished, {counts['diverged']} diverged, "
+          f"{counts['crashed']} crashed; {sitting}")
     print(f"results: {study.out_dir.resolve()}")
     return 0
+
+
+def _check_flags(args: argparse.Namespace) -> None:
+    """The flags' own values, refused in messages that name the flag (the Python API checks them again)."""
+    if args.executor not in EXECUTORS:
+        raise unknown_name("executor", args.executor, EXECUTORS, "--executor")
+    if args.workers is not None:
+        check_int(args.workers, "--workers", minimum=1)
+    if args.device is not None and args.device not in DEVICES:
+        raise unknown_name("device", args.device, DEVICES, "--device")

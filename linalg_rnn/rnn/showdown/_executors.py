@@ -1,178 +1,124 @@
 """Running cells: one cell as a trainer run, and the executors that run many (local pool, Ray).
 
-:func:`run_cell` is the unit of work: it trains one cell in its own run
-directory (continuing from its checkpoint when there is one) on one torch
-thread, and returns a *record* -- the row of ``results.json``, downsampled
-curves for the figures, and the eigenvalues of :math:`W_{hh}` at start and
-end. It never raises: a crash is a record too. The executors only decide
-where records are computed; the driver (:mod:`._study`) writes every file.
+:func:`run_cell` is the unit of training: it trains one :class:`~._grid.Cell`
+with the config the cell carries, in its own run directory (continuing from
+its checkpoint when there is one), on one torch thread, and returns a
+*record* -- the row of ``results.json``, downsampled curves for the figures,
+and the eigenvalues of :math:`W_{hh}` at start and end. It never raises: a
+crash is a record too. The executors hand out *units* of work, each a list
+of cells of one grid point (:func:`work_units`): today a unit is one cell,
+or several run one after another; a batched trainer that trains a unit's
+members as one model slots in at :func:`run_cells`. The executors only
+decide where records are computed; the driver (:mod:`._study`) writes every
+file.
 """
 
 from __future__ import annotations
 
-import math
 import multiprocessing
+import os
+import queue
 import signal
+import threading
 import traceback
-from collections.abc import Iterator
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from ..config import TrainConfig
+from ..._console import StopRequest
+from ..config import DEVICES, TrainConfig, resolve_device
 from ..rundir import has_run
 from ..trainer import train
+from ._grid import Cell
+from ._records import cell_record, crash_record
+from ._stop import forward_signal
 
-__all__ = ["EXECUTORS", "ROW_KEYS", "cell_record", "gpu_share", "iter_records", "run_cell"]
+__all__ = ["EXECUTORS", "Executor", "default_workers", "gpu_share", "iter_records", "run_cell", "run_cells",
+           "work_units"]
 
 EXECUTORS = ("local", "ray")
-SUCCESS_RATIO = 0.1  # a seed succeeds when val_loss <= 10 % of the task's baseline
-CURVE_POINTS = 200  # points kept per curve for the figures
-ZOOM_STEPS = 60  # the last steps kept at full resolution (drift between projections)
-# The columns of results.json/results.csv, in order (DESIGN.md's keys first).
-ROW_KEYS = (
-    "task", "seq_len", "strategy", "seed", "val_loss", "baseline_loss", "loss_ratio", "success",
-    "steps_to_threshold", "max_grad_norm", "final_w_hh_spectral_norm", "max_w_hh_spectral_norm",
-    "diverged", "divergence_step", "wall_s", "steps", "run_dir",
-    "phase", "status", "error", "strategy_spec", "lr", "orth_lr", "hidden", "batch", "tbptt_window",
-    "tbptt_update", "proj_every", "optimizer_updates", "val_accuracy", "initial_w_hh_spectral_norm",
-    "time_per_step_s", "device",
-)
+POLL_S = 0.2  # how often the driver looks at finished cells and at a stop request
+RAY_GRACE_S = 30.0  # how long a stopped Ray study waits for its cancelled running tasks
 
 
-def _finite(values) -> list[float]:
-    return [v for v in values if v is not None and math.isfinite(v)]
+def default_workers(device: str = "auto") -> int:
+    """Cells run at once by default: one per core on the CPU, four sharing one GPU.
+
+    Examples
+    --------
+    >>> default_workers("cpu") == (os.cpu_count() or 1)
+    True
+    """
+    if resolve_device(device).type == "cpu":
+        return os.cpu_count() or 1
+    return 4
 
 
-def _downsample(rows: list[dict], key: str, points: int = CURVE_POINTS) -> list[list[float]]:
-    """``[[step, value], ...]`` of the rows that have ``key``, at most ``points`` of them."""
-    pts = [[r["step"], r[key]] for r in rows if r.get(key) is not None and math.isfinite(r[key])]
-    if len(pts) <= points:
-        return pts
-    stride = len(pts) / points
-    kept = [pts[int(i * stride)] for i in range(points)]
-    return kept if kept[-1] is pts[-1] else kept + [pts[-1]]
+@dataclass(frozen=True)
+class Executor:
+    """Where and how a study's cells run.
 
-
-def _eigenvalues(W: torch.Tensor | None) -> list[list[float]] | None:
-    if W is None:
-        return None
-    W = W.detach().cpu().double()
-    if not torch.isfinite(W).all():
-        return None
-    lam = torch.linalg.eigvals(W)
-    return [[round(float(z.real), 6) for z in lam], [round(float(z.imag), 6) for z in lam]]
-
-
-def cell_record(cell: dict, result, run_dir: str) -> dict:
-    """The record of a finished (or diverged, or interrupted) trainer run.
-
-    Parameters
+    Attributes
     ----------
-    cell : dict
-        ``task``, ``seq_len``, ``strategy`` (label), ``seed``, ``phase`` and ``config``.
-    result : TrainResult
-        What :func:`~linalg_rnn.rnn.train` returned.
-    run_dir : str
-        The run directory, as written in the row.
-
-    Returns
-    -------
-    dict
-        ``row`` (the keys of :data:`ROW_KEYS`), ``curves`` (``val_loss``,
-        ``train_loss``, ``grad_norm``, ``w_hh_spectral_norm`` as
-        ``[[step, value], ...]`` and ``w_hh_zoom``, the last steps at full
-        resolution) and ``eigenvalues`` (``start``/``end`` as ``[re, im]``).
-
-    Notes
-    -----
-    ``loss_ratio`` is the final validation loss over the task's baseline;
-    ``success`` is ``loss_ratio <= 0.1``; ``steps_to_threshold`` the first
-    evaluated step where the ratio was at most 0.1. A diverged run has no
-    final loss (``val_loss``, ``loss_ratio`` null; ``success`` false).
-    Gradient norms are before clipping. Taught in lesson 14.
+    kind : {"local", "ray"}
+        A process pool on this machine (``workers=1``: in this process), or
+        Ray tasks (:func:`iter_records`).
+    workers : int or None
+        Cells at once (local) / CPUs of a local Ray instance; default one
+        per core on the CPU, four on a GPU (:func:`default_workers`).
+    address : str or None
+        A running Ray cluster (``ray://host:10001`` or ``auto``); ray only.
+    device : {"auto", "cpu", "cuda", "mps"} or None
+        Overrides the profile's device for every cell.
+    members : int
+        Cells of one grid point per unit of work (:func:`work_units`); 1
+        (default) hands out one cell at a time.
 
     Examples
     --------
-    >>> from linalg_rnn.rnn import TrainConfig, train
-    >>> result = train(TrainConfig(task="adding", seq_len=6, hidden=4, batch=4, steps=4, eval_every=2,
-    ...                            val_batch=8, device="cpu"))
-    >>> cell = {"task": "adding", "seq_len": 6, "strategy": "vanilla", "seed": 0, "phase": "main"}
-    >>> record = cell_record(cell, result, "cells/x")
-    >>> record["row"]["steps"], record["row"]["status"], sorted(record["curves"])[:3]
-    (4, 'finished', ['grad_norm', 'train_loss', 'val_loss'])
+    >>> Executor(workers=2).check()
+    >>> Executor(kind="slurm").check()
+    Traceback (most recent call last):
+        ...
+    ValueError: unknown executor 'slurm'; choose one of local, ray
     """
-    rows, config = result.history, result.config
-    baseline = result.baseline_loss
-    evals = [(r["step"], r["val_loss"]) for r in rows if r.get("val_loss") is not None]
-    val_loss = None if result.diverged or not evals else evals[-1][1]
-    ratio = None if val_loss is None else val_loss / baseline
-    reached = [s for s, v in evals if v / baseline <= SUCCESS_RATIO]
-    norms = _finite(r.get("w_hh_spectral_norm") for r in rows)
-    grads = _finite(r.get("grad_norm") for r in rows)
-    wall = rows[-1]["elapsed_s"] if rows else 0.0
-    status = "interrupted" if result.interrupted else "diverged" if result.diverged else "finished"
-    row = {
-        "task": cell["task"], "seq_len": cell["seq_len"], "strategy": cell["strategy"],
-        "seed": cell["seed"], "val_loss": val_loss, "baseline_loss": baseline, "loss_ratio": ratio,
-        "success": ratio is not None and ratio <= SUCCESS_RATIO,
-        "steps_to_threshold": reached[0] if reached else None,
-        "max_grad_norm": max(grads) if grads else None,
-        "final_w_hh_spectral_norm": norms[-1] if norms else None,
-        "max_w_hh_spectral_norm": max(norms) if norms else None,
-        "diverged": result.diverged, "divergence_step": result.divergence_step,
-        "wall_s": wall, "steps": result.steps_done, "run_dir": run_dir,
-        "phase": cell["phase"], "status": status, "error": None, "strategy_spec": config.strategy,
-        "lr": config.lr, "orth_lr": config.orth_lr, "hidden": config.hidden, "batch": config.batch,
-        "tbptt_window": config.tbptt_window, "tbptt_update": config.tbptt_update,
-        "proj_every": config.proj_every,
-        "optimizer_updates": sum(r.get("updates", 0) for r in rows) if rows and "updates" in rows[0]
-        else None,
-        "val_accuracy": None if result.diverged else result.final.get("val_accuracy"),
-        "initial_w_hh_spectral_norm": result.initial.get("w_hh_spectral_norm"),
-        "time_per_step_s": wall / result.steps_done if result.steps_done else None,
-        "device": result.device,
-    }
-    curves = {key: _downsample(rows, key) for key in
-              ("val_loss", "train_loss", "grad_norm", "w_hh_spectral_norm")}
-    last = rows[-1]["step"] if rows else 0
-    curves["w_hh_zoom"] = [[r["step"], r["w_hh_spectral_norm"]] for r in rows
-                           if r["step"] > last - ZOOM_STEPS and r.get("w_hh_spectral_norm") is not None]
-    final_w = result.model.recurrent_matrix() if result.model is not None else None
-    eig = {"start": _eigenvalues(result.initial_w_hh), "end": _eigenvalues(final_w)}
-    return {"row": row, "curves": curves, "eigenvalues": eig,
-            "environment": getattr(result, "environment", None) or {}}
+
+    kind: str = "local"
+    workers: int | None = None
+    address: str | None = None
+    device: str | None = None
+    members: int = 1
+
+    def check(self) -> None:
+        """Refuse a bad setting in one line, before any work."""
+        if self.kind not in EXECUTORS:
+            raise ValueError(f"unknown executor {self.kind!r}; choose one of {', '.join(EXECUTORS)}")
+        for name in ("workers", "members"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if self.address is not None and self.kind != "ray":
+            raise ValueError("address is for the ray executor; add --executor ray")
+        if self.device is not None:
+            if self.device not in DEVICES:
+                raise ValueError(f"unknown device {self.device!r}; choose one of {', '.join(DEVICES)}")
+            resolve_device(self.device)
 
 
-def crash_record(cell: dict, run_dir: str, error: str) -> dict:
-    """The record of a cell whose run raised (or whose worker died): status ``crashed``.
-
-    Examples
-    --------
-    >>> cell = {"task": "adding", "seq_len": 6, "strategy": "clip", "seed": 1, "phase": "main",
-    ...         "config": {"strategy": "clip", "lr": 0.01}}
-    >>> row = crash_record(cell, "cells/x", "RuntimeError: boom")["row"]
-    >>> row["status"], row["error"], row["success"]
-    ('crashed', 'RuntimeError: boom', False)
-    """
-    row = dict.fromkeys(ROW_KEYS)
-    row.update({"task": cell["task"], "seq_len": cell["seq_len"], "strategy": cell["strategy"],
-                "seed": cell["seed"], "phase": cell["phase"], "run_dir": run_dir,
-                "status": "crashed", "error": error, "success": False, "diverged": False,
-                "strategy_spec": cell["config"].get("strategy"), "lr": cell["config"].get("lr")})
-    return {"row": row, "curves": {}, "eigenvalues": {}}
-
-
-def run_cell(payload: dict) -> dict:
+def run_cell(cell: Cell, study_dir: str | Path) -> dict:
     """Train one cell on one torch thread and return its record; never raises.
 
     Parameters
     ----------
-    payload : dict
-        ``cell`` (see :func:`cell_record`), ``run_dir`` (absolute path) and
-        ``row_dir`` (the run directory as the row shows it, relative to the study).
+    cell : Cell
+        Its config trains as it is.
+    study_dir : str or Path
+        The study folder: the run directory is ``study_dir/cells/<cell.key>``.
 
     Returns
     -------
@@ -188,177 +134,289 @@ def run_cell(payload: dict) -> dict:
 
     Examples
     --------
-    >>> import os, tempfile
-    >>> config = {"task": "adding", "seq_len": 6, "hidden": 4, "batch": 4, "steps": 3, "val_batch": 8,
-    ...           "device": "cpu", "figures": False}
-    >>> cell = {"task": "adding", "seq_len": 6, "strategy": "vanilla", "seed": 0, "phase": "main",
-    ...         "config": config}
+    >>> import tempfile
+    >>> config = TrainConfig(task="adding", seq_len=6, hidden=4, batch=4, steps=3, val_batch=8,
+    ...                      device="cpu", figures=False)
     >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     record = run_cell({"cell": cell, "run_dir": os.path.join(tmp, "run"), "row_dir": "cells/run"})
-    >>> record["row"]["status"], record["row"]["steps"]
-    ('finished', 3)
+    ...     record = run_cell(Cell("adding", 6, "vanilla", config), tmp)
+    >>> record["row"]["status"], record["row"]["steps"], record["row"]["run_dir"]
+    ('finished', 3, 'cells/main/adding-T6/vanilla/seed0')
     """
-    cell = payload["cell"]
+    row_dir = f"cells/{cell.key}"
+    run_dir = Path(study_dir).resolve() / row_dir
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        resume = has_run(payload["run_dir"])  # a cell started before: continue it from its checkpoint
-        result = train(TrainConfig.from_dict(cell["config"]), payload["run_dir"], resume=resume,
-                       progress=False)
-        return cell_record(cell, result, payload["row_dir"])
+        result = train(cell.config, run_dir, resume=has_run(run_dir), progress=False)
+        return cell_record(cell, result, row_dir)
     except Exception as exc:  # a crashed cell is a result of the study, not the end of it
         last = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        return crash_record(cell, payload["row_dir"], last.splitlines()[0])
+        return crash_record(cell, row_dir, last.splitlines()[0])
     finally:
         torch.set_num_threads(threads)
 
 
-def gpu_share(config: dict) -> float:
+def run_cells(cells: list[Cell], study_dir: str | Path,
+              stopped: Callable[[], bool] | None = None) -> list[dict]:
+    """Run one unit of work -- cells of one grid point -- one after another; their records.
+
+    Parameters
+    ----------
+    cells : list of Cell
+        A unit from :func:`work_units`.
+    study_dir : str or Path
+        The study folder.
+    stopped : callable, optional
+        Asked before each cell; once it says True, no further cell starts
+        (the records returned are those of the cells that ran).
+
+    Returns
+    -------
+    list of dict
+        One record per cell run, in order.
+
+    Notes
+    -----
+    This is where a batched trainer (issue 21) trains the members of a
+    unit as one model; the records it returns must be those of
+    :func:`run_cell`, one per member.
+
+    Examples
+    --------
+    >>> run_cells([], "/tmp")
+    []
+    """
+    records = []
+    for cell in cells:
+        if stopped is not None and stopped():
+            break
+        records.append(run_cell(cell, study_dir))
+        if records[-1]["interrupted"]:
+            break  # the signal that stopped this cell stops the unit
+    return records
+
+
+def work_units(cells: list[Cell], members: int = 1) -> list[list[Cell]]:
+    """Cells in units of work: up to ``members`` consecutive cells of one grid point and phase.
+
+    Examples
+    --------
+    >>> config = TrainConfig(task="adding", seq_len=6)
+    >>> cells = [Cell("adding", 6, s, config) for s in ("a", "a", "a", "b")]
+    >>> [[c.strategy for c in unit] for unit in work_units(cells, members=2)]
+    [['a', 'a'], ['a'], ['b']]
+    """
+    units: list[list[Cell]] = []
+    for cell in cells:
+        last = units[-1] if units else None
+        if (last is not None and len(last) < members
+                and (last[0].phase, last[0].task, last[0].seq_len, last[0].strategy)
+                == (cell.phase, cell.task, cell.seq_len, cell.strategy)):
+            last.append(cell)
+        else:
+            units.append([cell])
+    return units
+
+
+def gpu_share(config: TrainConfig) -> float:
     """The fraction of a GPU a cell asks Ray for: a quarter for small models, else a whole one.
 
     Examples
     --------
-    >>> gpu_share({"hidden": 64}), gpu_share({"hidden": 512})
+    >>> gpu_share(TrainConfig(hidden=64)), gpu_share(TrainConfig(hidden=512))
     (0.25, 1.0)
     """
-    return 0.25 if config.get("hidden", 64) <= 256 else 1.0
+    return 0.25 if config.hidden <= 256 else 1.0
 
 
-def _worker_init() -> None:
-    # An idle worker ignores Ctrl-C; a training worker gets it through the trainer's own
-    # handler, which checkpoints the step and returns "interrupted" to the driver.
+# --- the local executor: a process pool that never holds a queued cell ---------------------------
+
+_STOP_EVENT = None  # in a worker process: the pool's shared stop flag, set by the driver
+
+
+def _worker_init(stop_event, pids) -> None:
+    global _STOP_EVENT
+    _STOP_EVENT = stop_event
+    pids.put(os.getpid())  # so the driver can forward a signal to this worker
+    # An idle worker ignores both signals; a training worker takes them through the trainer's
+    # own handler, which checkpoints the step and returns "interrupted" to the driver.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     torch.set_num_threads(1)
 
 
-def _iter_local(payloads: list[dict], workers: int, stop: dict) -> Iterator[tuple[int, dict]]:
+def _run_in_worker(cells: list[Cell], study_dir: str) -> list[dict]:
+    return run_cells(cells, study_dir, stopped=_STOP_EVENT.is_set)
+
+
+def _drain(pids, known: set[int]) -> set[int]:
+    while True:
+        try:
+            known.add(pids.get_nowait())
+        except queue.Empty:
+            return known
+
+
+def _iter_local(units: list[list[Cell]], study_dir: str, workers: int,
+                stop: StopRequest) -> Iterator[tuple[Cell, dict]]:
     if workers == 1:  # in this process: no start-up cost, and safe inside a lesson script
-        for i, payload in enumerate(payloads):
-            if stop.get("signal"):
+        for unit in units:
+            if stop:
                 return
-            yield i, run_cell(payload)
+            yield from zip(unit, run_cells(unit, study_dir, stopped=lambda: bool(stop)), strict=False)
         return
-    todo = list(range(len(payloads)))
-    tries = dict.fromkeys(todo, 0)
-    while todo and not stop.get("signal"):
-        context = multiprocessing.get_context("spawn")  # no fork of a process holding torch threads
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:
-            futures = {pool.submit(run_cell, payloads[i]): i for i in todo}
-            todo = []
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                if stop.get("signal"):
-                    for f in pending:
-                        f.cancel()
-                for f in done:
-                    i = futures[f]
-                    if f.cancelled():
-                        continue
+    context = multiprocessing.get_context("spawn")  # no fork of a process holding torch threads
+    stop_event, pids, known = context.Event(), context.Queue(), set()
+    todo, tries = deque(range(len(units))), Counter()
+    while todo and not stop:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init,
+                                 initargs=(stop_event, pids)) as pool:
+            running, broken = {}, False
+            while running or (todo and not stop and not broken):
+                # at most one unit per worker: nothing waits in the pool's queue, so nothing
+                # queued can start after a stop
+                while todo and len(running) < workers and not stop and not broken:
+                    i = todo.popleft()
                     try:
-                        yield i, f.result()
+                        running[pool.submit(_run_in_worker, units[i], study_dir)] = i
+                    except BrokenProcessPool:
+                        todo.appendleft(i)
+                        broken = True
+                done, _ = wait(running, timeout=POLL_S, return_when=FIRST_COMPLETED)
+                if stop:
+                    stop_event.set()
+                    forward_signal(stop, _drain(pids, known))
+                for future in done:
+                    i = running.pop(future)
+                    try:
+                        records = future.result()
                     except BrokenProcessPool:  # a worker died (killed, out of memory): retry once
+                        broken = True
                         tries[i] += 1
                         if tries[i] < 2:
                             todo.append(i)
-                        else:
-                            cell = payloads[i]
-                            yield i, crash_record(cell["cell"], cell["row_dir"], "worker process died")
+                            continue
+                        records = [crash_record(c, f"cells/{c.key}", "worker process died") for c in units[i]]
+                    yield from zip(units[i], records, strict=False)
 
 
-def _iter_ray(payloads: list[dict], address: str | None, workers: int | None,
-              stop: dict) -> Iterator[tuple[int, dict]]:
+# --- the Ray executor ----------------------------------------------------------------------------
+
+def _python_handlers() -> dict:
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _reinstall(handlers: dict) -> None:
+    for s, h in handlers.items():
+        if h is not None:
+            signal.signal(s, h)
+
+
+def _iter_ray(units: list[list[Cell]], study_dir: str, address: str | None, workers: int | None,
+              stop: StopRequest) -> Iterator[tuple[Cell, dict]]:
     try:
         import ray
+        from ray.exceptions import TaskCancelledError
     except ImportError:
         raise ValueError("--executor ray needs ray: pip install 'linalg-rnn[cluster]'") from None
     started = False
     if not ray.is_initialized():
         kwargs = {"address": address} if address else {"num_cpus": workers}
+        handlers = _python_handlers()
         ray.init(include_dashboard=False, log_to_driver=False, **kwargs)
+        _reinstall(handlers)  # ray.init puts its own SIGTERM handler, which kills the driver, over ours
         started = True
+
+    def records(ref) -> Iterator[tuple[Cell, dict]]:
+        unit = units[refs[ref]]
+        try:
+            yield from zip(unit, ray.get(ref), strict=False)
+        except TaskCancelledError:
+            return  # stopped: no record, the cell reruns (from its checkpoint, if any) on resume
+        except Exception as exc:  # retries exhausted: the worker kept dying
+            yield from ((c, crash_record(c, f"cells/{c.key}", f"ray: {type(exc).__name__}")) for c in unit)
+
     try:
         gpus = ray.cluster_resources().get("GPU", 0) > 0
-        remote = ray.remote(run_cell)
+        remote = ray.remote(run_cells)
         refs = {}
-        for i, payload in enumerate(payloads):
-            config = payload["cell"]["config"]
-            share = gpu_share(config) if gpus and config.get("device") in ("auto", "cuda") else 0
-            ref = remote.options(num_cpus=1, num_gpus=share, max_retries=3).remote(payload)
-            refs[ref] = i
+        for i, unit in enumerate(units):
+            config = unit[0].config
+            share = gpu_share(config) if gpus and config.device in ("auto", "cuda") else 0
+            refs[remote.options(num_cpus=1, num_gpus=share, max_retries=3).remote(unit, study_dir)] = i
         pending = list(refs)
-        while pending:
-            if stop.get("signal"):
-                for ref in pending:
-                    ray.cancel(ref)
-                return
-            done, pending = ray.wait(pending, num_returns=1, timeout=0.5)
+        while pending and not stop:
+            done, pending = ray.wait(pending, num_returns=1, timeout=POLL_S)
             for ref in done:
-                i = refs[ref]
-                try:
-                    yield i, ray.get(ref)
-                except Exception as exc:  # retries exhausted: the worker kept dying
-                    cell = payloads[i]
-                    yield i, crash_record(cell["cell"], cell["row_dir"], f"ray: {type(exc).__name__}")
+                yield from records(ref)
+        if stop and pending:
+            for ref in pending:  # a queued task never starts; a running one gets a KeyboardInterrupt
+                ray.cancel(ref)
+            done, _ = ray.wait(pending, num_returns=len(pending), timeout=RAY_GRACE_S)
+            for ref in done:
+                yield from records(ref)
     finally:
         if started:
             ray.shutdown()
 
 
-def iter_records(payloads: list[dict], *, executor: str = "local", workers: int = 1,
-                 address: str | None = None, stop: dict | None = None) -> Iterator[tuple[int, dict]]:
-    """Run cells and yield ``(index, record)`` as each finishes, in completion order.
+def iter_records(units: list[list[Cell]], study_dir: str | Path, executor: Executor | None = None,
+                 stop: StopRequest | None = None) -> Iterator[tuple[Cell, dict]]:
+    """Run units of cells and yield ``(cell, record)`` as each unit finishes, in completion order.
 
     Parameters
     ----------
-    payloads : list of dict
-        One per cell, as :func:`run_cell` takes them.
-    executor : {"local", "ray"}
-        A process pool on this machine (one process per worker; ``workers=1``
-        runs in this process), or Ray tasks -- on the cluster at ``address``,
-        or a local Ray instance with ``workers`` CPUs when no address is given.
-    workers : int
-        Cells run at once (local) / CPUs of a local Ray instance.
-    address : str, optional
-        A running Ray cluster (``ray://host:10001`` or ``auto``).
-    stop : dict, optional
-        Set ``stop["signal"]`` to stop starting cells; running ones finish
-        their step, checkpoint and come back ``interrupted``.
+    units : list of list of Cell
+        From :func:`work_units`.
+    study_dir : str or Path
+        The study folder (on a Ray cluster: a path every node sees).
+    executor : Executor, optional
+        Default: the local executor at its default workers.
+    stop : StopRequest, optional
+        Once it is set (:mod:`._stop`), no further cell starts, and running
+        cells are told to stop after their current step.
 
     Yields
     ------
-    tuple of (int, dict)
+    tuple of (Cell, dict)
 
     Notes
     -----
+    **Local.** A process pool of ``workers`` processes (``workers=1``: this
+    process), given one unit per free worker, so no cell waits in a queue
+    that a stop could not empty. On a stop, each worker checks a shared
+    flag before each cell, and the driver sends the signal to the workers
+    on every poll (:data:`POLL_S`) until their cells return: the trainer
+    ends the step it is in, writes a checkpoint and returns ``interrupted``.
+    A worker that dies takes the pool with it; its units are retried once
+    in a new pool.
+
+    **Ray.** Every unit is a task (retried 3 times if its worker dies). On a
+    stop, the tasks not started yet are cancelled and never start; the
+    running ones get ``ray.cancel`` -- a ``KeyboardInterrupt`` in the task,
+    which the trainer sees as SIGINT where the task runs in its worker's
+    main thread (then it checkpoints and stops after the step). That part
+    is best effort: the driver waits :data:`RAY_GRACE_S` seconds for them,
+    keeps no record of a cancelled task, and ``--resume`` reruns it, from
+    its checkpoint when one was written. (``ray.init`` puts a SIGTERM
+    handler of its own over the driver's, one that ends the process; the
+    driver puts its own back after it.)
+
     Every cell runs on one torch thread, so on the CPU both executors give
-    bit-identical rows (``wall_s`` aside). A Ray task whose worker dies is
-    retried (3 times); a local worker that dies takes the pool with it, and
-    its cells are retried once in a new pool. Taught in lesson 14.
+    bit-identical rows (``wall_s`` aside). Taught in lesson 14.
 
     Examples
     --------
-    >>> list(iter_records([]))
+    >>> list(iter_records([], "/tmp"))
     []
     """
-    stop = {} if stop is None else stop
-    if executor == "ray":
-        yield from _iter_ray(payloads, address, workers, stop)
+    executor = executor or Executor()
+    stop = StopRequest() if stop is None else stop
+    study_dir = str(Path(study_dir).resolve())
+    workers = executor.workers or default_workers(executor.device or "auto")
+    if executor.kind == "ray":
+        yield from _iter_ray(units, study_dir, executor.address, executor.workers, stop)
     else:
-        yield from _iter_local(payloads, workers, stop)
-
-
-def payload_for(cell, study_dir: Path) -> dict:
-    """What :func:`run_cell` needs for one :class:`~._grid.Cell` of the study in ``study_dir``.
-
-    Examples
-    --------
-    >>> from linalg_rnn.rnn.showdown import Cell
-    >>> payload = payload_for(Cell("adding", 6, "clip", 0, {"lr": 0.01}), "/tmp/study")
-    >>> payload["row_dir"], payload["run_dir"].endswith("/study/cells/main/adding-T6/clip/seed0")
-    ('cells/main/adding-T6/clip/seed0', True)
-    """
-    row_dir = f"cells/{cell.key}"
-    return {"cell": {"task": cell.task, "seq_len": cell.seq_len, "strategy": cell.strategy,
-                     "seed": cell.seed, "phase": cell.phase, "config": cell.config},
-            "run_dir": str(Path(study_dir).resolve() / row_dir), "row_dir": row_dir}
+        yield from _iter_local(units, study_dir, workers, stop)

@@ -9,15 +9,26 @@ committed page is exactly what this code makes of the committed ``results.json``
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 from pathlib import Path
 
 from ._aggregate import summarize
+from ._figures import FIGURES, figure_png
 from ._verdicts import CLAIMS, evaluate_claims
 
 __all__ = ["publish", "results_page"]
 
 PUBLISHED = ("results.json", "results.csv", "summary.md")
+# What each figure shows, as the page's caption and the image's alternative text.
+CAPTIONS = {
+    "headline": "Final validation loss over the task's baseline at every length, by task and family "
+                "of methods.",
+    "loss_curves": "Validation loss over the baseline during training, at each task's longest length.",
+    "grad_norms": "Gradient norm (before clipping) during training, at each task's longest length.",
+    "w_hh_norm": "The spectral norm of W_hh during training, and over the last recorded steps.",
+    "eigenvalues": "Eigenvalues of W_hh at the start and at the end of training, with the unit circle.",
+}
 
 FAIRNESS = """\
 * **Same data, same budget.** Every method in a (task, length) cell gets the same hidden size,
@@ -74,8 +85,8 @@ Every cell is checked before any work; a bad entry is one line of error naming i
 """
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    out = [".. list-table::", "   :header-rows: 1", ""]
+def _table(header: list[str], rows: list[list[str]], css_class: str = "") -> list[str]:
+    out = [".. list-table::", "   :header-rows: 1", *([f"   :class: {css_class}"] if css_class else []), ""]
     for line in [header] + rows:
         out.append("   * - " + line[0])
         out += [f"     - {cell}" for cell in line[1:]]
@@ -87,6 +98,26 @@ def _sitting(s: dict) -> str:
     if s.get("wall_s") is None:  # a sitting killed before it could write its time
         return f"{s['cells_run']} cells{resumed}, wall time not recorded (the sitting was killed)"
     return f"{s['cells_run']} cells{resumed} in {s['wall_s'] / 60:.1f} min"
+
+
+def _public_command(command: str) -> str:
+    """The study's command without the folder it wrote to (a path on the author's machine)."""
+    words = shlex.split(command)
+    kept = []
+    for i, word in enumerate(words):
+        if word == "--out" or word.startswith("--out=") or (i and words[i - 1] == "--out"):
+            continue
+        kept.append(word)
+    return shlex.join(kept)
+
+
+def _figure(figures: str, name: str, present: bool) -> list[str]:
+    """A figure at its natural size (the page's column), linked to its full-size file, with its caption."""
+    if not present:
+        return [f"*{CAPTIONS[name]}* Not in this copy of the study: it is drawn from ``curves.json``, which "
+                "the study folder published here does not hold.", ""]
+    return [f".. image:: {figures}/{name}.png", f"   :alt: {CAPTIONS[name]}", "",
+            f"*{CAPTIONS[name]}* Click or tap the figure for its full-size image.", ""]
 
 
 def _g(x, spec: str = ".3g") -> str:
@@ -160,7 +191,8 @@ def results_page(results_dir: str | Path, *, image_dir: str | None = None) -> st
         "``results.json`` by :func:`linalg_rnn.rnn.showdown.results_page`: every number below",
         "is read from that file.", "",
         "How this run was made", "---------------------", "",
-        f"* command: ``{meta['command']}`` (profile ``{meta['profile']['name']}``)",
+        f"* command: ``{_public_command(meta['command'])}`` (profile ``{meta['profile']['name']}``; "
+        "the folder it wrote to left out)",
         f"* date: {meta['date']}; wall time {_g(None if wall is None else wall / 60, '.1f')} minutes "
         f"for {len(main)} cells" + (" (not counting the sittings killed before they recorded their time)"
                                     if any(x.get("wall_s") is None for x in meta.get("sittings", [])) else "")
@@ -176,7 +208,7 @@ def results_page(results_dir: str | Path, *, image_dir: str | None = None) -> st
         meta["profile"].get("description", "").replace("\n", " "), "",
         "Fairness rules", "--------------", "", FAIRNESS,
         "Headline", "--------", "",
-        f".. image:: {figures}/headline.png", "   :alt: loss over baseline against sequence length", "",
+        *_figure(figures, "headline", (results_dir / "figures" / "headline.png").is_file()),
         "Verdicts on the source claims", "-----------------------------", "",
         "Each claim from the source material, with the rule's verdict and the numbers it read.",
         "*Not decided by this run* comes with the command that would decide it.", "",
@@ -184,11 +216,16 @@ def results_page(results_dir: str | Path, *, image_dir: str | None = None) -> st
     verdicts = evaluate_claims(rows)
     out += _table(["#", "claim", "verdict", "measured"],
                   [[str(v.claim), CLAIMS[v.claim], f"**{v.status}**",
-                    v.evidence + (f" Decide with ``{v.decide}``." if v.decide else "")] for v in verdicts])
+                    v.evidence + (f" Decide with ``{v.decide}``." if v.decide else "")] for v in verdicts],
+                  "verdicts stack-on-phone")
     out += ["Per task and length", "-------------------", "",
-            "Statistics over seeds: loss/baseline mean ± std and its bootstrap 95 % interval, seeds",
-            "below 10 % of the baseline, median steps to get there, largest gradient norm (before",
-            "clipping), mean final and largest ‖W_hh‖₂, divergences, seconds per step.", ""]
+            "Statistics over seeds, one table per task and length. **loss/baseline**: mean ± standard",
+            "deviation of the final validation loss over the task's baseline; **95 % CI**: its bootstrap",
+            "interval; **success**: seeds below 10 % of the baseline (and divergences, if any); **max ‖g‖**:",
+            "the largest gradient norm, before clipping; **max ‖W_hh‖₂**: the largest spectral norm of the",
+            "recurrent matrix, mean over seeds; **s/step**: seconds per training step. The steps each",
+            "seed took to reach 10 % and the final ‖W_hh‖₂ are in ``results.csv`` next to",
+            "``results.json`` (one row per seed), and in ``summary.md``.", ""]
     lines = summarize(rows)
     for pair in dict.fromkeys((x["task"], x["seq_len"]) for x in lines):
         title = f"{pair[0]}, T = {pair[1]}"
@@ -196,27 +233,24 @@ def results_page(results_dir: str | Path, *, image_dir: str | None = None) -> st
         body = []
         for x in (y for y in lines if (y["task"], y["seq_len"]) == pair):
             ci = x["loss_ratio_ci"]
+            diverged = f", {x['divergences']} diverged" if x["divergences"] else ""
             body.append([f"``{x['strategy']}``",
                          f"{_g(x['loss_ratio_mean'])} ± {_g(x['loss_ratio_std'], '.2g')}",
                          "–" if ci is None else f"[{ci[0]:.3g}, {ci[1]:.3g}]",
-                         f"{x['successes']}/{x['n']}", _g(x["steps_to_threshold"], ".0f"),
-                         _g(x["max_grad_norm"]), _g(x["final_w_hh_mean"], ".4g"), _g(x["max_w_hh"], ".4g"),
-                         str(x["divergences"]), _g(x["time_per_step_s"], ".3g")])
-        out += _table(["strategy", "loss/baseline", "95 % CI", "success", "steps to 10 %", "max ‖g‖",
-                       "final ‖W_hh‖₂", "max ‖W_hh‖₂", "diverged", "s/step"], body)
+                         f"{x['successes']}/{x['n']}{diverged}", _g(x["max_grad_norm"]),
+                         _g(x["max_w_hh"], ".4g"), _g(x["time_per_step_s"], ".2g")])
+        out += _table(["strategy", "loss/baseline", "95 % CI", "success", "max ‖g‖", "max ‖W_hh‖₂", "s/step"],
+                      body, "per-cell stack-on-phone")
     out += ["Figures", "-------", ""]
-    for name, alt in (("loss_curves", "validation loss over baseline during training"),
-                      ("grad_norms", "gradient norms during training"),
-                      ("w_hh_norm", "spectral norm of W_hh during training"),
-                      ("eigenvalues", "eigenvalues of W_hh at start and end")):
-        out += [f".. image:: {figures}/{name}.png", f"   :alt: {alt}", ""]
+    for name in ("loss_curves", "grad_norms", "w_hh_norm", "eigenvalues"):
+        out += _figure(figures, name, (results_dir / "figures" / f"{name}.png").is_file())
     out += [PROFILE_FORMAT]
     return "\n".join(out).rstrip() + "\n"
 
 
 def publish(study_dir: str | Path, dest: str | Path = "docs/results/study",
             page: str | Path = "docs/results.rst") -> Path:
-    """Copy a finished study's publishable files to ``dest`` and write the results page.
+    """Copy a finished study's files to ``dest``, draw its figures there and write the results page.
 
     Parameters
     ----------
@@ -224,7 +258,9 @@ def publish(study_dir: str | Path, dest: str | Path = "docs/results/study",
         A study folder made by ``linalg-rnn showdown``.
     dest : str or Path, optional
         Where the committed copy lives (``results.json``, ``results.csv``,
-        ``summary.md``, ``figures/``; not the run directories).
+        ``summary.md``, ``curves.json``, ``figures/``; not the run
+        directories). It may be ``study_dir`` itself: publishing the
+        committed copy again redraws its figures and rewrites the page.
     page : str or Path, optional
         The reST page to (re)write; it refers to the figures relative to its folder.
 
@@ -238,6 +274,14 @@ def publish(study_dir: str | Path, dest: str | Path = "docs/results/study",
     FileNotFoundError
         If ``study_dir`` lacks one of the files.
 
+    Notes
+    -----
+    The figures are drawn anew from ``results.json`` and ``curves.json`` by
+    this version of the code (:mod:`._figures`), not copied, so the page's
+    figures always follow the page's code. Without ``curves.json`` only the
+    headline figure can be drawn (from the rows); the other figures are
+    then left out of the page, which says why.
+
     Examples
     --------
     >>> publish("/no/such/study")
@@ -250,9 +294,20 @@ def publish(study_dir: str | Path, dest: str | Path = "docs/results/study",
         if not (study_dir / name).is_file():
             raise FileNotFoundError(f"{study_dir / name} does not exist; is the study finished?")
     dest.mkdir(parents=True, exist_ok=True)
-    for name in PUBLISHED:
-        shutil.copyfile(study_dir / name, dest / name)
-    shutil.copytree(study_dir / "figures", dest / "figures", dirs_exist_ok=True)
+    for name in (*PUBLISHED, "curves.json"):
+        source, target = study_dir / name, dest / name
+        if source.is_file() and not (target.exists() and target.samefile(source)):
+            shutil.copyfile(source, target)
+    rows = json.loads((dest / "results.json").read_text(encoding="utf-8"))["runs"]
+    curves_file = dest / "curves.json"
+    curves = json.loads(curves_file.read_text(encoding="utf-8")) if curves_file.is_file() else None
+    (dest / "figures").mkdir(exist_ok=True)
+    for name, draw in FIGURES.items():
+        target = dest / "figures" / name
+        if curves is None and name != "headline.png":
+            target.unlink(missing_ok=True)  # drawn by older code from curves this copy does not hold
+        else:
+            target.write_bytes(figure_png(draw(rows, curves or {})))
     image_dir = dest.resolve().relative_to(page.resolve().parent).as_posix() + "/figures"
     page.write_text(results_page(dest, image_dir=image_dir), encoding="utf-8")
     return page

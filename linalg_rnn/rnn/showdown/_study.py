@@ -1,8 +1,8 @@
-"""The driver of a study: check everything, run the cells, write every output file atomically.
+"""The driver of a study: check everything, run the sweep and the main grid, write every file atomically.
 
 Layout of a study folder (``results/<profile>-<date>/`` by default)::
 
-    study.json         the profile as given (a resume must match it)
+    study.json         the profile as given (a resume reads it, and must match it)
     cells/<key>/       one trainer run directory per cell (config, metrics, checkpoint)
     records/<key>.json one finished cell: its row, curves and eigenvalues
     results.json       meta + runs (one row per cell)      results.csv   the same rows
@@ -11,36 +11,40 @@ Layout of a study folder (``results/<profile>-<date>/`` by default)::
     figures/*.png      loss curves, gradient norms, ‖W_hh‖₂, eigenvalues, headline
 
 Only the driver writes these files (workers return records), each write
-atomic; a cell's record appears only when the cell has finished, so
+atomic; a cell's record appears only when the cell has a result, so
 ``resume`` reruns exactly the cells without one.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as _dt
 import io
 import json
 import os
 import platform
-import signal
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from ..checkpoint import atomic_write_bytes, atomic_write_json, atomic_write_text
-from ..config import DEVICES, resolve_device
-from ._aggregate import pick_learning_rates, summarize, summary_markdown
-from ._executors import EXECUTORS, ROW_KEYS, iter_records, payload_for
-from ._grid import Profile, available_tasks, expand_cells, load_profile
+from ..._console import StopRequest, show_progress, stop_on_signals
+from ..._filesystem import atomic_write_bytes, atomic_write_json, atomic_write_text
+from ._aggregate import summarize, summary_markdown
+from ._executors import Executor, default_workers, iter_records, work_units
+from ._grid import Cell, grid_points, main_cells, sweep_cells
+from ._profile import Profile, available_tasks, load_profile, parse_profile
+from ._records import ROW_KEYS
+from ._sweep import sweep_choices
 
-__all__ = ["StudyResult", "default_workers", "run_study", "write_outputs"]
+__all__ = ["StudyResult", "run_study", "write_outputs"]
 
-_DONE = ("finished", "diverged")
+_DONE = ("finished", "diverged")  # a main cell with one of these is never run again
+SELECTION_RULE = ("lowest mean final validation loss over the sweep seeds; a diverged or crashed run "
+                  "counts as +inf; ties go to the smaller learning rate")
 
 
 @dataclass
@@ -55,58 +59,20 @@ class StudyResult:
         The rows of ``results.json`` (sweep and main).
     summary : list of dict
         :func:`~._aggregate.summarize` of the main rows.
-    interrupted : bool
-        True when Ctrl-C/SIGTERM stopped it (rerun with ``resume=True``).
+    interrupted : str or None
+        ``"SIGINT"``/``"SIGTERM"`` when a signal stopped it (rerun with ``resume=True``).
     ran : int
-        Cells run by this call (the others were already finished).
+        Cells run by this call.
+    done_before : int
+        Cells whose results earlier sittings had left (a resume skipped them).
     """
 
     out_dir: Path
     rows: list[dict]
     summary: list[dict]
-    interrupted: bool
+    interrupted: str | None
     ran: int
-
-
-def default_workers(device: str = "auto") -> int:
-    """Cells run at once by default: one per core on the CPU, four sharing one GPU.
-
-    Examples
-    --------
-    >>> default_workers("cpu") == (os.cpu_count() or 1)
-    True
-    """
-    if resolve_device(device).type == "cpu":
-        return os.cpu_count() or 1
-    return 4
-
-
-def _check_arguments(executor: str, workers, address, device) -> None:
-    if executor not in EXECUTORS:
-        raise ValueError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
-    if address is not None and executor != "ray":
-        raise ValueError("address is for the ray executor; add --executor ray")
-    if device is not None:
-        if device not in DEVICES:
-            raise ValueError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
-        resolve_device(device)
-
-
-def _prepare(out: Path, profile: Profile, resume: bool) -> None:
-    """Refuse to overwrite anything; on resume, refuse a different profile."""
-    saved = out / "study.json"
-    if resume:
-        if not saved.is_file():
-            raise FileNotFoundError(f"{out} holds no study to resume (no study.json); drop --resume")
-        before = json.loads(saved.read_text(encoding="utf-8"))
-        if before.get("profile") != json.loads(json.dumps(profile.raw)):
-            raise ValueError(f"cannot resume {out}: its study.json was made by another profile "
-                             f"({before.get('source')}); use that profile or another --out")
-        return
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise FileExistsError(f"{out} already exists and is not empty; add --resume or choose another --out")
+    done_before: int = 0
 
 
 def _versions(executor: str) -> dict:
@@ -141,7 +107,7 @@ def _rows_csv(rows: list[dict]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(ROW_KEYS), extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: json.dumps(v) if isinstance(v, dict) else v for k, v in r.items()} for r in rows)
     return buffer.getvalue()
 
 
@@ -198,6 +164,7 @@ def write_outputs(out: Path, meta: dict, records: dict[str, dict], order: list[s
     from ._verdicts import evaluate_claims, verdict_markdown
 
     main = [k for k in keys if records[k]["row"]["phase"] == "main"]
+    main_rows = [records[k]["row"] for k in main]  # the sweep selects; only the main grid reports
     first_seed = {}
     for k in main:
         r = records[k]["row"]
@@ -208,73 +175,171 @@ def write_outputs(out: Path, meta: dict, records: dict[str, dict], order: list[s
                   "eigenvalues": records[k]["eigenvalues"] if k in first_seed.values() else {}}
               for k in main}
     atomic_write_json(out / "curves.json", curves)
-    lines = summarize(rows)
+    lines = summarize(main_rows)
     text = [f"# Showdown: profile {meta['profile']['name']}", "",
             f"Command: `{meta['command']}`  ", f"Date: {meta['date']}  ",
             f"Machine: {meta['machine']['platform']}, {meta['machine']['cpu_count']} CPUs; "
             f"executor {meta['executor']}, {meta['workers']} workers, device {meta['device']}  ",
             f"Cells: {len(main)} main, {len(rows) - len(main)} sweep",
             "", "## Per task and length (statistics over seeds)", "", summary_markdown(lines),
-            "## Verdicts on the source claims", "", verdict_markdown(evaluate_claims(rows)), ""]
+            "## Verdicts on the source claims", "", verdict_markdown(evaluate_claims(main_rows)), ""]
     atomic_write_text(out / "summary.md", "\n".join(text))
     if figures:
         (out / "figures").mkdir(exist_ok=True)
-        save_figures(rows, curves, out / "figures", atomic_write_bytes)
+        save_figures(main_rows, curves, out / "figures", atomic_write_bytes)
     return rows
 
 
-@dataclass
-class _Progress:
-    bar: tqdm
-    echo: object
-    done: int = 0
+class _StudyFolder:
+    """The study folder as this sitting sees it: the records so far, the meta, and writing them."""
 
-    def cell(self, record: dict) -> None:
-        self.done += 1
-        r = record["row"]
-        ratio = "–" if r["loss_ratio"] is None else f"{r['loss_ratio']:.3g}"
-        what = r["status"] if r["status"] != "finished" else f"loss/baseline {ratio}"
-        if r["status"] == "crashed":
-            what += f": {r['error']}"
-        wall = "" if r.get("wall_s") is None else f" in {r['wall_s']:.1f} s"
-        line = (f"[{self.done}/{self.bar.total}] {r['phase']} {r['task']} T={r['seq_len']} "
-                f"{r['strategy']} seed {r['seed']}: {what}{wall}")
-        if self.echo is not None and not self.bar.disable:
-            self.bar.write(line, file=sys.stdout)  # above the bar, which stays at the bottom
-        elif self.echo is not None:
-            self.echo(line)
-        self.bar.update(1)
+    def __init__(self, out: Path, meta: dict, resume: bool) -> None:
+        self.out, self.meta, self.resume = out, meta, resume
+        self.records: dict[str, dict] = {}
+        self.order: list[str] = []  # cell keys in grid order (rows follow it)
+        self.ran = self.done_before = 0
+        self.started = time.perf_counter()
+
+    @classmethod
+    def open(cls, out: Path, profile: Profile, executor: Executor, device: str, resume: bool) -> _StudyFolder:
+        """Check the folder (nothing is overwritten; a resume needs the same profile) and claim it."""
+        _prepare(out, profile, resume)
+        out.mkdir(parents=True, exist_ok=True)
+        if not resume:
+            atomic_write_json(out / "study.json", {"source": profile.source, "profile": profile.raw,
+                                                   "created": _dt.date.today().isoformat()})
+        return cls(out, _meta(out, profile, executor, device, resume), resume)
+
+    def take_earlier(self, cells: list[Cell], done: tuple[str, ...]) -> list[Cell]:
+        """Add the cells to the grid, load the results earlier sittings left, return the cells to run."""
+        self.order += [c.key for c in cells]
+        todo = []
+        for cell in cells:
+            record = _read_record(self.out / "records" / f"{cell.key}.json") if self.resume else None
+            if record is not None and record["row"]["status"] in done:
+                self.records[cell.key] = record
+                self.meta["environment"] = self.meta.get("environment") or record.get("environment")
+                self.done_before += 1
+            else:
+                todo.append(cell)
+        return todo
+
+    def add(self, cell: Cell, record: dict, done: tuple[str, ...]) -> None:
+        """One cell's record: saved if it is a result, and ``results.json`` rewritten."""
+        self.ran += 1
+        if record["row"]["status"] in done:
+            path = self.out / "records" / f"{cell.key}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_json(path, record)
+        self.records[cell.key] = record
+        self.meta["environment"] = self.meta.get("environment") or record.get("environment")
+        self.log_sitting()  # so far: a sitting killed outright still tells
+        write_outputs(self.out, self.meta, self.records, self.order, final=False)
+
+    def rows(self, phase: str) -> list[dict]:
+        return [self.records[k]["row"] for k in self.order if k in self.records
+                and self.records[k]["row"]["phase"] == phase]
+
+    def log_sitting(self) -> None:
+        """This sitting's wall time and cells run into the meta, and the study's total wall time."""
+        self.meta["sittings"][-1].update(wall_s=time.perf_counter() - self.started, cells_run=self.ran)
+        self.meta["wall_s"] = sum(s["wall_s"] or 0.0 for s in self.meta["sittings"])
+
+    def close(self, interrupted: str | None, figures: bool) -> list[dict]:
+        """The last write: everything when the study is complete, the rows so far when it was stopped."""
+        self.log_sitting()
+        if self.ran == 0 and len(self.meta["sittings"]) > 1:  # a sitting that ran nothing only rewrote
+            self.meta["sittings"].pop()
+            self.meta["wall_s"] = sum(s["wall_s"] or 0.0 for s in self.meta["sittings"])
+        self.meta["interrupted"] = interrupted
+        return write_outputs(self.out, self.meta, self.records, self.order, final=interrupted is None,
+                             figures=figures)
 
 
-def run_study(profile: str | Path | Profile = "quick", out: str | Path | None = None, *,
-              resume: bool = False, executor: str = "local", workers: int | None = None,
-              address: str | None = None, device: str | None = None, progress: bool | None = None,
-              echo=print, command: str | None = None, figures: bool = True) -> StudyResult:
-    """Run a study: every cell of the profile, skipping the finished ones, then write the results.
+def _open_profile(profile: str | Path | Profile | None, out: Path | None, resume: bool) -> Profile:
+    """The profile to run: as given, or -- resuming without one -- the study's own (``study.json``)."""
+    if isinstance(profile, Profile):
+        return profile
+    if profile is None and resume and out is not None and (out / "study.json").is_file():
+        saved = json.loads((out / "study.json").read_text(encoding="utf-8"))
+        return parse_profile(saved["profile"], saved.get("source", str(out / "study.json")))
+    return load_profile("quick" if profile is None else profile)
+
+
+def _prepare(out: Path, profile: Profile, resume: bool) -> None:
+    """Refuse to overwrite anything; on resume, refuse a different profile."""
+    saved = out / "study.json"
+    if resume:
+        if not saved.is_file():
+            raise FileNotFoundError(f"{out} holds no study to resume (no study.json); drop --resume")
+        before = json.loads(saved.read_text(encoding="utf-8"))
+        if before.get("profile") != json.loads(json.dumps(profile.raw)):
+            raise ValueError(f"cannot resume {out}: its study.json was made by another profile "
+                             f"({before.get('source')}); use that profile or another --out")
+        return
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise FileExistsError(f"{out} already exists and is not empty; add --resume or choose another --out")
+
+
+def _meta(out: Path, profile: Profile, executor: Executor, device: str, resume: bool) -> dict:
+    """The ``meta`` of ``results.json``; a resumed study keeps its first command, date and machine."""
+    date = _dt.date.today().isoformat()
+    command = " ".join(["linalg-rnn", *sys.argv[1:]])
+    machine = _machine()
+    meta = {"command": command,
+            "profile": {"name": profile.name, "source": profile.source, "raw": profile.raw,
+                        "description": profile.description},
+            "date": date, "machine": machine, "versions": _versions(executor.kind),
+            "executor": executor.kind, "workers": executor.workers, "members": executor.members,
+            "device": device, "torch_threads_per_cell": 1,
+            "notes": available_tasks(profile)[1], "sweep": None, "wall_s": None, "environment": None,
+            "sittings": [{"command": command, "date": date, "wall_s": None, "cells_run": 0,
+                          "load_average_at_start": machine["load_average_at_start"]}]}
+    before = _read_record(out / "results.json") if resume else None
+    if before is not None:
+        meta["command"] = before["meta"].get("command", meta["command"])
+        earlier = before["meta"].get("sittings") or [
+            {"command": before["meta"].get("command"), "date": before["meta"].get("date"),
+             "wall_s": before["meta"].get("wall_s"), "cells_run": len(before.get("runs", [])),
+             "load_average_at_start": before["meta"].get("machine", {}).get("load_average_at_start")}]
+        meta["sittings"] = earlier + meta["sittings"]
+        meta["date"] = meta["sittings"][0]["date"] or meta["date"]
+        meta["machine"] = before["meta"].get("machine", meta["machine"])  # as at the first sitting
+    return meta
+
+
+def _sweep_meta(profile: Profile, rows: list[dict]) -> dict:
+    """What ``meta["sweep"]`` records: the grid, the rule, and every point's candidates and choice."""
+    sweep = profile.sweep
+    return {"values": {k: list(v) for k, v in sweep.values.items()}, "seeds": list(sweep.seeds),
+            "steps": sweep.steps, "rule": SELECTION_RULE, "choices": sweep_choices(rows)}
+
+
+def run_study(profile: str | Path | Profile | None = None, out: str | Path | None = None, *,
+              resume: bool = False, executor: Executor | None = None, echo=print,
+              progress: bool | None = None, figures: bool = True) -> StudyResult:
+    """Run a study: the sweep (if any), then every cell of the main grid, then write the results.
 
     Parameters
     ----------
-    profile : str, Path or Profile
-        ``"quick"`` (default), ``"full"``, a ``.toml`` file, or a parsed :class:`~._grid.Profile`.
+    profile : str, Path, Profile or None
+        ``"quick"``, ``"standard"``, ``"full"``, a ``.toml`` file, or a parsed
+        :class:`~._grid.Profile`. ``None``: ``"quick"``, or with ``resume``
+        the profile the study in ``out`` was made with.
     out : str or Path, optional
         The study folder; default ``results/<profile>-<YYYY-MM-DD>``.
     resume : bool, optional
-        Continue the study in ``out``: finished cells are skipped, interrupted
-        ones continue from their checkpoint, crashed ones are tried again.
-    executor : {"local", "ray"}
-        Where cells run (:func:`~._executors.iter_records`).
-    workers : int, optional
-        Cells at once; default one per core on the CPU, four on one GPU.
-    address : str, optional
-        Ray cluster address (``executor="ray"`` only).
-    device : {"auto", "cpu", "cuda", "mps"}, optional
-        Overrides the profile's device for every cell.
+        Continue the study in ``out``: cells with a result are skipped,
+        interrupted ones continue from their checkpoint, crashed main cells
+        are tried again.
+    executor : Executor, optional
+        Where cells run: kind, workers, Ray address, device, members per
+        unit (:class:`~._executors.Executor`); default a local pool with one
+        worker per core.
+    echo : callable or None, optional
+        Prints a line per finished cell and per phase (``None``: silent).
     progress : bool, optional
         A tqdm bar over cells; default when stderr is a terminal and ``$CI`` is unset.
-    echo : callable or None, optional
-        Prints a line per finished cell (``None``: silent).
-    command : str, optional
-        The command line recorded in ``results.json`` (default ``sys.argv``).
     figures : bool, optional
         Draw the figures at the end (``figures/*.png``).
 
@@ -285,18 +350,23 @@ def run_study(profile: str | Path | Profile = "quick", out: str | Path | None = 
     Raises
     ------
     ValueError, FileNotFoundError, FileExistsError
-        Before any work: a bad profile, flag or folder (never overwritten).
+        Before any work: a bad profile, setting or folder (never overwritten).
 
     Notes
     -----
     A cell that diverges is a result (``status: diverged``); one that raises
     is recorded as ``crashed`` with its error, and the study goes on.
-    Ctrl-C/SIGTERM stop starting cells; running ones checkpoint their step;
-    ``results.json`` is written and :attr:`StudyResult.interrupted` is set.
-    With ``sweep_lrs`` the sweep runs first and picks each method's
-    learning rate. ``meta["sittings"]`` lists every call that worked on the
-    study (command, date, wall time, cells run); ``meta["wall_s"]`` is their
-    sum. Taught in lesson 14.
+    With a ``[study.sweep]`` table the sweep's cells run first, on the
+    sweep seeds; each grid point's main cells then train at the setting
+    with the lowest mean final validation loss (:func:`~._sweep.sweep_choices`;
+    ``meta["sweep"]`` records every candidate). A crashed sweep cell counts
+    as +inf and is kept as a result, so the choice never changes once made.
+    Ctrl-C/SIGTERM stop it within about one training step
+    (:mod:`._stop`): no cell starts after the signal, running ones
+    checkpoint their step, ``results.json`` is written and
+    :attr:`StudyResult.interrupted` names the signal. ``meta["sittings"]``
+    lists every call that worked on the study (command, date, wall time,
+    cells run); ``meta["wall_s"]`` is their sum. Taught in lesson 14.
 
     Examples
     --------
@@ -306,127 +376,115 @@ def run_study(profile: str | Path | Profile = "quick", out: str | Path | None = 
     ...     "val_batch": 8, "device": "cpu", "tasks": [{"task": "adding", "seq_len": 6}],
     ...     "strategies": ["vanilla"]})
     >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     study = run_study(p, tmp + "/s", workers=1, echo=None, progress=False, figures=False)
+    ...     study = run_study(p, tmp + "/s", executor=Executor(workers=1), echo=None, progress=False,
+    ...                       figures=False)
     ...     study.ran, study.rows[0]["status"], sorted(os.listdir(tmp + "/s"))[:4]
     (1, 'finished', ['cells', 'curves.json', 'records', 'results.csv'])
     """
-    started = time.perf_counter()
-    profile = profile if isinstance(profile, Profile) else load_profile(profile)
-    _check_arguments(executor, workers, address, device)
-    overrides = {"figures": False} | ({"device": device} if device else {})
-    # every cell of both phases is checked now, before any work
-    sweep_cells = expand_cells(profile, overrides=overrides, phase="sweep") if profile.sweep_lrs else []
-    main_cells = expand_cells(profile, overrides=overrides)
-    run_device = device or main_cells[0].config["device"]
-    workers = workers or default_workers(run_device)
-    date = _dt.date.today().isoformat()
-    out = Path(out) if out is not None else Path("results") / f"{profile.name}-{date}"
-    _prepare(out, profile, resume)
-    out.mkdir(parents=True, exist_ok=True)
-    if not resume:
-        atomic_write_json(out / "study.json", {"source": profile.source, "profile": profile.raw,
-                                               "created": date})
-    meta = {"command": command or " ".join(["linalg-rnn", *sys.argv[1:]]),
-            "profile": {"name": profile.name, "source": profile.source, "raw": profile.raw,
-                        "description": profile.description},
-            "date": date, "machine": _machine(), "versions": _versions(executor),
-            "executor": executor, "workers": workers, "device": run_device, "torch_threads_per_cell": 1,
-            "notes": available_tasks(profile)[1], "lr_choice": [], "wall_s": None, "environment": None,
-            "sittings": [{"command": None, "date": date, "wall_s": None, "cells_run": 0}]}
-    meta["sittings"][0]["load_average_at_start"] = meta["machine"]["load_average_at_start"]
-    meta["sittings"][0]["command"] = meta["command"]
-    before = _read_record(out / "results.json") if resume else None
-    if before is not None:  # a resumed study keeps its first command and date, and adds this sitting
-        meta["command"] = before["meta"].get("command", meta["command"])
-        earlier = before["meta"].get("sittings") or [
-            {"command": before["meta"].get("command"), "date": before["meta"].get("date"),
-             "wall_s": before["meta"].get("wall_s"), "cells_run": len(before.get("runs", [])),
-             "load_average_at_start": before["meta"].get("machine", {}).get("load_average_at_start")}]
-        meta["sittings"] = earlier + meta["sittings"]
-        meta["date"] = meta["sittings"][0]["date"] or meta["date"]
-        meta["machine"] = before["meta"].get("machine", meta["machine"])  # as at the first sitting
-    for note in meta["notes"]:
-        if echo is not None:
-            echo(f"note: {note}")
-    records: dict[str, dict] = {}
-    stop: dict = {"signal": None}
-    ran = 0
-    enabled = progress if progress is not None else sys.stderr.isatty() and not os.environ.get("CI")
-    with _signals(stop):
-        for phase in ("sweep", "main"):
-            if phase == "sweep":
-                cells = sweep_cells
-            else:
-                choice = pick_learning_rates([r["row"] for r in records.values()])
-                meta["lr_choice"] = [{"task": t, "seq_len": L, "strategy": s, "lr": lr}
-                                     for (t, L, s), lr in choice.items()]
-                cells = expand_cells(profile, overrides=overrides, lr_choice=choice) if choice else main_cells
-            order = [c.key for c in (sweep_cells + cells)]
-            todo = []
-            for cell in cells:
-                rec = _read_record(out / "records" / f"{cell.key}.json") if resume else None
-                if rec is not None and rec["row"]["status"] in _DONE:
-                    records[cell.key] = rec
-                    meta["environment"] = meta.get("environment") or rec.get("environment")
-                else:
-                    todo.append(cell)
-            if not todo or stop["signal"]:
-                continue
-            payloads = [payload_for(c, out) for c in todo]
-            bar = tqdm(total=len(todo), disable=not enabled, desc=f"showdown {profile.name} ({phase})",
-                       unit="cell", dynamic_ncols=True)
-            shown = _Progress(bar, echo)
-            with bar:
-                for i, record in iter_records(payloads, executor=executor, workers=workers,
-                                              address=address, stop=stop):
-                    cell = todo[i]
-                    ran += 1
-                    if record["row"]["status"] in _DONE:
-                        path = out / "records" / f"{cell.key}.json"
-                        path.parent.mkdir(parents=True, exist_ok=True)
-                        atomic_write_json(path, record)
-                    records[cell.key] = record
-                    meta["environment"] = meta.get("environment") or record.get("environment")
-                    if record["row"]["status"] == "interrupted":
-                        stop["signal"] = stop["signal"] or "SIGINT"
-                    shown.cell(record)
-                    _log_sitting(meta, started, ran)  # so far: a sitting killed outright still tells
-                    write_outputs(out, meta, records, order, final=False)
-            if stop["signal"]:
-                break
-    _log_sitting(meta, started, ran)
-    if ran == 0 and len(meta["sittings"]) > 1:  # a sitting that ran nothing only rewrote the files
-        meta["sittings"].pop()
-        meta["wall_s"] = sum(s["wall_s"] or 0.0 for s in meta["sittings"])
-    meta["interrupted"] = bool(stop["signal"])
-    rows = write_outputs(out, meta, records, order, final=not stop["signal"], figures=figures)
-    return StudyResult(out_dir=out, rows=rows, summary=summarize(rows), interrupted=bool(stop["signal"]),
-                       ran=ran)
+    executor = executor or Executor()
+    executor.check()
+    out = Path(out) if out is not None else None
+    profile = _open_profile(profile, out, resume)
+    # the grid, expanded once; every sweep cell (and, without a sweep, every main cell) checked now
+    overrides = {"figures": False} | ({"device": executor.device} if executor.device else {})
+    points = grid_points(profile, overrides)
+    if not points:
+        raise ValueError(f"profile {profile.source}: no task is left to run (every one is optional and "
+                         "its data are missing)")
+    sweep = sweep_cells(points, profile.sweep)
+    main = None if sweep else main_cells(points, profile.seeds, sweep=profile.sweep)
+    device = executor.device or (sweep or main)[0].config.device
+    executor = dataclasses.replace(executor, workers=executor.workers or default_workers(device))
+    folder = _StudyFolder.open(out or Path("results") / f"{profile.name}-{_dt.date.today().isoformat()}",
+                               profile, executor, device, resume)
+    show = _Display(echo, progress, profile.name)
+    show.notes(folder.meta["notes"])
+    with stop_on_signals() as stop:
+        # a crashed sweep cell is a result too: the choice, once made, never changes
+        _run_phase("sweep", sweep, folder, executor, stop, show, done=_DONE + ("crashed",))
+        if profile.sweep and not stop:
+            folder.meta["sweep"] = _sweep_meta(profile, folder.rows("sweep"))
+        if sweep and not stop:
+            choice = {(c["task"], c["seq_len"], c["strategy"]): c["setting"]
+                      for c in folder.meta["sweep"]["choices"]}
+            main = main_cells(points, profile.seeds, choice, profile.sweep)
+        if not stop:
+            _run_phase("main", main, folder, executor, stop, show, done=_DONE)
+    rows = folder.close(stop.signal, figures)
+    main_rows = [r for r in rows if r["phase"] == "main"]
+    return StudyResult(out_dir=folder.out, rows=rows, summary=summarize(main_rows), interrupted=stop.signal,
+                       ran=folder.ran, done_before=folder.done_before)
 
 
-def _log_sitting(meta: dict, started: float, ran: int) -> None:
-    """This sitting's wall time and cells run into ``meta``, and the study's total wall time."""
-    meta["sittings"][-1].update(wall_s=time.perf_counter() - started, cells_run=ran)
-    meta["wall_s"] = sum(s["wall_s"] or 0.0 for s in meta["sittings"])
+def _run_phase(phase: str, cells: list[Cell], folder: _StudyFolder, executor: Executor, stop: StopRequest,
+               show: _Display, done: tuple[str, ...]) -> None:
+    """Run the cells of one phase that have no result yet, recording each as it comes back."""
+    if not cells:
+        return
+    todo = folder.take_earlier(cells, done)
+    show.phase(phase, len(cells), len(todo))
+    if not todo:
+        return
+    with show.bar(phase, len(cells), len(cells) - len(todo)) as bar:
+        for cell, record in iter_records(work_units(todo, executor.members), folder.out, executor, stop):
+            folder.add(cell, record, done)
+            if record.get("interrupted"):  # the trainer took the signal itself (a cell in this process)
+                stop.request(record["interrupted"])
+            bar.cell(record)
 
 
-class _signals:
-    """SIGINT/SIGTERM set ``stop['signal']`` instead of raising (main thread only)."""
+class _Display:
+    """What a study prints: a line per phase and per cell, and a tqdm bar over cells."""
 
-    def __init__(self, stop: dict) -> None:
-        self.stop, self.previous = stop, {}
+    def __init__(self, echo, progress: bool | None, name: str) -> None:
+        self.echo, self.name = echo, name
+        self.enabled = show_progress(progress)
 
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            names = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
+    def notes(self, notes: list[str]) -> None:
+        for note in notes if self.echo is not None else ():
+            self.echo(f"note: {note}")
 
-            def handler(signum, frame):
-                self.stop["signal"] = names.get(signum, str(signum))
+    def phase(self, phase: str, total: int, todo: int) -> None:
+        if self.echo is None:
+            return
+        if todo < total:
+            self.echo(f"{phase}: {total - todo} of {total} cells already done; running {todo}")
+        else:
+            self.echo(f"{phase}: running {total} cells")
 
-            self.previous = {s: signal.signal(s, handler) for s in names}
+    def bar(self, phase: str, total: int, done: int) -> _Progress:
+        bar = tqdm(total=total, initial=done, disable=not self.enabled, unit="cell", dynamic_ncols=True,
+                   desc=f"showdown {self.name} ({phase})")
+        return _Progress(bar, self.echo, done)
+
+
+@dataclass
+class _Progress:
+    bar: tqdm
+    echo: object
+    done: int = 0
+
+    def __enter__(self) -> _Progress:
         return self
 
-    def __exit__(self, *exc):
-        for s, h in self.previous.items():
-            signal.signal(s, h)
+    def __exit__(self, *exc) -> bool:
+        self.bar.close()
         return False
+
+    def cell(self, record: dict) -> None:
+        self.done += 1
+        r = record["row"]
+        ratio = "–" if r["loss_ratio"] is None else f"{r['loss_ratio']:.3g}"
+        what = r["status"] if r["status"] != "finished" else f"loss/baseline {ratio}"
+        if r["status"] == "crashed":
+            what += f": {r['error']}"
+        wall = "" if r.get("wall_s") is None else f" in {r['wall_s']:.1f} s"
+        tried = "" if r["phase"] != "sweep" or not r.get("setting") else " " + ", ".join(
+            f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in r["setting"].items())
+        line = (f"[{self.done}/{self.bar.total}] {r['phase']} {r['task']} T={r['seq_len']} "
+                f"{r['strategy']}{tried} seed {r['seed']}: {what}{wall}")
+        if self.echo is not None and not self.bar.disable:
+            self.bar.write(line, file=sys.stdout)  # above the bar, which stays at the bottom
+        elif self.echo is not None:
+            self.echo(line)
+        self.bar.update(1)

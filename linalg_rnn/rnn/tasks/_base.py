@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from ..._validation import check_bool, check_int, check_path
+from ._splits import check_split, held_out_seed
 
 
 class TaskOption(NamedTuple):
@@ -78,8 +79,8 @@ class TaskSpec:
 
     @property
     def input_size(self) -> int:
-        """Features per timestep of the input."""
-        return self.task.input_size
+        """Features per timestep of the input (``task.input_size_for(seq_len)``)."""
+        return self.task.input_size_for(self.seq_len)
 
     @property
     def output_size(self) -> int:
@@ -95,9 +96,14 @@ class SequenceTask:
     """Base class: a sequence task with a per-timestep weighted loss.
 
     A task has two sides. Built (``CopyTask(30)``), it draws batches and
-    scores outputs: :meth:`sample`, :meth:`loss`, :attr:`baseline_loss`; its
-    constructor sets ``length`` (the timesteps fed to the model) and the
-    per-timestep ``step_weights``. Before it is built -- while a config is
+    scores outputs: :meth:`sample` (training batches), :meth:`held_out` (the
+    fixed validation and test sets), :meth:`loss`, :meth:`accuracy`,
+    :attr:`baseline_loss` and :meth:`trivial_loss`; its constructor sets
+    ``length`` (the timesteps fed to the model) and the per-timestep
+    ``step_weights``. Positions that carry loss and positions that are scored
+    are two things: ``step_weights > 0`` says which carry loss,
+    :attr:`scored_steps` which count for the accuracy (copy: all ``T + 20``
+    carry loss, only the last 10 are scored). Before it is built -- while a config is
     checked, without loading data or allocating a tensor -- its
     *class* answers, through class attributes and class methods:
 
@@ -109,7 +115,8 @@ class SequenceTask:
     * ``options`` and :meth:`check_options`: which of the :data:`TASK_OPTIONS`
       (``delay``, ``permute``, ``data_dir``) it reads, and their rules (a
       delay below ``T``, a data folder holding the files), defaults filled;
-    * ``input_size``, ``output_size``, ``classification``: its data's shapes;
+    * ``input_size`` (or :meth:`input_size_for` when it depends on ``T``),
+      ``output_size``, ``classification``: its data's shapes;
     * :meth:`build`: the task itself, from the checked values.
 
     :meth:`spec` runs the checks and returns a :class:`TaskSpec`;
@@ -118,7 +125,8 @@ class SequenceTask:
 
     To add a task: subclass, set ``name`` and the class attributes above,
     override the class methods whose default does not fit, implement
-    :meth:`sample` and :attr:`baseline_loss`, and list the class in
+    :meth:`sample`, :attr:`baseline_loss` and :meth:`trivial_output` (and
+    :meth:`held_out` for a task with a data set), and list the class in
     :data:`~linalg_rnn.rnn.tasks.TASKS`. Nothing in the config or the command
     line changes. A new option is an entry of :data:`TASK_OPTIONS` plus a
     ``TrainConfig`` field of the same name.
@@ -166,6 +174,11 @@ class SequenceTask:
         return check_int(T, "T (seq_len)", minimum=cls.min_seq_len)
 
     @classmethod
+    def input_size_for(cls, seq_len: int) -> int:
+        """Features per timestep of the input for a checked ``seq_len`` (here: ``input_size``)."""
+        return cls.input_size
+
+    @classmethod
     def sequence_length(cls, seq_len: int) -> int:
         """Timesteps the model sees for a checked ``seq_len`` (here: ``seq_len`` itself)."""
         return seq_len
@@ -199,34 +212,134 @@ class SequenceTask:
     def sample(
         self, batch: int, generator: torch.Generator, *, split: str = "train"
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Draw one batch ``(x, y)`` on the generator's device."""
+        """Draw one batch ``(x, y)`` on the generator's device.
+
+        ``split`` picks the part of a data set to draw from (``"train"``,
+        ``"validation"``, ``"test"``); a generated task has one distribution
+        and ignores it.
+        """
         raise NotImplementedError
 
     @property
     def baseline_loss(self) -> float:
-        """The loss of the best model that ignores its input."""
+        """The expected loss of the best model that ignores its input."""
         raise NotImplementedError
 
-    def validation_batch(self, batch: int, seed: int, device: torch.device | str = "cpu"):
-        """A fixed validation batch, drawn from its own generator seeded with ``seed``.
+    def held_out(self, split: str, n: int, seed: int,
+                 device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+        """The fixed validation or test set: select settings on one, report numbers on the other.
 
         Parameters
         ----------
-        batch : int
-            Number of sequences (ignored by tasks with a fixed validation split).
+        split : {"validation", "test"}
+            Which held-out set.
+        n : int
+            Number of sequences, at least 1. A data set ignores it and returns
+            its whole held-out split (see its class).
         seed : int
-            Seed of the private generator, so validation never consumes the
-            training generator's random numbers.
-        device : torch.device or str
-            Where the batch lives.
+            The run's seed, ``0 <= seed <= 2**64 - 1``. A generated task draws
+            from a generator of its own seeded with
+            :func:`~linalg_rnn.rnn.tasks.held_out_seed` ``(seed, split)``; a
+            data set's split does not depend on it.
+        device : torch.device or str, optional
+            Where the batch lives. It is drawn on the CPU, so it is the same
+            on every device.
 
         Returns
         -------
         tuple of torch.Tensor
             ``(x, y)`` as from :meth:`sample`.
+
+        Raises
+        ------
+        ValueError, TypeError
+            For an unknown split, ``n < 1`` or a seed out of range, before
+            anything is drawn.
+
+        Notes
+        -----
+        The two streams of one seed come from two different generators, and
+        neither is the training generator of any run (which the trainer seeds
+        with ``seed + 1 <= 2**63``, below every held-out seed): see
+        :func:`~linalg_rnn.rnn.tasks.held_out_seed`.
+
+        Examples
+        --------
+        >>> from linalg_rnn.rnn.tasks import AddingTask
+        >>> task = AddingTask(10)
+        >>> xv, yv = task.held_out("validation", 4096, seed=0)
+        >>> xt, yt = task.held_out("test", 4096, seed=0)
+        >>> xv.shape, bool(torch.equal(xv, task.held_out("validation", 4096, seed=0)[0]))
+        (torch.Size([4096, 10, 2]), True)
+        >>> bool(torch.equal(xv, xt))
+        False
         """
-        generator = torch.Generator(device=device).manual_seed(seed)
-        return self.sample(batch, generator, split="val")
+        split, n, seed = self._check_held_out(split, n, seed)
+        generator = torch.Generator().manual_seed(held_out_seed(seed, split))
+        x, y = self.sample(n, generator)
+        return x.to(device), y.to(device)
+
+    @staticmethod
+    def _check_held_out(split: str, n: int, seed: int) -> tuple[str, int, int]:
+        """The arguments of :meth:`held_out`, checked (one-line errors naming the argument)."""
+        split = check_split(split)
+        n = check_int(n, "n", minimum=1)
+        held_out_seed(seed, split)  # checks the seed's type and range
+        return split, n, seed
+
+    def validation_batch(self, batch: int, seed: int, device: torch.device | str = "cpu"):
+        """``held_out("validation", batch, seed, device)``: the name the trainer used before :meth:`held_out`.
+
+        Kept while the trainer calls it; new code calls :meth:`held_out`,
+        which also gives the test set.
+        """
+        return self.held_out("validation", batch, seed, device)
+
+    def trivial_output(self, target: torch.Tensor) -> torch.Tensor:
+        """What the best input-ignoring model outputs for a batch with targets ``target``.
+
+        Shape ``(B, T, output_size)``: log-probabilities for a classification
+        task (the model's logits), the constant prediction for a regression
+        task. It depends on ``target`` only through its shape and device.
+        """
+        raise NotImplementedError
+
+    def trivial_loss(self, target: torch.Tensor) -> float:
+        """The loss of the best input-ignoring model on exactly these targets.
+
+        Parameters
+        ----------
+        target : torch.Tensor
+            Targets of a batch, shape ``(B, T)`` (e.g. of a held-out set).
+
+        Returns
+        -------
+        float
+            ``loss(trivial_output(target), target)``: the number to report
+            beside a model's loss on the same batch. :attr:`baseline_loss` is
+            its expected value; on a finite batch the two differ by sampling
+            noise (for adding on 256 sequences by several per cent).
+
+        Examples
+        --------
+        >>> from linalg_rnn.rnn.tasks import AddingTask
+        >>> task = AddingTask(10)
+        >>> _, y = task.held_out("test", 4096, seed=0)
+        >>> task.trivial_loss(y) == float(((y[:, -1] - 1) ** 2).mean())
+        True
+        """
+        with torch.no_grad():
+            return float(self.loss(self.trivial_output(target), target))
+
+    @property
+    def scored_steps(self) -> torch.Tensor:
+        """Which timesteps count for the accuracy, a bool tensor ``(length,)``.
+
+        Here: those that carry loss (``step_weights > 0``). A task whose loss
+        also covers positions that say nothing about memory (copy's blanks)
+        narrows it.
+        """
+        return self.step_weights > 0
 
     def step_losses(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Per-example, per-timestep losses, shape ``(B, w)``, for outputs ``(B, w, C)``."""
@@ -264,12 +377,16 @@ class SequenceTask:
             cache[key] = self.step_weights.to(device)
         return cache[key]
 
-    def window_has_loss(self, start: int, stop: int) -> bool:
-        """True when some timestep in ``start .. stop - 1`` carries loss weight."""
-        return bool((self.step_weights[start:stop] > 0).any())
+    def _scored_on(self, device: torch.device) -> torch.Tensor:
+        """:attr:`scored_steps` on ``device``, copied there once."""
+        cache = self.__dict__.setdefault("_scored_cache", {})
+        key = str(device)
+        if key not in cache:
+            cache[key] = self.scored_steps.to(device)
+        return cache[key]
 
     def accuracy(self, output: torch.Tensor, target: torch.Tensor) -> float | None:
-        """Fraction of weighted positions predicted right, or ``None`` for regression tasks."""
+        """Fraction of the :attr:`scored_steps` predicted right, or ``None`` for regression tasks."""
         if not self.classification:
             return None
         return self.accuracy_tensor(output, target).item()
@@ -280,7 +397,7 @@ class SequenceTask:
         The mask of scored positions stays on the device: no boolean
         indexing, whose result size a GPU would have to report to the host.
         """
-        scored = (self._weights_on(output.device) > 0).to(output.dtype)
+        scored = self._scored_on(output.device).to(output.dtype)
         correct = (output.argmax(-1) == target).to(output.dtype)
         return (correct * scored).sum() / (scored.sum() * output.shape[0])
 

@@ -88,6 +88,13 @@ class BracketsTask(SequenceTask):
         """Accuracy of the best input-ignoring model on the predictable positions: ``1/k``."""
         return 1.0 / self.n_types
 
+    def trivial_output(self, target):
+        """Log-probabilities: uniform over the ``k`` closing brackets, at every step."""
+        k = self.n_types
+        log_p = torch.full((*target.shape, 2 * k), -math.inf, device=target.device)
+        log_p[..., k:] = -math.log(k)
+        return log_p
+
     def symbols(self, batch: int, generator: torch.Generator) -> torch.Tensor:
         """Draw ``batch`` strings of ``T + 1`` symbols, shape ``(batch, T + 1)`` (CPU, int64).
 

@@ -1,27 +1,37 @@
-"""Images read pixel by pixel: scikit-learn's digits and local MNIST files (nothing is downloaded)."""
+"""Images read as sequences, the class predicted at the last step; scikit-learn's 8x8 digits."""
 
 from __future__ import annotations
-
-import gzip
-import struct
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..._validation import check_bool, check_int, check_path
+from ..._validation import check_bool, check_int
 from ._base import SequenceTask
+from ._splits import SPLITS, check_split, stratified_split
+
+#: Seed of the shuffle that cuts every image data set into its parts: a constant, not the run's seed,
+#: so every run and every method is scored on the same held-out images.
+SPLIT_SEED = 0
 
 
 class _ImageSequenceTask(SequenceTask):
-    """Images read pixel by pixel; the class is predicted at the last step."""
+    """Images read pixel by pixel (or row by row); the class is predicted at the last step.
 
-    side: int  # images are side x side pixels, read as a side**2-step sequence
-    input_size = 1
+    A subclass sets ``side``, ``val_fraction`` and ``test_fraction`` and
+    calls :meth:`_setup` with its images. The data set is cut once by
+    :func:`~linalg_rnn.rnn.tasks._splits.stratified_split` with
+    :data:`SPLIT_SEED` (the same split for every run); the run's ``seed``
+    only draws the pixel permutation of the permuted variant.
+    """
+
+    side: int  # images are side x side pixels
+    input_size = 1  # pixels read per step
     output_size = 10
     classification = True
     options = ("permute",)
     family = "image tasks"
+    val_fraction: float
+    test_fraction: float
 
     @classmethod
     def check_seq_len(cls, seq_len: int | None) -> int:
@@ -44,33 +54,39 @@ class _ImageSequenceTask(SequenceTask):
         return cls(permute=permute, seed=seed)  # seq_len is the fixed pixel count
 
     def _setup(self, images: np.ndarray, labels: np.ndarray, *, permute: bool, seed: int,
-               val_fraction: float) -> None:
-        rng = np.random.default_rng(seed)
-        order = rng.permutation(len(labels))
-        n_val = max(1, int(round(val_fraction * len(labels))))
-        pixels = torch.as_tensor(images.reshape(len(labels), -1), dtype=torch.float32)
-        self.length = pixels.shape[1]
+               pixels_per_step: int = 1) -> None:
+        """Cut the data set, order the pixels, and set the shapes, weights and label prior.
+
+        ``images`` are ``(N, side, side)`` in ``[0, 1]``; ``pixels_per_step``
+        is 1 (a pixel per step) or ``side`` (a row per step).
+        """
+        parts = stratified_split(labels, self.val_fraction, self.test_fraction, seed=SPLIT_SEED)
+        n_pixels = self.side * self.side
+        pixels = torch.as_tensor(images.reshape(len(labels), n_pixels), dtype=torch.float32)
         # A fixed pixel order, the same for every image: "permuted" sequential images.
-        self.permutation = (
-            torch.as_tensor(rng.permutation(self.length)) if permute else torch.arange(self.length)
-        )
+        rng = np.random.default_rng(seed)
+        self.permutation = torch.as_tensor(rng.permutation(n_pixels)) if permute else torch.arange(n_pixels)
         pixels = pixels[:, self.permutation]
-        labels_t = torch.as_tensor(labels, dtype=torch.long)
-        val_idx, train_idx = torch.as_tensor(order[:n_val]), torch.as_tensor(order[n_val:])
-        self._data = {
-            "train": (pixels[train_idx], labels_t[train_idx]),
-            "val": (pixels[val_idx], labels_t[val_idx]),
-        }
+        self.pixels_per_step = pixels_per_step
+        self.input_size = pixels_per_step
+        self.length = n_pixels // pixels_per_step
+        labels_t = torch.tensor(np.array(labels), dtype=torch.long)  # a copy: the cached arrays are read-only
+        self._data = {}
+        for split, idx in parts.items():
+            rows = torch.as_tensor(idx)
+            self._data[split] = (pixels[rows], labels_t[rows])
         self.step_weights = torch.zeros(self.length)
         self.step_weights[-1] = 1.0
         counts = torch.bincount(self._data["train"][1], minlength=self.output_size).double()
-        p = counts[counts > 0] / counts.sum()
+        #: The training labels' frequencies: what the best input-ignoring model predicts.
+        self.label_prior = counts / counts.sum()
+        p = self.label_prior[self.label_prior > 0]
         self._prior_entropy = float(-(p * p.log()).sum())
         self._on_device: dict = {}
 
     @property
     def baseline_loss(self) -> float:
-        # Predicting the training-set class frequencies: the entropy of the label prior.
+        """The entropy of the training labels (nats): the loss of predicting their frequencies."""
         return self._prior_entropy
 
     @property
@@ -81,7 +97,12 @@ class _ImageSequenceTask(SequenceTask):
     @property
     def n_val(self) -> int:
         """Number of validation images."""
-        return len(self._data["val"][1])
+        return len(self._data["validation"][1])
+
+    @property
+    def n_test(self) -> int:
+        """Number of test images."""
+        return len(self._data["test"][1])
 
     def _split(self, split: str, device: torch.device):
         key = (split, str(device))
@@ -90,16 +111,32 @@ class _ImageSequenceTask(SequenceTask):
             self._on_device[key] = (pixels.to(device), labels.to(device))
         return self._on_device[key]
 
-    def sample(self, batch, generator, *, split="train"):
-        pixels, labels = self._split(split, generator.device)
-        idx = torch.randint(0, len(labels), (batch,), generator=generator, device=generator.device)
-        x = pixels[idx].unsqueeze(-1)
-        return x, labels[idx].unsqueeze(1).expand(-1, self.length)
+    def _as_sequences(self, pixels: torch.Tensor, labels: torch.Tensor):
+        """``(x, y)``: images ``(B, length, pixels_per_step)``, the label at every step ``(B, length)``."""
+        x = pixels.reshape(len(labels), self.length, self.pixels_per_step)
+        return x, labels.unsqueeze(1).expand(-1, self.length)
 
-    def validation_batch(self, batch, seed, device="cpu"):
-        """The whole validation split (``batch`` and ``seed`` are not needed)."""
-        pixels, labels = self._split("val", torch.device(device))
-        return pixels.unsqueeze(-1), labels.unsqueeze(1).expand(-1, self.length)
+    def sample(self, batch, generator, *, split="train"):
+        pixels, labels = self._split(check_split(split, SPLITS), generator.device)
+        idx = torch.randint(0, len(labels), (batch,), generator=generator, device=generator.device)
+        return self._as_sequences(pixels[idx], labels[idx])
+
+    def held_out(self, split, n, seed, device="cpu"):
+        """The whole validation or test split, in a fixed order (``n`` is ignored; ``seed`` too).
+
+        Raises
+        ------
+        ValueError, TypeError
+            For an unknown split, ``n < 1`` or a bad seed (the same checks as
+            every task's).
+        """
+        split, _, _ = self._check_held_out(split, n, seed)
+        return self._as_sequences(*self._split(split, torch.device(device)))
+
+    def trivial_output(self, target):
+        """The log of the training labels' frequencies, at every step."""
+        log_prior = self.label_prior.log().to(torch.float32).to(target.device)
+        return log_prior.expand(*target.shape, self.output_size)
 
 
 class DigitsTask(_ImageSequenceTask):
@@ -111,22 +148,25 @@ class DigitsTask(_ImageSequenceTask):
         Read the pixels in a fixed random order (the "permuted" variant, which
         spreads the informative pixels over the whole sequence).
     seed : int, optional
-        Seed of the train/validation split and of the permutation.
-    val_fraction : float, optional
-        Share of the 1797 images held out for validation.
+        Seed of the permutation (the split does not depend on it).
 
     Notes
     -----
-    The data ship with scikit-learn, so nothing is downloaded. Pixels are
-    scaled from 0..16 to 0..1. The class is predicted at the last step; the
-    baseline is the entropy of the training labels (about ln 10). Taught in
-    lesson 13.
+    The data set: the 1797 8×8 images of the UCI "Optical Recognition of
+    Handwritten Digits" test set (Alpaydin & Kaynak, 1998; CC BY 4.0 as the
+    UCI repository lists it), shipped
+    with scikit-learn (``sklearn.datasets.load_digits``), so nothing is
+    downloaded. Pixels are scaled from 0..16 to 0..1. A fixed stratified
+    split (seed :data:`SPLIT_SEED`): 20 % of each class for validation, 20 %
+    for test, the rest (1079 images) for training. The class is predicted
+    at the last step; the baseline is the entropy of the training labels
+    (about ln 10). Taught in lesson 13.
 
     Examples
     --------
     >>> task = DigitsTask()
-    >>> task.length, task.n_train + task.n_val
-    (64, 1797)
+    >>> task.length, task.n_train, task.n_val, task.n_test
+    (64, 1079, 359, 359)
     >>> x, y = task.sample(5, torch.Generator().manual_seed(0))
     >>> x.shape, y.shape
     (torch.Size([5, 64, 1]), torch.Size([5, 64]))
@@ -135,138 +175,13 @@ class DigitsTask(_ImageSequenceTask):
     name = "digits"
     side = 8
     default_seq_len = side * side
+    val_fraction = 0.2
+    test_fraction = 0.2
 
-    def __init__(self, *, permute: bool = False, seed: int = 0, val_fraction: float = 0.2) -> None:
+    def __init__(self, *, permute: bool = False, seed: int = 0) -> None:
         from sklearn.datasets import load_digits
 
         permute = self.check_options(self.default_seq_len, permute=permute)["permute"]
         data = load_digits()
-        self._setup(data.images / 16.0, data.target, permute=permute, seed=seed,
-                    val_fraction=val_fraction)
+        self._setup(data.images / 16.0, data.target, permute=permute, seed=seed)
 
-
-def read_idx(path: str | Path) -> np.ndarray:
-    """Read an IDX file (the MNIST format), gzipped or not, into a NumPy array.
-
-    Parameters
-    ----------
-    path : str or Path
-        The file, e.g. ``train-images-idx3-ubyte`` or ``train-images-idx3-ubyte.gz``.
-
-    Returns
-    -------
-    numpy.ndarray
-        The array with the shape stored in the header.
-
-    Raises
-    ------
-    ValueError
-        If the magic number or the size does not match the IDX format.
-
-    Notes
-    -----
-    The header is two zero bytes, a type code (0x08 = unsigned byte, ...), the
-    number of dimensions, then each dimension as a big-endian 32-bit integer.
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     p = os.path.join(tmp, "labels-idx1-ubyte")
-    ...     with open(p, "wb") as f:
-    ...         _ = f.write(bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 2, 1]))
-    ...     read_idx(p).tolist()
-    [7, 2, 1]
-    """
-    path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        raw = f.read()
-    dtypes = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in dtypes:
-        raise ValueError(f"{path} is not an IDX file (bad magic number)")
-    ndim = raw[3]
-    shape = struct.unpack(f">{ndim}I", raw[4 : 4 + 4 * ndim])
-    dtype = np.dtype(dtypes[raw[2]])
-    body = raw[4 + 4 * ndim :]
-    if len(body) != int(np.prod(shape)) * dtype.itemsize:
-        raise ValueError(f"{path}: header says shape {shape} but the file holds {len(body)} bytes")
-    return np.frombuffer(body, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
-
-
-def _find(root: Path, stem: str) -> Path:
-    for name in (stem, stem + ".gz", stem.replace("-idx", ".idx")):
-        if (root / name).exists():
-            return root / name
-    raise FileNotFoundError(
-        f"no {stem}[.gz] in {root}; put the standard MNIST IDX files there (no download is done)"
-    )
-
-
-class MnistTask(_ImageSequenceTask):
-    """MNIST read from local IDX files as a 784-step pixel sequence (nothing is downloaded).
-
-    Parameters
-    ----------
-    root : str or Path
-        Folder holding ``train-images-idx3-ubyte`` and ``train-labels-idx1-ubyte``
-        (optionally gzipped).
-    permute : bool, optional
-        Fixed random pixel order (permuted MNIST).
-    seed : int, optional
-        Seed of the train/validation split and the permutation.
-    val_fraction : float, optional
-        Share of the training file held out for validation.
-
-    Raises
-    ------
-    FileNotFoundError
-        If the files are not in ``root``.
-
-    Notes
-    -----
-    Pixels are scaled to 0..1. Sequential MNIST (Le, Jaitly & Hinton 2015)
-    is the classic long-memory benchmark: 784 steps between the first pixel
-    and the answer. Taught in lesson 13.
-
-    Examples
-    --------
-    >>> try:
-    ...     MnistTask("/no/such/folder")
-    ... except FileNotFoundError as exc:
-    ...     print(str(exc)[:44])
-    no train-images-idx3-ubyte[.gz] in /no/such/
-    """
-
-    name = "mnist"
-    side = 28
-    default_seq_len = side * side
-    options = ("permute", "data_dir")
-    _files = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
-
-    @classmethod
-    def check_options(cls, seq_len: int, *, permute: bool = False, data_dir: str | None = None) -> dict:
-        """``permute`` a bool; ``data_dir`` required, a folder holding the two IDX files."""
-        if data_dir is None:
-            raise ValueError("the mnist task reads local IDX files: give data_dir (--data-dir)")
-        root = check_path(data_dir, "data_dir")
-        for stem in cls._files:
-            _find(Path(root), stem)  # FileNotFoundError naming the folder, before anything is read
-        return {"permute": check_bool(permute, "permute"), "data_dir": root}
-
-    @classmethod
-    def build(cls, seq_len: int, *, seed: int = 0, data_dir: str, permute: bool = False) -> SequenceTask:
-        return cls(data_dir, permute=permute, seed=seed)
-
-    def __init__(self, root: str | Path, *, permute: bool = False, seed: int = 0,
-                 val_fraction: float = 0.1) -> None:
-        checked = self.check_options(self.default_seq_len, permute=permute, data_dir=root)
-        root = Path(checked["data_dir"])
-        images, labels = (read_idx(_find(root, stem)) for stem in self._files)
-        if images.shape[1:] != (self.side, self.side) or labels.ndim != 1 or len(images) != len(labels):
-            raise ValueError(
-                f"MNIST files in {root} disagree: images {images.shape} (want N x 28 x 28), "
-                f"labels {labels.shape}"
-            )
-        self._setup(images / 255.0, labels, permute=checked["permute"], seed=seed,
-                    val_fraction=val_fraction)
