@@ -4,22 +4,24 @@ import importlib.util
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import scipy.linalg
 import torch
 
-from linalg_rnn.rnn._orthogonal_maps import cayley_map, expm_taylor
+from linalg_rnn.orthogonal import cayley, random_orthogonal
+from linalg_rnn.rnn._orthogonal_maps import SkewOrthogonal, expm_taylor
 from linalg_rnn.rnn.members import (
     MemberModel,
     MemberOptimizer,
     clip_members_by_norm_,
     clip_members_by_value_,
     lstm_recurrence,
-    member_cayley,
     member_expm,
     member_gradient_norms,
     member_polar_project_,
     member_qr_project_,
+    member_skew_orthogonal,
     tanh_recurrence,
 )
 from linalg_rnn.rnn.models import build_model
@@ -117,12 +119,23 @@ def test_member_expm_gradient_matches_expm_taylor_per_member():
         assert torch.allclose(A.grad[n], a.grad, atol=1e-11)
 
 
-def test_member_cayley_is_cayley_map_per_member():
-    Z = torch.randn(3, 5, 5, generator=_gen(6), dtype=F64)
-    B = Z - Z.mT
-    Q = member_cayley(B)
+@pytest.mark.parametrize("orthogonal_map", ["expm", "cayley"])
+def test_member_skew_orthogonal_is_each_members_single_parametrization(orthogonal_map):
+    X = torch.randn(3, 5, 5, generator=_gen(6), dtype=F64)
+    base = torch.stack([torch.from_numpy(random_orthogonal(5, seed=n)) for n in range(3)])
+    W = member_skew_orthogonal(X, base, orthogonal_map)
     for n in range(3):
-        assert torch.allclose(Q[n], cayley_map(B[n]), atol=1e-14)
+        single = SkewOrthogonal(orthogonal_map)
+        single.base = base[n]
+        assert torch.allclose(W[n], single(X[n]), atol=1e-14)
+
+
+def test_member_cayley_is_the_books_cayley_of_each_member():
+    X = torch.randn(3, 5, 5, generator=_gen(6), dtype=F64)
+    W = member_skew_orthogonal(X, torch.eye(5, dtype=F64).expand(3, 5, 5), "cayley")
+    for n in range(3):
+        K = X[n].tril(-1)
+        assert np.allclose(W[n].numpy(), cayley((K - K.T).numpy()), atol=1e-14)  # (I + B)^-1 (I - B)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, F64])
@@ -226,7 +239,8 @@ def test_member_optimizer_refuses_settings_it_does_not_implement():
 
 # ----------------------------------------------------------------------------- model
 @pytest.mark.parametrize("kind,parametrization,init", [
-    ("fused", None, None), ("loop", None, None), ("fused", "matrix_exp", "orthogonal"),
+    ("fused", None, None), ("loop", None, None), ("fused", "expm", "orthogonal"), ("fused", "expm", "henaff"),
+    ("fused", "cayley", "cayley"), ("loop", "cayley", None),
     ("fused", "cayley", None), ("lstm", None, None)])
 def test_member_model_is_each_single_model_in_outputs_and_gradients(kind, parametrization, init):
     torch.manual_seed(11)

@@ -3,8 +3,8 @@
 Tolerances (relative to max(1, |value|), every float of every metrics row but
 ``elapsed_s``; integers, keys and their order exactly):
 
-* float64, against the single run's own loop (``trainer._loop``) on a
-  float64 copy of its model and data: 1e-10 (measured: about 1e-15);
+* float64, against ``train()`` itself with its run's model and data in
+  float64 (``build_run`` patched): 1e-10 (measured: about 1e-15);
 * float32, against ``train()`` itself: 1e-5 over 25 steps (measured: below
   1e-6); two float32 trainings computed with different kernels drift apart
   over many steps, so longer runs are compared in float64 only;
@@ -16,15 +16,17 @@ import dataclasses
 import math
 import os
 import signal
+from unittest import mock
 
 import pytest
 import torch
 
-from linalg_rnn.rnn import TrainConfig, train
-from linalg_rnn.rnn.checkpoint import load_checkpoint, read_jsonl
+from linalg_rnn._filesystem import read_jsonl
+from linalg_rnn.rnn import TrainConfig, train, trainer
+from linalg_rnn.rnn.checkpoint import load_checkpoint
 from linalg_rnn.rnn.members import _train as members_train
 from linalg_rnn.rnn.members import check_members, train_members
-from linalg_rnn.rnn.trainer import TrainState, _loop, build_run
+from linalg_rnn.rnn.trainer import build_run
 
 F64 = torch.float64
 
@@ -48,17 +50,15 @@ def _f64(t):
 
 
 def single_run_float64(config: TrainConfig) -> list[dict]:
-    """The rows of the single run's own loop, with its model, data and updates in float64."""
-    config = config.resolved()
-    with torch.random.fork_rng(devices=[]):
-        torch.random.default_generator.manual_seed(config.seed)
-        run = build_run(config)
+    """The rows of ``train()`` itself, with the run's model, data and updates in float64."""
+    def build_run_float64(cfg):
+        run = build_run(cfg)
         run.model.double()  # the optimizer keeps the same Parameter objects
-        run = dataclasses.replace(run, task=_Float64Task(run.task), val_x=_f64(run.val_x),
-                                  val_y=_f64(run.val_y), lag_x=_f64(run.lag_x), lag_y=_f64(run.lag_y))
-        state, rows = TrainState.start(run), []
-        _loop(run, state, rows, None, False)
-    return rows
+        return dataclasses.replace(run, task=_Float64Task(run.task), val_x=_f64(run.val_x),
+                                   val_y=_f64(run.val_y), lag_x=_f64(run.lag_x), lag_y=_f64(run.lag_y))
+
+    with mock.patch.object(trainer, "build_run", build_run_float64):
+        return train(config).history
 
 
 def worst_difference(rows: list[dict], reference: list[dict]) -> float:
@@ -85,7 +85,8 @@ def cell(strategy="vanilla", task="adding", steps=25, **fields) -> list[TrainCon
     """Three members that differ in seed and learning rate (and orth_lr for expm/cayley)."""
     if "tbptt" in strategy:
         fields.setdefault("tbptt_window", 4)
-    base = TrainConfig(task=task, seq_len=None if task == "digits" else 10, hidden=6, batch=5, steps=steps,
+    seq_len = {"digits": None, "mnist": 28}.get(task, 10)
+    base = TrainConfig(task=task, seq_len=seq_len, hidden=6, batch=5, steps=steps,
                        device="cpu", figures=False, strategy=strategy, eval_every=5, spectral_every=5,
                        norm_every=1, val_batch=16, **fields)
     members = [dataclasses.replace(base, seed=s, lr=lr) for s, lr in ((0, 1e-3), (1, 1e-2), (5, 3e-3))]
@@ -114,7 +115,7 @@ def test_each_member_matches_train_in_float32_to_1e_5(strategy):
         assert result.to_dict().keys() == single.to_dict().keys()
 
 
-@pytest.mark.parametrize("task", ["copy", "recall", "brackets", "digits"])
+@pytest.mark.parametrize("task", ["copy", "recall", "brackets", "digits", "mnist", "text"])
 def test_members_match_their_single_runs_on_every_task_in_float64(task):
     configs = cell("clip", task=task, steps=15)
     for config, result in zip(configs, train_members(configs, dtype=F64), strict=True):
@@ -134,6 +135,38 @@ def test_members_match_their_single_runs_with_other_options_in_float64(options):
     configs = [dataclasses.replace(c, **options) for c in cell(strategy, steps=15)]
     for config, result in zip(configs, train_members(configs, dtype=F64), strict=True):
         assert worst_difference(result.history, single_run_float64(config)) < 1e-10
+
+
+@pytest.mark.parametrize("strategy,options", [
+    ("expm", {"rebase_every": 4}),  # each member's map(B) folded into its base, moments kept
+    ("cayley", {"rebase_every": 3, "init_scheme": "cayley"}),
+    ("expm", {"init_scheme": "henaff"}),  # expRNN's start: base I, B = B_0
+    ("lstm", {"lstm_init": "chrono"}),
+    ("lstm", {"forget_bias": 0.5}),
+])
+def test_members_match_their_single_runs_with_the_models_options_in_float64(strategy, options):
+    configs = [dataclasses.replace(c, **options) for c in cell(strategy, steps=13)]
+    for config, result in zip(configs, train_members(configs, dtype=F64, per_run=False), strict=True):
+        assert worst_difference(result.history, single_run_float64(config)) < 1e-10
+
+
+def test_a_rebased_batched_run_resumed_from_its_checkpoints_ends_exactly_as_an_uninterrupted_one(tmp_path):
+    configs = cell("cayley", steps=12, checkpoint_every=5, rebase_every=3)
+    whole = train_members(configs, dtype=F64)
+    dirs = [tmp_path / f"m{n}" for n in range(3)]
+    train_members([dataclasses.replace(c, steps=5) for c in configs], dirs, dtype=F64)
+    resumed = train_members(configs, dirs, resume=True, dtype=F64)
+    for a, b in zip(resumed, whole, strict=True):
+        assert worst_difference(a.history, b.history) == 0.0
+
+
+def test_modrelu_cells_train_one_run_at_a_time_and_are_refused_batched():
+    configs = cell("expm", steps=6, activation="modrelu")
+    for config, result in zip(configs, train_members(configs), strict=True):
+        assert worst_difference(result.history, train(config).history) == 0.0  # it is the single run
+        assert "batch_members" not in result.environment
+    with pytest.raises(ValueError, match="per_run=False: the batched path cannot train activation modrelu"):
+        train_members(configs, per_run=False)
 
 
 def test_members_clip_by_their_own_bounds_norm_or_value():
@@ -260,10 +293,10 @@ def test_a_finished_member_is_not_trained_again(tmp_path):
     configs = cell(steps=6)
     dirs = [tmp_path / f"m{n}" for n in range(3)]
     first = train_members(configs, dirs)
-    with pytest.warns(UserWarning, match="nothing to train"):
-        again = train_members(configs, dirs, resume=True)
+    again = train_members(configs, dirs, resume=True)
     for a, b in zip(again, first, strict=True):
         assert a.history == b.history
+        assert any("nothing to train" in note for note in a.notes)
 
 
 def test_lstm_cells_train_one_run_at_a_time_on_the_cpu_by_default(tmp_path):

@@ -38,25 +38,24 @@ from ._gradients import clip_members_by_norm_, clip_members_by_value_, member_gr
 from ._model import MemberModel
 from ._optimizer import MemberOptimizer
 from ._orthogonal import (
-    member_cayley,
     member_expm,
     member_polar_project_,
     member_qr_project_,
     member_skew_orthogonal,
 )
 from ._recurrence import lstm_recurrence, tanh_recurrence
-from ._train import MEMBER_FIELDS, Member, check_members, train_members, uses_per_run_path
+from ._train import MEMBER_FIELDS, Member, batched_refusal, check_members, train_members, uses_per_run_path
 
 __all__ = [
     "MEMBER_FIELDS",
     "Member",
     "MemberModel",
     "MemberOptimizer",
+    "batched_refusal",
     "check_members",
     "clip_members_by_norm_",
     "clip_members_by_value_",
     "lstm_recurrence",
-    "member_cayley",
     "member_expm",
     "member_gradient_norms",
     "member_polar_project_",

@@ -67,7 +67,9 @@ class MemberModel:
     base : torch.Tensor or None
         The parametrization's bases :math:`Q_{0,n}`, ``(N, H, H)``.
     orthogonal_map : str or None
-        ``"matrix_exp"`` or ``"cayley"`` for a parametrized :math:`W_{hh}`.
+        ``"expm"`` or ``"cayley"`` (a key of
+        :data:`~linalg_rnn.rnn._orthogonal_maps.ORTHOGONAL_MAPS`) for a
+        parametrized :math:`W_{hh}`.
 
     Raises
     ------
@@ -180,6 +182,25 @@ class MemberModel:
             p.copy_(self.params[name][n])
         if self.base is not None:
             model.parametrizations.weight_hh_l0[0].base.copy_(self.base[n])
+
+    @torch.no_grad()
+    def rebase_(self, models: list[nn.Module]) -> None:
+        """Fold every member's :math:`\\operatorname{map}(B_n)` into its base, :math:`B_n \\leftarrow 0`.
+
+        Each member goes through its own single model's
+        :meth:`~linalg_rnn.rnn.models.ParametrizableRNN.rebase_` (``models[n]``
+        is member ``n``'s, as :meth:`write_back` takes it), so the new base is
+        the very matrix its single run computes; the stacked parameter stays
+        the same object, and the optimizer's moments stay with it, as there.
+        """
+        X = self.params[self.recurrent_name]
+        for n, model in enumerate(models):
+            parametrization = model.parametrizations.weight_hh_l0
+            parametrization.original.copy_(X[n])
+            parametrization[0].base.copy_(self.base[n])
+            model.rebase_()
+            self.base[n] = parametrization[0].base
+            X[n] = parametrization.original  # zero
 
     def keep(self, index: list[int]) -> None:
         """Keep only the members at ``index`` (positions in the batch), in that order, gradients too."""

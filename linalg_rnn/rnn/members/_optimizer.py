@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import torch
 
-from .._step import to_device
+from ..trainer import to_device
 
 # what each torch optimizer keeps per parameter, besides its step count
 _MOMENTS = {torch.optim.Adam: ("exp_avg", "exp_avg_sq"), torch.optim.RMSprop: ("square_avg",),

@@ -9,7 +9,9 @@ the single run treats its one matrix:
   :math:`2^{s_n}` (chosen from its own :math:`\\|A_n\\|_1`) and squares each
   member :math:`s_n` times, not the largest :math:`s` for all -- so member
   :math:`n` goes through the very products the single run computes;
-* :func:`member_cayley` is one batched solve;
+* the Cayley map needs nothing of its own: the book's
+  :func:`~linalg_rnn.rnn._orthogonal_maps.cayley_map`,
+  :math:`(I + B)^{-1}(I - B)`, is one solve, and a solve takes a stack;
 * :func:`member_qr_project_` and :func:`member_polar_project_` factor every
   member in float64 on the CPU (batched LAPACK calls), with each member's own
   sign correction, and copy the result back in place.
@@ -21,7 +23,7 @@ import math
 
 import torch
 
-from .._orthogonal_maps import _TAYLOR
+from .._orthogonal_maps import _TAYLOR, cayley_map
 
 
 def member_expm(A: torch.Tensor) -> torch.Tensor:
@@ -77,37 +79,6 @@ def member_expm(A: torch.Tensor) -> torch.Tensor:
     return P
 
 
-def member_cayley(B: torch.Tensor) -> torch.Tensor:
-    """The Cayley map :math:`(I - B_n/2)^{-1}(I + B_n/2)` of every member, in one batched solve.
-
-    Parameters
-    ----------
-    B : torch.Tensor
-        Shape ``(N, H, H)``, each member skew-symmetric.
-
-    Returns
-    -------
-    torch.Tensor
-        Shape ``(N, H, H)``, each member orthogonal.
-
-    Notes
-    -----
-    :func:`~linalg_rnn.rnn._orthogonal_maps.cayley_map` with a leading batch
-    axis: ``torch.linalg.solve_ex`` factors every member, skipping the
-    singularity check (never singular for a skew-symmetric :math:`B_n`).
-    Taught in lesson 12.
-
-    Examples
-    --------
-    >>> Z = torch.randn(2, 4, 4, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
-    >>> Q = member_cayley(Z - Z.mT)
-    >>> bool(torch.allclose(Q.mT @ Q, torch.eye(4, dtype=torch.float64).expand(2, 4, 4)))
-    True
-    """
-    eye = torch.eye(B.shape[-1], dtype=B.dtype, device=B.device)
-    return torch.linalg.solve_ex(eye - B / 2, eye + B / 2)[0]
-
-
 def member_skew_orthogonal(X: torch.Tensor, base: torch.Tensor, orthogonal_map: str) -> torch.Tensor:
     """:math:`W_n = Q_{0,n} \\operatorname{map}(K_n - K_n^\\top)` for every member.
 
@@ -118,8 +89,9 @@ def member_skew_orthogonal(X: torch.Tensor, base: torch.Tensor, orthogonal_map: 
         lower triangle of :math:`X_n`.
     base : torch.Tensor
         The bases :math:`Q_{0,n}`, ``(N, H, H)``.
-    orthogonal_map : {"matrix_exp", "cayley"}
-        As :class:`~linalg_rnn.rnn._orthogonal_maps.SkewOrthogonal`.
+    orthogonal_map : {"expm", "cayley"}
+        As :class:`~linalg_rnn.rnn._orthogonal_maps.SkewOrthogonal`: :func:`member_expm`,
+        or :func:`~linalg_rnn.rnn._orthogonal_maps.cayley_map` (which takes a stack as it is).
 
     Returns
     -------
@@ -135,7 +107,7 @@ def member_skew_orthogonal(X: torch.Tensor, base: torch.Tensor, orthogonal_map: 
     """
     K = X.tril(-1)
     B = K - K.mT  # skew-symmetric: map(B) is orthogonal
-    Q = member_expm(B) if orthogonal_map == "matrix_exp" else member_cayley(B)
+    Q = member_expm(B) if orthogonal_map == "expm" else cayley_map(B)
     return base @ Q
 
 

@@ -51,28 +51,18 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from .._environment import check_device_support, environment_record, numerics
-from .._step import to_device
-from ..config import TrainConfig, resolve_device
+from ..._console import StopRequest, show_progress, stop_on_signals
+from .._environment import environment_record, numerics
+from ..config import TrainConfig
 from ..metrics import hidden_gradient_norms, plot_run, recurrent_metrics
 from ..rundir import RunDir
-from ..strategies import parse_strategy
-from ..trainer import (
-    Run,
-    TrainResult,
-    TrainState,
-    _catch_signals,
-    _final_metrics,
-    _progress_enabled,
-    build_run,
-    train,
-)
+from ..trainer import Run, TrainResult, TrainState, build_run, to_device, train
 from ._gradients import clip_members_by_norm_, clip_members_by_value_, member_gradient_norms
 from ._model import MemberModel
 from ._optimizer import MemberOptimizer
 from ._orthogonal import member_polar_project_, member_qr_project_
 
-__all__ = ["MEMBER_FIELDS", "check_members", "train_members", "uses_per_run_path"]
+__all__ = ["MEMBER_FIELDS", "batched_refusal", "check_members", "train_members", "uses_per_run_path"]
 
 #: The config fields in which the members of one batch may differ.
 MEMBER_FIELDS = ("seed", "lr", "orth_lr", "clip_norm", "clip_value")
@@ -246,10 +236,12 @@ def train_members(
     resumes = [resume] * N if isinstance(resume, bool) else list(resume)
     if len(resumes) != N or not all(isinstance(r, bool) for r in resumes):
         raise ValueError(f"resume must be a bool or {N} bools, one per member")
-    device = resolve_device(configs[0].device)
-    check_device_support(parse_strategy(configs[0].strategy), device)
+    device = configs[0].torch_device  # resolved: the device exists and runs the strategy
     if per_run is None:
         per_run = uses_per_run_path(configs[0])
+    elif not per_run and batched_refusal(configs[0]) is not None:
+        raise ValueError(f"per_run=False: the batched path cannot train {batched_refusal(configs[0])}; "
+                         "leave per_run unset (these members then train one at a time)")
     if per_run and dtype != torch.float32:
         raise ValueError("dtype: the per-run path trains in the trainer's float32; give per_run=False")
     rundirs: list[RunDir | None] = []
@@ -267,11 +259,31 @@ def train_members(
                   force=force) for n, cfg in enumerate(configs)]
 
 
+def batched_refusal(config: TrainConfig) -> str | None:
+    """Why the batched path cannot train this cell's members (``None`` when it can).
+
+    The batched recurrence is the tanh RNN and the LSTM; a cell it does not
+    implement trains one run at a time (:func:`uses_per_run_path`), never
+    something that differs from its single runs.
+
+    Examples
+    --------
+    >>> batched_refusal(TrainConfig(strategy="expm", rebase_every=10, device="cpu")) is None
+    True
+    >>> batched_refusal(TrainConfig(strategy="expm", activation="modrelu", device="cpu"))
+    'activation modrelu (the batched recurrence is tanh)'
+    """
+    if (config.activation or "tanh") != "tanh":
+        return f"activation {config.activation} (the batched recurrence is tanh)"
+    return None
+
+
 def uses_per_run_path(config: TrainConfig) -> bool:
     """True when :func:`train_members` trains this cell's members one at a time by default.
 
-    That is an LSTM on the CPU: ``nn.LSTM`` runs a fused oneDNN cell there,
-    faster per member than the batched cell of
+    That is a cell the batched path does not implement (:func:`batched_refusal`:
+    a modReLU RNN), and an LSTM on the CPU: ``nn.LSTM`` runs a fused oneDNN
+    cell there, faster per member than the batched cell of
     :func:`~linalg_rnn.rnn.members.lstm_recurrence`
     (``benchmarks/bench_batched.py``, section 1 with ``--strategies lstm``).
 
@@ -281,31 +293,26 @@ def uses_per_run_path(config: TrainConfig) -> bool:
     True
     >>> uses_per_run_path(TrainConfig(strategy="expm", device="cpu"))
     False
+    >>> uses_per_run_path(TrainConfig(strategy="expm", activation="modrelu", device="cpu"))
+    True
     """
-    return parse_strategy(config.strategy).uses("lstm") and resolve_device(config.device).type == "cpu"
+    config = config if config.is_resolved else config.resolved()
+    lstm_on_cpu = config.parsed_strategy.uses("lstm") and config.torch_device.type == "cpu"
+    return lstm_on_cpu or batched_refusal(config) is not None
 
 
 def _build_member(config: TrainConfig, rundir: RunDir | None, dtype: torch.dtype) -> Member:
     """Build one member exactly as its single run starts (or resumes): model, optimizer, generators."""
-    torch.random.default_generator.manual_seed(config.seed)
+    torch.random.default_generator.manual_seed(config.seed)  # as train() does before build_run
     run = build_run(config)
     if dtype != torch.float32:
         run.model.to(dtype)  # the optimizer keeps the same Parameter objects
-        run.val_x = run.val_x.to(dtype) if run.val_x.is_floating_point() else run.val_x
-        run.val_y = run.val_y.to(dtype) if run.val_y.is_floating_point() else run.val_y
+        run.val_x, run.val_y = _cast(run.val_x, dtype), _cast(run.val_y, dtype)
         if run.lag_x is not None:
-            run.lag_x = run.lag_x.to(dtype)
-            run.lag_y = run.lag_y.to(dtype) if run.lag_y.is_floating_point() else run.lag_y
+            run.lag_x, run.lag_y = _cast(run.lag_x, dtype), _cast(run.lag_y, dtype)
     checkpoint = rundir.checkpoint if rundir is not None else None
-    if checkpoint is None:
-        state = TrainState.start(run)
-    else:
-        try:
-            state = TrainState.restore(run, checkpoint)
-        except (KeyError, RuntimeError, TypeError, ValueError) as exc:
-            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-            raise ValueError(f"{rundir.path / 'checkpoint.pt'} does not fit this run ({reason}); "
-                             "nothing was changed") from None
+    state = TrainState.start(run) if checkpoint is None else \
+        TrainState.restore(run, checkpoint, rundir.path / "checkpoint.pt")
     return Member(config=config, run=run, state=state, rundir=rundir, rng_state=torch.get_rng_state())
 
 
@@ -313,36 +320,38 @@ def _train_in(configs: list[TrainConfig], rundirs: list[RunDir | None], device: 
               progress: bool | None, dtype: torch.dtype) -> list[TrainResult]:
     """:func:`train_members` once every folder is open and locked."""
     cfg = configs[0]
-    signal = TrainState()  # SIGINT/SIGTERM set signal.interrupted, for every member
     with numerics(device, allow_tf32=cfg.allow_tf32, deterministic=cfg.deterministic) as determ, \
             torch.random.fork_rng(devices=[]):
         members = [_build_member(c, rd, dtype) for c, rd in zip(configs, rundirs, strict=True)]
         for m in members:  # every member built and restored before any folder is claimed
             m.rows = m.rundir.claim() if m.rundir is not None else []
         pending = sorted((m for m in members if not m.done), key=lambda m: m.state.step)
-        with _catch_signals(signal):
+        with stop_on_signals() as stop:  # SIGINT/SIGTERM stop every member after a checkpointed step
             for _, group in itertools.groupby(pending, key=lambda m: m.state.step):
-                if signal.interrupted:
+                if stop.signal:
                     break
-                _train_group(list(group), signal, progress, dtype)
+                _train_group(list(group), stop, progress, dtype)
     environment = environment_record(device, allow_tf32=cfg.allow_tf32, deterministic=determ)
     environment["batch_members"] = len(members)
-    return [_result(m, device, environment, signal) for m in members]
+    return [_result(m, device, environment, stop) for m in members]
 
 
-def _result(m: Member, device: torch.device, environment: dict, signal: TrainState) -> TrainResult:
+def _result(m: Member, device: torch.device, environment: dict, stop: StopRequest) -> TrainResult:
     """A member's ``TrainResult``, and its result files written, as the single run writes them."""
     cfg, state = m.config, m.state
-    state.interrupted = None if m.done else signal.interrupted
     env = dict(environment)
     if state.resumed_from is not None:
         env["resumed_from"] = state.resumed_from
+    final = {}
+    for r in m.rows:  # the last value of every metric (per-lag norms aside), as train() keeps it
+        final.update({k: v for k, v in r.items() if v is not None and k != "hidden_grad_norms"})
     result = TrainResult(
-        config=cfg, final=_final_metrics(m.rows), diverged=state.diverged,
-        divergence_step=state.divergence_step, baseline_loss=m.run.task.baseline_loss,
-        steps_done=state.step, interrupted=state.interrupted, history=m.rows,
-        initial=state.initial, device=str(device), out_dir=m.rundir.path if m.rundir is not None else None,
-        model=m.run.model, initial_w_hh=state.initial_w_hh, environment=env,
+        config=cfg, final=final, diverged=state.diverged, divergence_step=state.divergence_step,
+        baseline_loss=m.run.task.baseline_loss, steps_done=state.step,
+        interrupted=None if m.done else stop.signal, history=m.rows, initial=state.initial,
+        device=str(device), out_dir=m.rundir.path if m.rundir is not None else None, model=m.run.model,
+        initial_w_hh=state.initial_w_hh, environment=env,
+        notes=list(m.rundir.notes) if m.rundir is not None else [],
     )
     if m.rundir is not None:
         fig = (plot_run(m.rows, title=f"{cfg.task}: {cfg.strategy}", baseline_loss=m.run.task.baseline_loss)
@@ -376,7 +385,7 @@ class _Batch:
             if all(v is None for v in values):
                 return None
             return torch.tensor([math.inf if v is None else v for v in values], dtype=dtype,
-                                device=runs[0].device)
+                                device=runs[0].config.torch_device)
 
         return cls(members=list(members), model=model, optimizer=optimizer,
                    val_x=torch.stack([r.val_x for r in runs]), val_y=torch.stack([r.val_y for r in runs]),
@@ -412,7 +421,7 @@ def _draw(batch: _Batch) -> tuple[torch.Tensor, torch.Tensor]:
     run = batch.run
     xs, ys = zip(*(m.run.task.sample(m.config.batch, m.run.data_rng) for m in batch.members), strict=True)
     x, y = _cast(torch.stack(xs), batch.dtype), _cast(torch.stack(ys), batch.dtype)
-    return to_device(x, run.device), to_device(y, run.device)
+    return to_device(x, run.config.torch_device), to_device(y, run.config.torch_device)
 
 
 def _losses(task, out: torch.Tensor, y: torch.Tensor, start: int = 0) -> torch.Tensor:
@@ -460,11 +469,14 @@ def _leave(batch: _Batch, diverged: list[int]) -> list[int]:
 
 
 def _project(batch: _Batch, step: int) -> None:
-    """5. Every ``proj_every`` steps, each member's W_hh replaced by an orthogonal matrix."""
-    run = batch.run
-    if run.strategy.projection and step % run.config.proj_every == 0:
-        project = member_qr_project_ if run.strategy.projection == "qr" else member_polar_project_
+    """5. Every ``proj_every`` steps, each member's W_hh replaced by an orthogonal matrix; then re-basing."""
+    cfg = batch.run.config
+    projection = cfg.parsed_strategy.projection
+    if projection is not None and step % cfg.proj_every == 0:
+        project = member_qr_project_ if projection == "qr" else member_polar_project_
         project(batch.model.params[batch.model.recurrent_name])
+    if cfg.rebase_every and step % cfg.rebase_every == 0:
+        batch.model.rebase_([m.run.model for m in batch.members])  # each member's map(B) into its base
 
 
 def _zero_grad(batch: _Batch) -> None:
@@ -480,8 +492,9 @@ def _train_step(batch: _Batch, step: int) -> dict[int, dict]:
         return _window_step(batch, step, x, y)
     _zero_grad(batch)
     state, total, outs = None, None, []
-    for t0, t1, weight in run.windows:  # one window without tbptt; tbptt_update="batch" sums them
-        if weight == 0:
+    for window in run.windows:  # one window without tbptt; tbptt_update="batch" sums them
+        t0, t1 = window.start, window.stop
+        if window.loss_weight == 0:
             with torch.no_grad():
                 out, state = batch.model(x[:, :, t0:t1], state)
         else:
@@ -521,7 +534,8 @@ def _window_step(batch: _Batch, step: int, x: torch.Tensor, y: torch.Tensor) -> 
     rows = {id(m): {"step": step, "train_loss": 0.0, "grad_norm": 0.0, "grad_norm_w_hh": 0.0, "updates": 0}
             for m in batch.members}
     state, outs = None, []
-    for t0, t1, weight in run.windows:
+    for window in run.windows:
+        t0, t1, weight = window.start, window.stop, window.loss_weight
         if weight == 0:  # nothing to learn here: carry the state forward
             with torch.no_grad():
                 out, state = batch.model(x[:, :, t0:t1], state)
@@ -594,7 +608,7 @@ def _save_checkpoint(m: Member) -> None:
         m.rundir.save_checkpoint(m.state.checkpoint(m.run))
 
 
-def _train_group(members: list[Member], signal: TrainState, progress: bool | None,
+def _train_group(members: list[Member], stop: StopRequest, progress: bool | None,
                  dtype: torch.dtype) -> None:
     """Steps until ``steps``, every member's divergence or a signal; blocks numbered as in the module doc."""
     cfg = members[0].config
@@ -602,7 +616,7 @@ def _train_group(members: list[Member], signal: TrainState, progress: bool | Non
     clock = time.perf_counter()
     elapsed_before = {id(m): m.state.elapsed_s for m in members}
     start = members[0].state.step
-    bar = tqdm(total=cfg.steps, initial=min(start, cfg.steps), disable=not _progress_enabled(progress),
+    bar = tqdm(total=cfg.steps, initial=min(start, cfg.steps), disable=not show_progress(progress),
                desc=f"{cfg.task}/{cfg.strategy} x{len(members)}", dynamic_ncols=True)
     with bar:
         for step in range(start + 1, cfg.steps + 1):
@@ -620,15 +634,15 @@ def _train_group(members: list[Member], signal: TrainState, progress: bool | Non
             final = step == cfg.steps
 
             # 6. W_hh metrics after the update and projection, on float64 CPU copies
-            eigenvalues = final or step % cfg.spectral_every == 0
-            metrics_step = eigenvalues or step % (cfg.norm_every or cfg.spectral_every) == 0
+            with_radius = final or step % cfg.spectral_every == 0
+            metrics_step = with_radius or step % (cfg.norm_every or cfg.spectral_every) == 0
             # (one copy of every member's W_hh to the CPU, where the metrics compute anyway)
             W = batch.model.recurrent_matrix().cpu() if metrics_step and batch.members else None
             for n, m in enumerate(batch.members):
-                rows[id(m)].update(recurrent_metrics(W[n], eigenvalues=eigenvalues) if metrics_step
+                rows[id(m)].update(recurrent_metrics(W[n], with_spectral_radius=with_radius) if metrics_step
                                    else dict.fromkeys(_SPECTRAL_KEYS))
             for m in left:  # as its single run: the metrics of the weights it stopped with
-                rows[id(m)].update(recurrent_metrics(m.run.model.recurrent_matrix(), eigenvalues=True))
+                rows[id(m)].update(recurrent_metrics(m.run.model.recurrent_matrix()))
 
             # 7. validation
             if batch.members and (final or step % cfg.eval_every == 0):
@@ -655,7 +669,7 @@ def _train_group(members: list[Member], signal: TrainState, progress: bool | Non
             bar.update(1)
 
             # 10. checkpoints (every member that stops now, and all at the checkpoint cadence)
-            stopping = final or signal.interrupted
+            stopping = final or stop.signal
             if stopping or step % cfg.checkpoint_every == 0:
                 for n in range(len(batch.members)):
                     batch.store(n)
@@ -664,7 +678,7 @@ def _train_group(members: list[Member], signal: TrainState, progress: bool | Non
                     _save_checkpoint(m)
 
             # 11. a signal stops every member after a finished, checkpointed step
-            if signal.interrupted or not batch.members:
+            if stop.signal or not batch.members:
                 break
     for n in range(len(batch.members)):  # the results hold the trained weights
         batch.store(n)
