@@ -44,7 +44,15 @@ from ._orthogonal import (
     member_skew_orthogonal,
 )
 from ._recurrence import lstm_recurrence, tanh_recurrence
-from ._train import MEMBER_FIELDS, Member, batched_refusal, check_members, train_members, uses_per_run_path
+from ._train import (
+    MEMBER_FIELDS,
+    Member,
+    batched_refusal,
+    check_members,
+    member_signature,
+    train_members,
+    uses_per_run_path,
+)
 
 __all__ = [
     "MEMBER_FIELDS",
@@ -60,6 +68,7 @@ __all__ = [
     "member_gradient_norms",
     "member_polar_project_",
     "member_qr_project_",
+    "member_signature",
     "member_skew_orthogonal",
     "tanh_recurrence",
     "train_members",

@@ -43,6 +43,7 @@ an uninterrupted one.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -62,7 +63,8 @@ from ._model import MemberModel
 from ._optimizer import MemberOptimizer
 from ._orthogonal import member_polar_project_, member_qr_project_
 
-__all__ = ["MEMBER_FIELDS", "batched_refusal", "check_members", "train_members", "uses_per_run_path"]
+__all__ = ["MEMBER_FIELDS", "batched_refusal", "check_members", "member_signature", "train_members",
+           "uses_per_run_path"]
 
 #: The config fields in which the members of one batch may differ.
 MEMBER_FIELDS = ("seed", "lr", "orth_lr", "clip_norm", "clip_value")
@@ -118,6 +120,25 @@ def check_members(configs: list[TrainConfig]) -> list[TrainConfig]:
             raise ValueError(f"configs[{i}] differs from configs[0] in {', '.join(differ)}; members of one "
                              f"batch may differ only in {', '.join(MEMBER_FIELDS)}")
     return resolved
+
+
+def member_signature(config: TrainConfig) -> str:
+    """What the members of one batch share: every config field but :data:`MEMBER_FIELDS`, as one string.
+
+    Two configs with equal signatures may train together (:func:`check_members`
+    accepts them); a study groups its cells by it.
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> a = TrainConfig(task="adding", seq_len=8, seed=0)
+    >>> member_signature(a) == member_signature(dataclasses.replace(a, seed=1, lr=0.1))
+    True
+    >>> member_signature(a) == member_signature(dataclasses.replace(a, hidden=8))
+    False
+    """
+    shared = {k: v for k, v in config.to_dict().items() if k not in MEMBER_FIELDS}
+    return json.dumps(shared, sort_keys=True, default=str)
 
 
 @dataclass(eq=False)

@@ -5,12 +5,13 @@ with the config the cell carries, in its own run directory (continuing from
 its checkpoint when there is one), on one torch thread, and returns a
 *record* -- the row of ``results.json``, downsampled curves for the figures,
 and the eigenvalues of :math:`W_{hh}` at start and end. It never raises: a
-crash is a record too. The executors hand out *units* of work, each a list
-of cells of one grid point (:func:`work_units`): today a unit is one cell,
-or several run one after another; a batched trainer that trains a unit's
-members as one model slots in at :func:`run_cells`. The executors only
-decide where records are computed; the driver (:mod:`._study`) writes every
-file.
+crash is a record too. The executors hand out *units* of work
+(:func:`work_units`): one cell, or -- with ``members`` above 1 -- up to that
+many cells of one grid point that differ only in seed and learning rates,
+which :func:`run_cells` trains together as the members of one model
+(:func:`~linalg_rnn.rnn.members.train_members`), each in its own run
+directory, each with its own record. The executors only decide where
+records are computed; the driver (:mod:`._study`) writes every file.
 """
 
 from __future__ import annotations
@@ -32,16 +33,19 @@ import torch
 
 from ..._console import StopRequest
 from ..config import DEVICES, TrainConfig, resolve_device
+from ..members import member_signature, train_members, uses_per_run_path
 from ..rundir import has_run
 from ..trainer import train
 from ._grid import Cell
 from ._records import cell_record, crash_record
 from ._stop import forward_signal
 
-__all__ = ["EXECUTORS", "Executor", "default_workers", "gpu_share", "iter_records", "run_cell", "run_cells",
-           "work_units"]
+__all__ = ["DEFAULT_BATCH_MEMBERS", "EXECUTORS", "Executor", "default_workers", "gpu_share", "iter_records",
+           "run_cell", "run_cells", "work_units"]
 
 EXECUTORS = ("local", "ray")
+#: Cells per unit of work by default: 1, one run at a time (``--batch-members``; see :class:`Executor`).
+DEFAULT_BATCH_MEMBERS = 1
 POLL_S = 0.2  # how often the driver looks at finished cells and at a stop request
 RAY_GRACE_S = 30.0  # how long a stopped Ray study waits for its cancelled running tasks
 
@@ -76,8 +80,23 @@ class Executor:
     device : {"auto", "cpu", "cuda", "mps"} or None
         Overrides the profile's device for every cell.
     members : int
-        Cells of one grid point per unit of work (:func:`work_units`); 1
-        (default) hands out one cell at a time.
+        Cells of one grid point per unit of work (:func:`work_units`),
+        trained together as one batched model (``--batch-members``); 1
+        (:data:`DEFAULT_BATCH_MEMBERS`) trains one run at a time.
+
+    Notes
+    -----
+    Why one run at a time by default: a batched member agrees with its
+    single run to float32 rounding, not bit for bit, and its last bits
+    depend on which cells share its batch -- so a study with ``members``
+    above 1 gives the rows of its one-run-at-a-time twin only to rounding
+    (it does reproduce itself exactly, on either executor and across
+    ``--resume`` with the same ``members``). Batching pays where a cell has
+    many members: ``benchmarks/bench_batched.py`` measured 1.9 times the runs
+    per core-hour at hidden 64 with 16 members, 1.3 times at hidden 128, on
+    a 2-core CPU; a study with a learning-rate sweep (seeds times rates)
+    should ask for ``--batch-members 16``. LSTM and modReLU cells always
+    train one at a time (:func:`~linalg_rnn.rnn.members.uses_per_run_path`).
 
     Examples
     --------
@@ -92,7 +111,7 @@ class Executor:
     workers: int | None = None
     address: str | None = None
     device: str | None = None
-    members: int = 1
+    members: int = DEFAULT_BATCH_MEMBERS
 
     def check(self) -> None:
         """Refuse a bad setting in one line, before any work."""
@@ -158,7 +177,7 @@ def run_cell(cell: Cell, study_dir: str | Path) -> dict:
 
 def run_cells(cells: list[Cell], study_dir: str | Path,
               stopped: Callable[[], bool] | None = None) -> list[dict]:
-    """Run one unit of work -- cells of one grid point -- one after another; their records.
+    """Run one unit of work -- cells of one grid point -- and return their records.
 
     Parameters
     ----------
@@ -167,25 +186,35 @@ def run_cells(cells: list[Cell], study_dir: str | Path,
     study_dir : str or Path
         The study folder.
     stopped : callable, optional
-        Asked before each cell; once it says True, no further cell starts
-        (the records returned are those of the cells that ran).
+        Asked before each training; once it says True, nothing further
+        starts (the records returned are those of the cells that ran).
 
     Returns
     -------
     list of dict
-        One record per cell run, in order.
+        One record per cell run, in order, each as :func:`run_cell` makes it.
 
     Notes
     -----
-    This is where a batched trainer (issue 21) trains the members of a
-    unit as one model; the records it returns must be those of
-    :func:`run_cell`, one per member.
+    Several cells that may train together (one
+    :func:`~linalg_rnn.rnn.members.member_signature`, not an LSTM or modReLU
+    cell) train as the members of one batched model, on one torch thread,
+    each in its own run directory (continued from its checkpoint when it has
+    one); the rest run one after another. A batch that raises is run again
+    one cell at a time, from the checkpoints it wrote, so a crash stays the
+    crashing cell's own record.
 
     Examples
     --------
     >>> run_cells([], "/tmp")
     []
     """
+    if len(cells) > 1 and _batchable(cells):
+        if stopped is not None and stopped():
+            return []
+        records = _run_members(cells, study_dir)
+        if records is not None:
+            return records
     records = []
     for cell in cells:
         if stopped is not None and stopped():
@@ -196,25 +225,58 @@ def run_cells(cells: list[Cell], study_dir: str | Path,
     return records
 
 
+def _batchable(cells: list[Cell]) -> bool:
+    """Whether the cells may train as one batched model (one signature, a cell the batched path trains)."""
+    signature = member_signature(cells[0].config)
+    return not uses_per_run_path(cells[0].config) and all(
+        member_signature(c.config) == signature for c in cells[1:])
+
+
+def _run_members(cells: list[Cell], study_dir: str | Path) -> list[dict] | None:
+    """The cells' records from one batched training, or ``None`` when it raised (then: one at a time)."""
+    row_dirs = [f"cells/{c.key}" for c in cells]
+    run_dirs = [Path(study_dir).resolve() / d for d in row_dirs]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        results = train_members([c.config for c in cells], run_dirs, resume=[has_run(d) for d in run_dirs],
+                                progress=False)
+    except Exception:  # whose fault it was shows when the cells run one at a time
+        return None
+    finally:
+        torch.set_num_threads(threads)
+    return [cell_record(c, r, d) for c, r, d in zip(cells, results, row_dirs, strict=True)]
+
+
 def work_units(cells: list[Cell], members: int = 1) -> list[list[Cell]]:
-    """Cells in units of work: up to ``members`` consecutive cells of one grid point and phase.
+    """Cells in units of work: up to ``members`` cells of one grid point and phase that may train together.
+
+    A unit holds cells whose configs differ only in the member fields
+    (:func:`~linalg_rnn.rnn.members.member_signature`: seed, learning
+    rates, clipping bound), taken in grid order; a cell the batched path
+    does not train (an LSTM or modReLU cell) is a unit of its own.
 
     Examples
     --------
+    >>> import dataclasses
     >>> config = TrainConfig(task="adding", seq_len=6)
-    >>> cells = [Cell("adding", 6, s, config) for s in ("a", "a", "a", "b")]
-    >>> [[c.strategy for c in unit] for unit in work_units(cells, members=2)]
-    [['a', 'a'], ['a'], ['b']]
+    >>> cells = [Cell("adding", 6, s, dataclasses.replace(config, seed=k))
+    ...          for k, s in enumerate(("a", "a", "a", "b"))]
+    >>> [[c.seed for c in unit] for unit in work_units(cells, members=2)]
+    [[0, 1], [2], [3]]
     """
     units: list[list[Cell]] = []
+    filling: dict[tuple, list[Cell]] = {}  # the unit each kind of cell is filling
     for cell in cells:
-        last = units[-1] if units else None
-        if (last is not None and len(last) < members
-                and (last[0].phase, last[0].task, last[0].seq_len, last[0].strategy)
-                == (cell.phase, cell.task, cell.seq_len, cell.strategy)):
-            last.append(cell)
-        else:
+        if members == 1 or uses_per_run_path(cell.config):
             units.append([cell])
+            continue
+        key = (cell.phase, cell.task, cell.seq_len, cell.strategy, member_signature(cell.config))
+        unit = filling.get(key)
+        if unit is None or len(unit) == members:
+            unit = filling[key] = []
+            units.append(unit)
+        unit.append(cell)
     return units
 
 
