@@ -39,12 +39,21 @@ def _toml(study: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _reference(tmp_path_factory, members: int) -> list[dict]:
+    """The same study, never interrupted (in this process, a unit of ``members`` cells at a time)."""
+    out = tmp_path_factory.mktemp("reference") / "study"
+    return run_study(parse_profile(LONG), out, executor=Executor(workers=1, members=members), echo=None,
+                     progress=False, figures=False).rows
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    """The same study, never interrupted (in this process, one cell at a time)."""
-    out = tmp_path_factory.mktemp("reference") / "study"
-    return run_study(parse_profile(LONG), out, executor=Executor(workers=1), echo=None, progress=False,
-                     figures=False).rows
+    return _reference(tmp_path_factory, 1)
+
+
+@pytest.fixture(scope="module")
+def batched_reference(tmp_path_factory):
+    return _reference(tmp_path_factory, 2)
 
 
 def _started(out: Path) -> set[str]:
@@ -62,27 +71,30 @@ def _steps_logged(run_dir: Path) -> int:
     return sum(1 for _ in (run_dir / "metrics.jsonl").open())
 
 
-@pytest.mark.parametrize("name, to_group, workers, executor", [
-    ("SIGINT", True, 2, "local"),    # Ctrl-C in a terminal: the driver and its workers all get it
-    ("SIGTERM", False, 2, "local"),  # kill PID: only the driver gets it, and must pass it on
-    ("SIGTERM", False, 1, "local"),  # one worker: the cell runs in the driver's own process
-    ("SIGTERM", False, 2, "ray"),    # queued Ray tasks are cancelled, running ones get ray.cancel
+@pytest.mark.parametrize("name, to_group, workers, executor, members", [
+    ("SIGINT", True, 2, "local", 1),    # Ctrl-C in a terminal: the driver and its workers all get it
+    ("SIGTERM", False, 2, "local", 1),  # kill PID: only the driver gets it, and must pass it on
+    ("SIGTERM", False, 1, "local", 1),  # one worker: the cell runs in the driver's own process
+    ("SIGTERM", False, 2, "ray", 1),    # queued Ray tasks are cancelled, running ones get ray.cancel
+    ("SIGTERM", False, 2, "local", 2),  # --batch-members 2: each worker trains two seeds as one model
 ])
 def test_a_signal_stops_the_study_no_cell_starts_after_it_and_resume_finishes_it(
-        name, to_group, workers, executor, tmp_path, reference):
+        name, to_group, workers, executor, members, tmp_path, request):
     if executor == "ray":
         pytest.importorskip("ray")
+    reference = request.getfixturevalue("reference" if members == 1 else "batched_reference")
     (tmp_path / "p.toml").write_text(_toml(LONG))
     out = tmp_path / "study"
     env = os.environ | {"OMP_NUM_THREADS": "1", "CI": "1"}
+    batch = ["--batch-members", str(members)]
     command = [sys.executable, "-m", "linalg_rnn", "showdown", "--profile", str(tmp_path / "p.toml"),
-               "--out", str(out), "--workers", str(workers), "--no-progress", "--executor", executor]
+               "--out", str(out), "--workers", str(workers), "--no-progress", "--executor", executor, *batch]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
                             start_new_session=True)
     try:
         deadline = time.monotonic() + 300
         # wait until every worker is in the first half of a cell: none is between cells
-        while not (out / "cells").is_dir() or len(running := _running(out)) < workers or not all(
+        while not (out / "cells").is_dir() or len(running := _running(out)) < workers * members or not all(
                 25 <= _steps_logged(d) < STEPS // 2 for d in running):
             assert proc.poll() is None, proc.communicate()[0][-3000:]
             assert time.monotonic() < deadline, "the study never had every worker training"
@@ -108,13 +120,15 @@ def test_a_signal_stops_the_study_no_cell_starts_after_it_and_resume_finishes_it
     stopped = [r for r in saved["runs"] if r["status"] == "interrupted"]
     # every running cell came back stopped, none ran to its end (Ray: best effort, a cancelled task
     # may come back without a record; its checkpoint, if written, is still there for --resume)
-    assert len(stopped) == workers if executor == "local" else len(stopped) <= workers
+    # (a worker trains a unit: ``members`` cells together)
+    running_cells = workers * members
+    assert len(stopped) == running_cells if executor == "local" else len(stopped) <= running_cells
     for row in stopped:
         assert 25 <= row["steps"] < STEPS  # it stopped mid-run, after a whole, logged, checkpointed step
         assert _steps_logged(out / row["run_dir"]) == row["steps"]
         assert load_checkpoint(out / row["run_dir"] / "checkpoint.pt")["step"] == row["steps"]
     # the command the message gives finishes the study, with the study's own profile
-    assert main(["showdown", "--out", str(out), "--resume", "--workers", "1", "--no-progress"]) == 0
+    assert main(["showdown", "--out", str(out), "--resume", "--workers", "1", "--no-progress", *batch]) == 0
     resumed = json.loads((out / "results.json").read_text())
     assert len(resumed["meta"]["sittings"]) == 2
     assert untimed(resumed["runs"]) == untimed(reference)

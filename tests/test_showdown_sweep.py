@@ -240,7 +240,7 @@ def test_a_resumed_study_says_how_many_cells_were_done_and_ends_with_a_count(tmp
 
 # --- units of work and records -----------------------------------------------------------------
 
-def test_units_of_several_members_give_the_rows_of_one_cell_at_a_time(tmp_path):
+def test_units_of_several_members_give_the_rows_of_one_cell_at_a_time_to_float32_rounding(tmp_path):
     profile = BASE | {"seeds": [0, 1, 2], "steps": 5, "hidden": 4, "batch": 4, "val_batch": 8,
                       "device": "cpu", "strategies": ["vanilla", "clip"]}
     units = work_units(expand_cells(parse_profile(profile)), members=2)
@@ -249,8 +249,14 @@ def test_units_of_several_members_give_the_rows_of_one_cell_at_a_time(tmp_path):
     one = quiet(profile, tmp_path / "one")
     two = quiet(profile, tmp_path / "two", executor={"members": 2, "workers": 2})
     timing = {"wall_s", "time_per_step_s"}
-    assert [{k: v for k, v in r.items() if k not in timing} for r in one.rows] == [
-        {k: v for k, v in r.items() if k not in timing} for r in two.rows]
+    # a unit's members train as one batched model: the same numbers to float32 rounding, not bit for bit
+    for a, b in zip(one.rows, two.rows, strict=True):
+        assert list(a) == list(b)
+        for key in a.keys() - timing:
+            if isinstance(a[key], float) and isinstance(b[key], float):
+                assert math.isclose(a[key], b[key], rel_tol=1e-5, abs_tol=1e-5), key
+            else:
+                assert a[key] == b[key], key
 
 
 class _Finished:

@@ -2,23 +2,27 @@
 
 A *cell* of a study is one task, length and strategy; its *members* differ
 only in :data:`MEMBER_FIELDS` (seed, learning rates, clipping bound). One
-step of :func:`train_members` is one step of every member, numbered as the
-single run's loop (:mod:`~linalg_rnn.rnn.trainer`):
+step of :func:`train_members` is one step of every member, in the blocks of
+the single run's step (:mod:`~linalg_rnn.rnn.trainer`):
 
-1. each member draws its own batch from its own CPU generator (as its
-   single run would), and the batches are stacked ``(N, B, T, .)``;
-2. one batched forward and backward pass (:class:`MemberModel`);
-3. each member's gradient norms, total and :math:`W_{hh}`, before clipping;
-   each member clipped by its own norm or bound;
-4. one read of every member's loss and norms; a member whose loss or
-   gradient is NaN/inf is recorded as diverged at this step, takes no
-   update and leaves the batch (its weights, optimizer state and checkpoint
-   are those of its single run at that step); the others go on;
-5. one update of every member at its own learning rates
-   (:class:`MemberOptimizer`), then each member's projection;
-6. -- 11. the :math:`W_{hh}` metrics, validation, per-lag gradients,
-   metrics row, checkpoint and signal check, per member, at the single run's
-   cadence.
+* ``# draw a batch`` -- each member from its own CPU generator (as its
+  single run would), the batches stacked ``(N, B, T, .)``;
+* ``# forward and backward, window by window`` -- one batched pass
+  (:class:`MemberModel`);
+* ``# gradient norm, then clip`` -- each member's norms, total and
+  :math:`W_{hh}`, before clipping; each member clipped by its own norm or
+  bound;
+* ``# divergence: no update`` -- one read of every member's loss and norms;
+  a member whose loss or gradient is NaN/inf is recorded as diverged at
+  this step, takes no update and leaves the batch (its weights, optimizer
+  state and checkpoint are those of its single run at that step); the
+  others go on;
+* ``# update, then project`` -- one update of every member at its own
+  learning rates (:class:`MemberOptimizer`), then each member's projection
+  and re-basing;
+* ``# W_hh metrics``, ``# validate``, ``# log``, ``# checkpoint`` -- per
+  member, at the single run's cadence; a signal stops every member after
+  a finished, checkpointed step.
 
 Each member's run directory is a single run's: ``config.json``,
 ``metrics.jsonl``, ``metrics.csv``, ``result.json`` (its ``environment``
@@ -212,7 +216,9 @@ def train_members(
         Train the members one after the other with the single-run trainer
         (:func:`~linalg_rnn.rnn.trainer.train`) instead of together; default:
         only LSTM cells on the CPU, where ``nn.LSTM``'s fused cell is faster
-        per member than the batched one (:func:`uses_per_run_path`).
+        per member than the batched one, and cells the batched path does
+        not implement (:func:`batched_refusal`: modReLU), which are refused
+        with ``per_run=False`` (:func:`uses_per_run_path`).
 
     Returns
     -------
@@ -224,8 +230,9 @@ def train_members(
     ValueError, TypeError
         As :func:`check_members` and :func:`~linalg_rnn.rnn.trainer.train`,
         for a ``dtype`` other than float32/float64 (float32 only on the
-        per-run path), or ``out_dirs``/``resume`` of the wrong length; all
-        before any work.
+        per-run path), ``out_dirs``/``resume`` of the wrong length, or
+        ``per_run=False`` for a cell the batched path does not implement;
+        all before any work.
     FileExistsError, FileNotFoundError, OSError
         As ``train``, for any member's folder; the folders already opened are
         released, nothing is written.
@@ -235,7 +242,8 @@ def train_members(
     Every member's model, optimizer and generators are built by its own
     ``build_run`` (so each starts from its single run's weights and draws its
     single run's batches), then stacked. Truncated BPTT works in both update
-    forms; LSTMs run an explicit batched cell (or, by default on the CPU, the
+    forms; ``rebase_every`` re-bases each member through its own model's
+    ``rebase_``; LSTMs run an explicit batched cell (or, by default on the CPU, the
     single-run trainer, member after member). What the members' results
     agree with their single runs to is said in the module docstring.
 
@@ -258,13 +266,15 @@ def train_members(
     if len(resumes) != N or not all(isinstance(r, bool) for r in resumes):
         raise ValueError(f"resume must be a bool or {N} bools, one per member")
     device = configs[0].torch_device  # resolved: the device exists and runs the strategy
+    refusal = batched_refusal(configs[0])
+    if per_run is False and refusal is not None:
+        raise ValueError(f"per_run=False: the batched path cannot train {refusal}; "
+                         "leave per_run unset (these members then train one at a time)")
     if per_run is None:
         per_run = uses_per_run_path(configs[0])
-    elif not per_run and batched_refusal(configs[0]) is not None:
-        raise ValueError(f"per_run=False: the batched path cannot train {batched_refusal(configs[0])}; "
-                         "leave per_run unset (these members then train one at a time)")
     if per_run and dtype != torch.float32:
-        raise ValueError("dtype: the per-run path trains in the trainer's float32; give per_run=False")
+        how = "give per_run=False" if refusal is None else f"the batched path cannot train {refusal}"
+        raise ValueError(f"dtype: the per-run path trains in the trainer's float32; {how}")
     rundirs: list[RunDir | None] = []
     try:
         for n, cfg in enumerate(configs):
@@ -438,7 +448,7 @@ def _cast(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 
 
 def _draw(batch: _Batch) -> tuple[torch.Tensor, torch.Tensor]:
-    """1. Every member's own batch, from its own generator, stacked ``(N, B, T, .)``."""
+    """Every member's own batch, from its own generator, stacked ``(N, B, T, .)``."""
     run = batch.run
     xs, ys = zip(*(m.run.task.sample(m.config.batch, m.run.data_rng) for m in batch.members), strict=True)
     x, y = _cast(torch.stack(xs), batch.dtype), _cast(torch.stack(ys), batch.dtype)
@@ -459,7 +469,7 @@ def _detach(state):
 
 
 def _norms_and_clip(batch: _Batch) -> list[torch.Tensor]:
-    """3. Each member's total and W_hh gradient norms before clipping; then its own clipping."""
+    """Each member's total and W_hh gradient norms before clipping; then its own clipping."""
     model = batch.model
     grads = [p.grad for p in model.parameters()]
     total, each = member_gradient_norms(grads)
@@ -472,7 +482,7 @@ def _norms_and_clip(batch: _Batch) -> list[torch.Tensor]:
 
 
 def _read(values: list[torch.Tensor]) -> list[list[float]]:
-    """4. The step's one device-to-host transfer: ``values[k][n]`` for every quantity k and member n."""
+    """The step's one device-to-host transfer: ``values[k][n]`` for every quantity k and member n."""
     return torch.stack([v.detach().to(values[0].dtype) for v in values]).tolist()
 
 
@@ -490,7 +500,7 @@ def _leave(batch: _Batch, diverged: list[int]) -> list[int]:
 
 
 def _project(batch: _Batch, step: int) -> None:
-    """5. Every ``proj_every`` steps, each member's W_hh replaced by an orthogonal matrix; then re-basing."""
+    """Every ``proj_every`` steps, each member's W_hh replaced by an orthogonal matrix; then re-basing."""
     cfg = batch.run.config
     projection = cfg.parsed_strategy.projection
     if projection is not None and step % cfg.proj_every == 0:
@@ -506,7 +516,7 @@ def _zero_grad(batch: _Batch) -> None:
 
 
 def _train_step(batch: _Batch, step: int) -> dict[int, dict]:
-    """Steps 1--5 for every member; rows keyed by ``id`` of the member (diverged ones have left)."""
+    """One training step of every member; rows keyed by ``id`` of the member (diverged ones have left)."""
     x, y = _draw(batch)
     run = batch.run
     if run.config.tbptt_update == "window":
@@ -600,7 +610,7 @@ def _window_step(batch: _Batch, step: int, x: torch.Tensor, y: torch.Tensor) -> 
 
 @torch.no_grad()
 def _evaluate(batch: _Batch) -> list[dict]:
-    """7. Every member's validation loss (and accuracy) on its own validation batch, in one read."""
+    """Every member's validation loss (and accuracy) on its own validation batch, in one read."""
     run, model = batch.run, batch.model
     N, Bv, T = batch.val_x.shape[:3]
     H = batch.model.params[model.recurrent_name].shape[-2]
@@ -623,7 +633,7 @@ def _evaluate(batch: _Batch) -> list[dict]:
 
 
 def _save_checkpoint(m: Member) -> None:
-    """10. The member's checkpoint, as its single run writes it (with its own global generator state)."""
+    """The member's checkpoint, as its single run writes it (with its own global generator state)."""
     with torch.random.fork_rng(devices=[]):
         torch.set_rng_state(m.rng_state)
         m.rundir.save_checkpoint(m.state.checkpoint(m.run))
@@ -631,7 +641,7 @@ def _save_checkpoint(m: Member) -> None:
 
 def _train_group(members: list[Member], stop: StopRequest, progress: bool | None,
                  dtype: torch.dtype) -> None:
-    """Steps until ``steps``, every member's divergence or a signal; blocks numbered as in the module doc."""
+    """Steps until ``steps``, every member's divergence or a signal; the blocks of the module doc."""
     cfg = members[0].config
     batch = _Batch.of(members, dtype)
     clock = time.perf_counter()
@@ -645,16 +655,16 @@ def _train_group(members: list[Member], stop: StopRequest, progress: bool | None
             for m in everyone:
                 m.state.step = step
 
-            # 1-5. batches, forward/backward, norms and clipping, one read, divergence, update, projection
+            # draw a batch, forward and backward, clip, divergence, update and project: every member
             rows = _train_step(batch, step)
 
-            # 4. a member with a NaN/inf loss or gradient has left the batch (that step made no update)
+            # divergence: a member with a NaN/inf loss or gradient has left the batch (no update)
             left = [m for m in everyone if rows[id(m)].get("diverged")]
             for m in left:
                 m.state.diverged, m.state.divergence_step = True, step
             final = step == cfg.steps
 
-            # 6. W_hh metrics after the update and projection, on float64 CPU copies
+            # W_hh metrics, after the update and the projection, on float64 CPU copies
             with_radius = final or step % cfg.spectral_every == 0
             metrics_step = with_radius or step % (cfg.norm_every or cfg.spectral_every) == 0
             # (one copy of every member's W_hh to the CPU, where the metrics compute anyway)
@@ -665,19 +675,19 @@ def _train_group(members: list[Member], stop: StopRequest, progress: bool | None
             for m in left:  # as its single run: the metrics of the weights it stopped with
                 rows[id(m)].update(recurrent_metrics(m.run.model.recurrent_matrix()))
 
-            # 7. validation
+            # validate
             if batch.members and (final or step % cfg.eval_every == 0):
                 for m, val in zip(batch.members, _evaluate(batch), strict=True):
                     rows[id(m)].update(val)
 
-            # 8. per-lag gradient norms, through the explicit loop on each member's own model
+            # the per-lag gradient norms, through the explicit loop on each member's own model
             if batch.members and cfg.lag_grads_every and step % cfg.lag_grads_every == 0:
                 for n, m in enumerate(batch.members):
                     batch.model.write_back(n, m.run.model)
                     rows[id(m)]["hidden_grad_norms"] = hidden_gradient_norms(
                         m.run.model, m.run.task, m.run.lag_x, m.run.lag_y)
 
-            # 9. log the rows
+            # log
             now = time.perf_counter()
             for m in everyone:
                 row = rows[id(m)]
@@ -689,7 +699,7 @@ def _train_group(members: list[Member], stop: StopRequest, progress: bool | None
                         m.rundir.append_row(row)
             bar.update(1)
 
-            # 10. checkpoints (every member that stops now, and all at the checkpoint cadence)
+            # checkpoint: every member that stops now, and all at the checkpoint cadence
             stopping = final or stop.signal
             if stopping or step % cfg.checkpoint_every == 0:
                 for n in range(len(batch.members)):
@@ -698,7 +708,7 @@ def _train_group(members: list[Member], stop: StopRequest, progress: bool | None
                 if m.rundir is not None and (stopping or m in left or step % cfg.checkpoint_every == 0):
                     _save_checkpoint(m)
 
-            # 11. a signal stops every member after a finished, checkpointed step
+            # a signal stops every member after a finished, checkpointed step
             if stop.signal or not batch.members:
                 break
     for n in range(len(batch.members)):  # the results hold the trained weights
