@@ -158,19 +158,18 @@ def section_recurrence(args: argparse.Namespace, device: torch.device) -> None:
 def _member_steps(profile_name: str, T_cell: int, device: str) -> tuple[float, int, int] | None:
     """The full profile's work in steps of the measured cell: (cell-equivalent member-steps, runs, cells)."""
     try:
-        from linalg_rnn.rnn.showdown._grid import expand_cells, load_profile
+        from linalg_rnn.rnn.showdown import expand_cells, load_profile
 
         profile = load_profile(profile_name)
         cells = expand_cells(profile, overrides={"device": device})
-        if profile.sweep_lrs:
+        if profile.sweep is not None:
             cells += expand_cells(profile, overrides={"device": device}, phase="sweep")
     except Exception as exc:  # the profile or the grid code changed: say so, estimate nothing
         print(f"   (no estimate: reading the {profile_name} profile failed: {str(exc).splitlines()[0]})")
         return None
     work = 0.0
     for c in cells:
-        config = TrainConfig.from_dict(c.config)
-        work += config.steps * config.sequence_length() / T_cell
+        work += c.config.steps * c.config.sequence_length() / T_cell
     groups = {(c.phase, c.task, c.seq_len, c.strategy) for c in cells}
     return work, len(cells), len(groups)
 

@@ -294,5 +294,5 @@ def test_bench_batched_runs_every_section_at_a_small_size_on_the_cpu(capsys):
     bench.main(["--quick", "--device", "cpu", "--sections", "1,2,3", "--threads", "0"])
     out = capsys.readouterr().out
     assert "runs/core-hour" in out and "written-out" in out
-    assert "the full profile:" in out or "no estimate" in out
-    assert "est." in out or "no estimate" in out
+    assert "no estimate" not in out  # the full profile's grid is read through the showdown's own API
+    assert "the full profile:" in out and "est." in out
