@@ -127,7 +127,7 @@ profile = parse_profile({
     "spectral_every": 10, "tasks": [{"task": "adding", "seq_len": T}],
     "strategies": ["vanilla", "expm", "lstm",
                    {"label": "lstm_equal_params", "strategy": "lstm", "hidden": H_lstm}],
-    "sweep": {"lr": [1e-3, 1e-2], "orth_lr_ratio": [0.1, 1.0], "seeds": [1000]},
+    "sweep": {"lr": [1e-3, 3e-3, 1e-2], "orth_lr_ratio": [0.1, 1.0], "seeds": [1000]},
 }, source="lesson 14")
 print(f"mode {mode}: adding T = {T}, {size['steps']} steps a cell; sweep {profile.sweep.values} "
       f"on seeds {list(profile.sweep.seeds)}; report on seeds {list(profile.seeds)}")

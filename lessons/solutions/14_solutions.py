@@ -120,8 +120,8 @@ live7 = evaluate_claims(rows)[6]
 print(f"\nclaim 7 on this run -> {live7.status.upper()}" + (f": {live7.reason}" if live7.reason else ""))
 if where["vanilla"] != "below the band":
     print(f"Full backpropagation's interval is {where['vanilla']}: it did not clearly learn the cell, so "
-          "this run cannot blame the short window for failing -- a failure both share says nothing "
-          "about the window.")
+          "the cell cannot test the window -- the rule blames the short window only where a window "
+          "covering the dependency learned.")
 elif where["tbptt_short"] == "inside the band":
     print("Full backpropagation learned the cell and the short window stayed near the baseline: this "
           "cell is for the claim (one cell; the rule needs two).")
@@ -154,9 +154,10 @@ ax.legend(fontsize=8)
 # The hidden state carried into the window still holds something of the
 # earlier inputs, and the gradient inside the window can teach the network
 # to read what happens to be there; it cannot teach the earlier steps to
-# write it.  All strategies here make one optimizer update per step
-# (printed): the trainer updates once per window *that carries loss*, and
-# the adding problem's loss sits at the last step only.
+# write it.  The optimizer updates per step are printed beside each
+# method: the trainer updates once per window *that carries loss*, and the
+# adding problem's loss sits at the last step only, so truncation changes
+# how far back the one gradient reaches, not how many updates there are.
 #
 # The committed study has what this slice lacks: several task-lengths, and
 # ``tbptt_long`` -- a window of 1.5 times the dependency, which at these
