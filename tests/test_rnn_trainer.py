@@ -300,7 +300,7 @@ def test_training_runs_on_cuda(strategy):
         ({"device": "gpu"}, "unknown device"),
         ({"task": "copy2"}, "unknown task"),
         ({"lr": -1.0}, "lr must be"),
-        ({"orth_lr": 1e-4}, "orth_lr is set but the strategy 'vanilla' has no expm or cayley"),
+        ({"orth_lr": 1e-4}, "orth_lr is set but the strategy 'vanilla' has no expm, cayley or projection"),
         ({"tbptt_update": "batch"}, "tbptt_update is set but the strategy 'vanilla' has no tbptt"),
         ({"strategy": "tbptt", "tbptt_update": "epoch"}, "unknown tbptt_update 'epoch'"),
         ({"strategy": "orthogonal_init", "init_scheme": "householder"}, "unknown init_scheme"),
@@ -425,6 +425,24 @@ def test_orth_lr_is_the_learning_rate_of_the_parametrizations_unconstrained_matr
     assert sum(len(g["params"]) for g in groups) == len(list(run.model.parameters()))
     assert build_run(TrainConfig(strategy="cayley", orth_lr=0.5, **SMALL)).optimizer.param_groups[1]["lr"] \
         == 0.5
+
+
+@pytest.mark.parametrize("strategy", ["qr_projection", "orthogonal_init+polar_projection"])
+def test_orth_lr_is_the_learning_rate_of_w_hh_under_a_projection_and_defaults_to_lr(strategy):
+    run = build_run(TrainConfig(strategy=strategy, lr=0.02, orth_lr=0.005, **SMALL))
+    groups = run.optimizer.param_groups
+    assert [g["lr"] for g in groups] == [0.02, 0.005]
+    assert groups[1]["params"] == [run.model.recurrent_parameter()] == [run.model.weight_hh_l0]
+    assert sum(len(g["params"]) for g in groups) == len(list(run.model.parameters()))
+    assert TrainConfig(strategy=strategy, lr=0.02, **SMALL).resolved().orth_lr == 0.02
+
+
+def test_a_projection_at_the_default_orth_lr_trains_exactly_as_with_one_learning_rate(monkeypatch):
+    cfg = TrainConfig(strategy="qr_projection", steps=6, proj_every=2, eval_every=3, **SMALL)
+    two_groups = train(cfg)
+    monkeypatch.setattr(trainer, "_optimizer", lambda c, m: torch.optim.Adam(m.parameters(), lr=c.lr))
+    one_group = train(cfg)
+    assert without_time(two_groups.history) == without_time(one_group.history)
 
 
 @pytest.mark.parametrize("strategy", ["expm", "cayley"])

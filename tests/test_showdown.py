@@ -47,7 +47,7 @@ FIELD_VALUES = {
     "norm_every": (3, "adding", "vanilla"), "allow_tf32": (True, "adding", "vanilla"),
     "deterministic": (True, "adding", "vanilla"), "activation": ("modrelu", "adding", "expm"),
     "lstm_init": ("chrono", "adding", "lstm"), "forget_bias": (2.0, "adding", "lstm"),
-    "rebase_every": (10, "adding", "cayley"),
+    "rebase_every": (10, "adding", "cayley"), "eval_sequences": (64, "adding", "vanilla"),
 }
 SET_BY_STUDY = {"task", "seq_len", "strategy", "seed"}
 

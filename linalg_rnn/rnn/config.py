@@ -272,7 +272,8 @@ class TrainConfig:
                                   "whole held-out split)")
     figures: bool = _option(True, _bool, "write curves.png into the run directory")
     orth_lr: float | None = _option(None, _positive, "expm, cayley: learning rate of the "
-                                    "parametrization's unconstrained matrix (default lr / 10, as in expRNN)")
+                                    "parametrization's unconstrained matrix (default lr / 10, as in expRNN); "
+                                    "qr_projection, polar_projection: learning rate of W_hh (default lr)")
     tbptt_update: str | None = _option(None, _one_of(("window", "batch")), "tbptt: window (an update "
                                        "after every window, lesson 11's algorithm; the default) or batch "
                                        "(the windows' gradients summed into one update per batch)")
@@ -535,7 +536,8 @@ class TrainConfig:
         belongs("tbptt_update", strategy.uses("tbptt"), "tbptt")
         belongs("init_scheme", strategy.uses("orthogonal_init") or strategy.parametrization is not None,
                 "orthogonal_init, expm or cayley")
-        belongs("orth_lr", strategy.parametrization is not None, "expm or cayley")
+        belongs("orth_lr", strategy.parametrization is not None or strategy.projection is not None,
+                "expm, cayley or projection")
         belongs("rebase_every", strategy.parametrization is not None, "expm or cayley")
         belongs("activation", not strategy.uses("lstm"), "tanh RNN (lstm has its own gates)")
         belongs("lstm_init", strategy.uses("lstm"), "lstm")
@@ -547,6 +549,8 @@ class TrainConfig:
         defaults: dict[str, Any] = {}
         if strategy.parametrization is not None and v.orth_lr is None:
             defaults["orth_lr"] = v.lr / 10
+        elif strategy.projection is not None and v.orth_lr is None:
+            defaults["orth_lr"] = v.lr  # W_hh moves as the other weights do unless told otherwise
         if strategy.uses("clip") and v.clip_value is None and v.clip_norm is None:
             defaults["clip_norm"] = 1.0
         if strategy.uses("tbptt"):

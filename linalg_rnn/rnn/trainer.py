@@ -202,7 +202,8 @@ class Run:
         On the device.
     optimizer : torch.optim.Optimizer
         Over ``params``; a second parameter group, at ``orth_lr``, holds the
-        unconstrained matrix of an ``expm``/``cayley`` parametrization.
+        unconstrained matrix of an ``expm``/``cayley`` parametrization, or
+        :math:`W_{hh}` of a projection strategy.
     data_rng : torch.Generator
         The CPU generator every training batch is drawn from.
     val_x, val_y : torch.Tensor
@@ -242,9 +243,13 @@ def _windows(task: SequenceTask, window: int | None, update: str | None) -> list
 
 
 def _optimizer(config: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
-    """The optimizer, with its learning rates: a parametrization's unconstrained matrix at ``orth_lr``."""
+    """The optimizer, with its learning rates: the recurrent parameter at ``orth_lr``, where there is one.
+
+    That parameter is a parametrization's unconstrained matrix (``expm``,
+    ``cayley``) or the :math:`W_{hh}` a projection keeps orthogonal.
+    """
     cls = _OPTIMIZERS[config.optimizer]
-    if config.parsed_strategy.parametrization is None:
+    if config.orth_lr is None:  # resolved() sets it for a parametrization or a projection only
         return cls(model.parameters(), lr=config.lr)
     X = model.recurrent_parameter()
     rest = [p for p in model.parameters() if p is not X]

@@ -213,7 +213,7 @@ def results_page(results_dir: str | Path, *, image_dir: str | None = None) -> st
         "Each claim from the source material, with the rule's verdict and the numbers it read.",
         "*Not decided by this run* comes with the command that would decide it.", "",
     ]
-    verdicts = evaluate_claims(rows)
+    verdicts = evaluate_claims(rows, timings=meta.get("timings"))
     out += _table(["#", "claim", "verdict", "measured"],
                   [[str(v.claim), CLAIMS[v.claim], f"**{v.status}**",
                     v.evidence + (f" Decide with ``{v.decide}``." if v.decide else "")] for v in verdicts],
