@@ -369,8 +369,14 @@ def test_the_profile_example_on_the_results_page_is_a_valid_profile():
     from linalg_rnn.rnn.showdown._page import PROFILE_FORMAT
 
     block = textwrap.dedent(PROFILE_FORMAT.split("::\n\n", 1)[1].split("\n\nEvery cell", 1)[0])
-    cells = expand_cells(parse_profile(tomllib.loads(block)["study"], "the results page"))
-    assert len(cells) == 3 * 3 * 4
+    profile = parse_profile(tomllib.loads(block)["study"], "the results page")
+    cells = expand_cells(profile)
+    assert len(cells) == 3 * 3 * 5  # seeds x (task, length) x strategies
+    # the sweep: 2 lrs each, times 2 orth_lr ratios for the two with a projection; one sweep seed
+    sweep = expand_cells(profile, phase="sweep")
+    assert len(sweep) == 3 * (2 + 4 + 4 + 2 + 2)
+    assert {c.config.hidden for c in cells if c.strategy == "lstm_equal_params" and c.task == "adding"} == {15}
+    assert "sweep_lrs" not in PROFILE_FORMAT and "[study.sweep]" in PROFILE_FORMAT
 
 
 # --- the LSTM at the tanh RNN's parameter count ---------------------------------------------------
