@@ -445,7 +445,8 @@ def train_step(run: Run, step: int) -> dict:
 def evaluate(run: Run, x: torch.Tensor, y: torch.Tensor, *, split: str = "val") -> dict:
     """Loss (and accuracy) of the model on a held-out batch, in one read: ``{split}_loss``, ...
 
-    The one place that evaluates: the loop calls it on the validation batch.
+    The loop calls it on the ``val_batch`` validation batch during training;
+    the numbers a run reports at its end come from :func:`final_evaluation`.
 
     Examples
     --------
