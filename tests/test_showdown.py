@@ -375,7 +375,8 @@ def test_the_profile_example_on_the_results_page_is_a_valid_profile():
     # the sweep: 2 lrs each, times 2 orth_lr ratios for the two with a projection; one sweep seed
     sweep = expand_cells(profile, phase="sweep")
     assert len(sweep) == 3 * (2 + 4 + 4 + 2 + 2)
-    assert {c.config.hidden for c in cells if c.strategy == "lstm_equal_params" and c.task == "adding"} == {15}
+    lstm = {c.config.hidden for c in cells if c.strategy == "lstm_equal_params" and c.task == "adding"}
+    assert lstm == {15}  # equal_parameter_lstm_hidden(32, 2, 1)
     assert "sweep_lrs" not in PROFILE_FORMAT and "[study.sweep]" in PROFILE_FORMAT
 
 
