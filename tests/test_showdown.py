@@ -14,6 +14,8 @@ import torch
 
 from linalg_rnn.rnn import TrainConfig
 from linalg_rnn.rnn.showdown import (
+    LABELS,
+    MIN_SEEDS,
     Cell,
     bootstrap_ci,
     cell_record,
@@ -135,25 +137,29 @@ def test_a_task_entry_can_run_a_subset_of_the_strategies():
 
 
 def test_the_standard_profile_holds_the_quick_cells_as_the_same_runs():
-    quick, standard = (expand_cells(load_profile(name)) for name in ("quick", "standard"))
-    same = {c.key: c.config for c in standard}
-    assert all(same[c.key] == c.config for c in quick)  # same keys, same complete configs
-    assert {(c.task, c.seq_len) for c in standard} >= {("recall", 100), ("digits_permuted", 64),
-                                                       ("brackets", 400), ("adding", 60)}
-    assert {c.strategy for c in standard if c.task == "brackets"} == {"vanilla", "expm", "cayley", "lstm"}
+    quick, standard = (load_profile(name) for name in ("quick", "standard"))
+    assert quick.sweep == standard.sweep  # the same sweep, so the same settings get chosen
+    for phase in ("sweep", "main"):
+        same = {c.key: c.config for c in expand_cells(standard, phase=phase)}
+        assert all(same[c.key] == c.config for c in expand_cells(quick, phase=phase))
+    cells = expand_cells(standard)
+    assert {(c.task, c.seq_len) for c in cells} >= {("recall", 50), ("mnist_permuted", 28),
+                                                    ("text", 400), ("brackets", 100), ("adding", 60)}
+    assert {c.strategy for c in cells if c.task in ("text", "brackets")} == {"vanilla", "expm"}
 
 
 def test_builtin_profiles_expand_to_checked_cells_with_enough_seeds():
     quick, standard, full = load_profile("quick"), load_profile("standard"), load_profile("full")
-    assert len(quick.seeds) >= 3 and len(standard.seeds) >= 3 and len(full.seeds) >= 5 and full.sweep
-    for profile in (quick, standard, full):
-        labels = {s.label for s in profile.strategies}
-        assert {"vanilla", "clip", "tbptt_short", "tbptt_long", "orthogonal_init", "orthogonal_init+clip",
-                "qr_every_1", "qr_every_5", "qr_every_25", "polar_every_5",
-                "orthogonal_init+qr_projection+clip", "expm", "cayley", "lstm"} <= labels
+    assert all(len(p.seeds) >= MIN_SEEDS and p.sweep for p in (quick, standard, full))
+    claims = {LABELS.vanilla, LABELS.clip, LABELS.orthogonal_init, LABELS.qr_every_1, LABELS.qr_every_5,
+              LABELS.expm, LABELS.cayley, LABELS.lstm}
+    assert claims <= {s.label for s in quick.strategies}
+    for profile in (standard, full):  # every label a claim's rule reads
+        assert claims | {LABELS.tbptt_short, LABELS.tbptt_long, LABELS.lstm_equal_params} <= {
+            s.label for s in profile.strategies}
         assert expand_cells(profile)
-    assert {(t.task, t.seq_len) for t in full.tasks} >= {("brackets", 100), ("brackets", 200),
-                                                               ("brackets", 400), ("copy", 1000)}
+    assert {(t.task, t.seq_len) for t in full.tasks} >= {("text", 100), ("text", 200),
+                                                         ("text", 400), ("copy", 1000)}
 
 
 def test_tbptt_window_ratio_is_relative_to_the_dependency():
