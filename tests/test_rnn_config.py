@@ -288,6 +288,9 @@ class ParityTask(SequenceTask):
         y[:, -1] = bits[:, -1 - self.delay]
         return bits.float().unsqueeze(-1), y
 
+    def trivial_output(self, target):  # a fair coin: what the run's final evaluation scores beside it
+        return torch.full((*target.shape, 2), -math.log(2), device=target.device)
+
 
 def test_a_new_task_needs_no_change_to_the_config(monkeypatch):
     monkeypatch.setitem(TASKS, "parity", ParityTask)
@@ -396,3 +399,18 @@ def test_tbptt_keeps_activations_for_one_window_only():
     window = TrainConfig(task="adding", seq_len=40, strategy="clip+tbptt", tbptt_window=10).memory_estimate()
     assert window["activations"] * 4 == whole["activations"]
     assert window["batch"] == whole["batch"]  # the batch is still drawn whole
+
+
+def test_memory_estimate_counts_the_input_size_the_task_has_at_that_length():
+    # mnist read a row per step: 28 pixels per step, not the class default of 1
+    rows, pixels = (TrainConfig(task="mnist", seq_len=T, hidden=4, batch=8, val_batch=8, eval_sequences=8)
+                    for T in (28, 784))
+    H, n_out = 4, 10
+    assert rows.task_spec().input_size == 28
+    weights = {n_in: H * (n_in + H + 2) + n_out * (H + 1) for n_in in (1, 28)}
+    assert rows.memory_estimate()["parameters"] == 4 * weights[28] * 4  # weight, grad, 2 Adam moments
+    assert pixels.memory_estimate()["parameters"] == 4 * weights[1] * 4
+    # the final evaluation's chunk counts where it is larger than the validation batch
+    small, large = (TrainConfig(task="adding", seq_len=10, val_batch=8, eval_sequences=n).memory_estimate()
+                    for n in (8, 5000))
+    assert large["validation"] == small["validation"] * 1024 // 8

@@ -300,7 +300,7 @@ def test_training_runs_on_cuda(strategy):
         ({"device": "gpu"}, "unknown device"),
         ({"task": "copy2"}, "unknown task"),
         ({"lr": -1.0}, "lr must be"),
-        ({"orth_lr": 1e-4}, "orth_lr is set but the strategy 'vanilla' has no expm or cayley"),
+        ({"orth_lr": 1e-4}, "orth_lr is set but the strategy 'vanilla' has no expm, cayley or projection"),
         ({"tbptt_update": "batch"}, "tbptt_update is set but the strategy 'vanilla' has no tbptt"),
         ({"strategy": "tbptt", "tbptt_update": "epoch"}, "unknown tbptt_update 'epoch'"),
         ({"strategy": "orthogonal_init", "init_scheme": "householder"}, "unknown init_scheme"),
@@ -427,6 +427,24 @@ def test_orth_lr_is_the_learning_rate_of_the_parametrizations_unconstrained_matr
         == 0.5
 
 
+@pytest.mark.parametrize("strategy", ["qr_projection", "orthogonal_init+polar_projection"])
+def test_orth_lr_is_the_learning_rate_of_w_hh_under_a_projection_and_defaults_to_lr(strategy):
+    run = build_run(TrainConfig(strategy=strategy, lr=0.02, orth_lr=0.005, **SMALL))
+    groups = run.optimizer.param_groups
+    assert [g["lr"] for g in groups] == [0.02, 0.005]
+    assert groups[1]["params"] == [run.model.recurrent_parameter()] == [run.model.weight_hh_l0]
+    assert sum(len(g["params"]) for g in groups) == len(list(run.model.parameters()))
+    assert TrainConfig(strategy=strategy, lr=0.02, **SMALL).resolved().orth_lr == 0.02
+
+
+def test_a_projection_at_the_default_orth_lr_trains_exactly_as_with_one_learning_rate(monkeypatch):
+    cfg = TrainConfig(strategy="qr_projection", steps=6, proj_every=2, eval_every=3, **SMALL)
+    two_groups = train(cfg)
+    monkeypatch.setattr(trainer, "_optimizer", lambda c, m: torch.optim.Adam(m.parameters(), lr=c.lr))
+    one_group = train(cfg)
+    assert without_time(two_groups.history) == without_time(one_group.history)
+
+
 @pytest.mark.parametrize("strategy", ["expm", "cayley"])
 def test_parametrized_strategies_run_fused_by_default_and_agree_with_the_loop(strategy):
     from linalg_rnn.rnn.models import FunctionalRNN
@@ -502,3 +520,104 @@ def test_curves_use_plain_tick_labels_without_an_offset():
             assert ax.yaxis.get_offset_text().get_text() == ""  # no "1e-8+1" above the axis
             labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
             assert labels and not any("e" in label for label in labels), labels
+
+
+# --- the final held-out evaluation ---------------------------------------------------------------
+
+def test_final_test_loss_equals_a_direct_computation_on_the_held_out_test_set():
+    cfg = TrainConfig(steps=6, eval_sequences=300, **SMALL)
+    result = train(cfg)
+    task = build_run(result.config).task
+    x, y = task.held_out("test", 300, seed=cfg.seed)
+    with torch.no_grad():
+        out, _ = result.model(x)
+        direct = float(task.loss(out, y))
+    assert result.final["test_loss"] == pytest.approx(direct, rel=1e-6)
+    assert result.final["test_trivial_loss"] == pytest.approx(task.trivial_loss(y), rel=1e-6)
+    assert result.final["test_sequences"] == result.final["val_sequences"] == 300
+    assert result.final["params"] == sum(p.numel() for p in result.model.parameters())
+    assert "skew_norm" not in result.final  # no parametrization, no B
+
+
+def test_final_validation_and_test_sets_differ_from_each_other_and_from_the_training_validation_batch():
+    run = build_run(TrainConfig(eval_sequences=64, **SMALL))
+    xv, _ = run.task.held_out("validation", 64, seed=0)
+    xt, _ = run.task.held_out("test", 64, seed=0)
+    assert not torch.equal(xv, xt)
+    assert not torch.equal(xv[: len(run.val_x)], run.val_x[: len(xv)])
+    final = train(TrainConfig(steps=3, eval_sequences=64, **SMALL)).final
+    assert final["val_loss"] != final["test_loss"]
+
+
+def test_chunked_held_out_mean_equals_one_batch_in_float64():
+    run = build_run(TrainConfig(task="copy", seq_len=5, hidden=8, device="cpu"))
+    model = run.model.double()
+    x, y = run.task.held_out("test", 1000, seed=0)
+    x = x.double()
+    whole = trainer.held_out_scores(model, run.task, x, y, chunk=1000)
+    chunked = trainer.held_out_scores(model, run.task, x, y, chunk=77)  # 12 chunks of 77, one of 76
+    for key in ("loss", "accuracy"):  # the model in float64: the same mean to rounding
+        assert chunked[key] == pytest.approx(whole[key], rel=1e-12, abs=1e-15), key
+    # the constant predictor's log-probabilities are float32: the same mean to float32 rounding
+    assert chunked["trivial_loss"] == pytest.approx(run.task.trivial_loss(y), rel=1e-6)
+
+
+def test_data_set_final_evaluation_scores_the_whole_held_out_splits():
+    result = train(TrainConfig(task="digits", hidden=4, steps=2, device="cpu"))
+    task = build_run(result.config).task
+    assert (result.final["val_sequences"], result.final["test_sequences"]) == (task.n_val, task.n_test)
+    assert 0 <= result.final["test_accuracy"] <= 1 and 0 <= result.final["val_accuracy"] <= 1
+
+
+def test_resumed_run_reports_the_final_held_out_numbers_of_an_uninterrupted_run(tmp_path):
+    kw = dict(strategy="expm", eval_every=4, checkpoint_every=3, eval_sequences=200, **SMALL)
+    full = train(TrainConfig(steps=8, **kw))
+    train(TrainConfig(steps=5, **kw), tmp_path)
+    resumed = train(TrainConfig(steps=8, **kw), tmp_path, resume=True)
+    keys = ("val_loss", "test_loss", "test_trivial_loss", "trivial_val_loss", "skew_norm", "params")
+    assert {k: resumed.final[k] for k in keys} == {k: full.final[k] for k in keys}
+    assert full.final["skew_norm"] > 0
+    again = train(TrainConfig(steps=8, **kw), tmp_path, resume=True)  # finished: written again, the same
+    assert {k: again.final[k] for k in keys} == {k: full.final[k] for k in keys}
+    saved = json.loads((tmp_path / "result.json").read_text())["final"]
+    assert saved["test_loss"] == full.final["test_loss"]
+
+
+def test_diverged_run_records_the_constant_predictors_losses_but_no_model_scores():
+    result = train(TrainConfig(steps=50, lr=1e20, **SMALL))
+    assert result.diverged
+    final = result.final
+    assert "test_loss" not in final and "test_accuracy" not in final
+    assert math.isfinite(final["test_trivial_loss"]) and math.isfinite(final["trivial_val_loss"])
+    assert final["params"] == sum(p.numel() for p in result.model.parameters())
+
+
+def test_interrupted_run_has_no_final_held_out_numbers_and_its_resume_does(tmp_path, monkeypatch):
+    real_step = trainer.train_step
+
+    def step_then_interrupt(run, step):
+        row = real_step(run, step)
+        if step == 2:
+            os.kill(os.getpid(), signal.SIGINT)  # as if the user pressed Ctrl-C during step 2
+        return row
+
+    monkeypatch.setattr(trainer, "train_step", step_then_interrupt)
+    cfg = TrainConfig(steps=4, eval_sequences=50, figures=False, **SMALL)
+    stopped = train(cfg, tmp_path)
+    assert stopped.interrupted == "SIGINT" and "test_loss" not in stopped.final
+    monkeypatch.setattr(trainer, "train_step", real_step)
+    resumed = train(cfg, tmp_path, resume=True)
+    assert resumed.final["test_loss"] == train(cfg).final["test_loss"]
+
+
+def test_cli_train_prints_and_records_the_held_out_numbers(tmp_path, capsys):
+    from linalg_rnn.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", "--task", "digits", "--hidden", "4", "--steps", "2", "--device", "cpu",
+                 "--no-progress", "--no-figures", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    final = json.loads((out / "result.json").read_text())["final"]
+    for key in ("test_loss", "test_accuracy", "test_trivial_loss", "trivial_val_loss", "params"):
+        assert re.search(rf"^  {key} +\S", printed, re.MULTILINE), key
+        assert final[key] is not None, key

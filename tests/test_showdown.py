@@ -14,6 +14,8 @@ import torch
 
 from linalg_rnn.rnn import TrainConfig
 from linalg_rnn.rnn.showdown import (
+    LABELS,
+    MIN_SEEDS,
     Cell,
     bootstrap_ci,
     cell_record,
@@ -47,7 +49,7 @@ FIELD_VALUES = {
     "norm_every": (3, "adding", "vanilla"), "allow_tf32": (True, "adding", "vanilla"),
     "deterministic": (True, "adding", "vanilla"), "activation": ("modrelu", "adding", "expm"),
     "lstm_init": ("chrono", "adding", "lstm"), "forget_bias": (2.0, "adding", "lstm"),
-    "rebase_every": (10, "adding", "cayley"),
+    "rebase_every": (10, "adding", "cayley"), "eval_sequences": (64, "adding", "vanilla"),
 }
 SET_BY_STUDY = {"task", "seq_len", "strategy", "seed"}
 
@@ -135,25 +137,29 @@ def test_a_task_entry_can_run_a_subset_of_the_strategies():
 
 
 def test_the_standard_profile_holds_the_quick_cells_as_the_same_runs():
-    quick, standard = (expand_cells(load_profile(name)) for name in ("quick", "standard"))
-    same = {c.key: c.config for c in standard}
-    assert all(same[c.key] == c.config for c in quick)  # same keys, same complete configs
-    assert {(c.task, c.seq_len) for c in standard} >= {("recall", 100), ("digits_permuted", 64),
-                                                       ("brackets", 400), ("adding", 60)}
-    assert {c.strategy for c in standard if c.task == "brackets"} == {"vanilla", "expm", "cayley", "lstm"}
+    quick, standard = (load_profile(name) for name in ("quick", "standard"))
+    assert quick.sweep == standard.sweep  # the same sweep, so the same settings get chosen
+    for phase in ("sweep", "main"):
+        same = {c.key: c.config for c in expand_cells(standard, phase=phase)}
+        assert all(same[c.key] == c.config for c in expand_cells(quick, phase=phase))
+    cells = expand_cells(standard)
+    assert {(c.task, c.seq_len) for c in cells} >= {("recall", 50), ("mnist_permuted", 28),
+                                                    ("text", 400), ("brackets", 100), ("adding", 60)}
+    assert {c.strategy for c in cells if c.task in ("text", "brackets")} == {"vanilla", "expm"}
 
 
 def test_builtin_profiles_expand_to_checked_cells_with_enough_seeds():
     quick, standard, full = load_profile("quick"), load_profile("standard"), load_profile("full")
-    assert len(quick.seeds) >= 3 and len(standard.seeds) >= 3 and len(full.seeds) >= 5 and full.sweep
-    for profile in (quick, standard, full):
-        labels = {s.label for s in profile.strategies}
-        assert {"vanilla", "clip", "tbptt_short", "tbptt_long", "orthogonal_init", "orthogonal_init+clip",
-                "qr_every_1", "qr_every_5", "qr_every_25", "polar_every_5",
-                "orthogonal_init+qr_projection+clip", "expm", "cayley", "lstm"} <= labels
+    assert all(len(p.seeds) >= MIN_SEEDS and p.sweep for p in (quick, standard, full))
+    claims = {LABELS.vanilla, LABELS.clip, LABELS.orthogonal_init, LABELS.qr_every_1, LABELS.qr_every_5,
+              LABELS.expm, LABELS.cayley, LABELS.lstm}
+    assert claims <= {s.label for s in quick.strategies}
+    for profile in (standard, full):  # every label a claim's rule reads
+        assert claims | {LABELS.tbptt_short, LABELS.tbptt_long, LABELS.lstm_equal_params} <= {
+            s.label for s in profile.strategies}
         assert expand_cells(profile)
-    assert {(t.task, t.seq_len) for t in full.tasks} >= {("brackets", 100), ("brackets", 200),
-                                                               ("brackets", 400), ("copy", 1000)}
+    assert {(t.task, t.seq_len) for t in full.tasks} >= {("text", 100), ("text", 200),
+                                                         ("text", 400), ("copy", 1000)}
 
 
 def test_tbptt_window_ratio_is_relative_to_the_dependency():
@@ -369,5 +375,53 @@ def test_the_profile_example_on_the_results_page_is_a_valid_profile():
     from linalg_rnn.rnn.showdown._page import PROFILE_FORMAT
 
     block = textwrap.dedent(PROFILE_FORMAT.split("::\n\n", 1)[1].split("\n\nEvery cell", 1)[0])
-    cells = expand_cells(parse_profile(tomllib.loads(block)["study"], "the results page"))
-    assert len(cells) == 3 * 3 * 4
+    profile = parse_profile(tomllib.loads(block)["study"], "the results page")
+    cells = expand_cells(profile)
+    assert len(cells) == 3 * 3 * 5  # seeds x (task, length) x strategies
+    # the sweep: 2 lrs each, times 2 orth_lr ratios for the two with a projection; one sweep seed
+    sweep = expand_cells(profile, phase="sweep")
+    assert len(sweep) == 3 * (2 + 4 + 4 + 2 + 2)
+    lstm = {c.config.hidden for c in cells if c.strategy == "lstm_equal_params" and c.task == "adding"}
+    assert lstm == {15}  # equal_parameter_lstm_hidden(32, 2, 1)
+    assert "sweep_lrs" not in PROFILE_FORMAT and "[study.sweep]" in PROFILE_FORMAT
+
+
+# --- the LSTM at the tanh RNN's parameter count ---------------------------------------------------
+
+def _equal_params_profile(**task_options):
+    return parse_profile({"name": "eq", "seeds": [0], "hidden": 64, "tasks": [
+        {"task": "adding", "seq_len": 10, **task_options}, {"task": "copy", "seq_len": 5}],
+        "strategies": ["vanilla", {"label": "lstm_equal_params", "strategy": "lstm",
+                                   "hidden": "equal_params"}]})
+
+
+def test_an_lstm_entry_at_equal_params_gets_the_hidden_size_whose_count_matches_the_rnns_per_task():
+    from linalg_rnn.rnn.models import build_model, equal_parameter_lstm_hidden
+
+    def count(model):
+        return sum(p.numel() for p in model.parameters())
+
+    cells = expand_cells(_equal_params_profile())
+    lstm = {c.task: c.config for c in cells if c.strategy == "lstm_equal_params"}
+    rnn = {c.task: c.config for c in cells if c.strategy == "vanilla"}
+    assert lstm["adding"].hidden == equal_parameter_lstm_hidden(64, 2, 1) == 31
+    assert lstm["copy"].hidden == equal_parameter_lstm_hidden(64, 10, 10)  # copy reads and writes 10 symbols
+    for task in ("adding", "copy"):
+        spec = lstm[task].task_spec()
+        h = lstm[task].hidden
+        P_rnn = count(build_model("fused", spec.input_size, rnn[task].hidden, spec.output_size))
+        P_lstm = [count(build_model("lstm", spec.input_size, k, spec.output_size)) for k in (h - 1, h, h + 1)]
+        assert abs(P_lstm[1] - P_rnn) <= min(abs(P_lstm[0] - P_rnn), abs(P_lstm[2] - P_rnn))
+        assert abs(P_lstm[1] - P_rnn) <= P_lstm[2] - P_lstm[1]  # within one hidden unit's worth
+    # a task's own hidden is the RNN's it matches
+    matched = {c.config.hidden for c in expand_cells(_equal_params_profile(hidden=32))
+               if c.task == "adding" and c.strategy == "lstm_equal_params"}
+    assert matched == {equal_parameter_lstm_hidden(32, 2, 1)}
+
+
+def test_equal_params_is_refused_for_a_strategy_without_lstm_before_any_work():
+    profile = parse_profile({"name": "eq", "seeds": [0], "tasks": [{"task": "adding", "seq_len": 10}],
+                             "strategies": [{"label": "v", "strategy": "clip", "hidden": "equal_params"}]})
+    with pytest.raises(ValueError, match=r"^profile <dict>: task adding T=10, strategy v: hidden = "
+                                         r"'equal_params' sizes an LSTM; the strategy 'clip' has no lstm$"):
+        expand_cells(profile)

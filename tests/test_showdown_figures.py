@@ -132,3 +132,18 @@ def test_without_curves_only_the_headline_is_drawn_and_the_page_says_why(tmp_pat
     assert sorted(p.name for p in (study / "figures").iterdir()) == ["headline.png"]
     page = results_page(study)
     assert page.count("Not in this copy of the study") == 4
+
+
+def test_the_headline_plots_the_reported_test_numbers_and_falls_back_to_validation_only_without_them():
+    import matplotlib.pyplot as plt
+    rows = [{"task": "copy", "seq_len": 10, "strategy": "clip", "seed": s, "loss_ratio": 0.5,
+             "test_ratio": 0.02, "status": "finished", "success": False} for s in range(5)]
+    fig = figures.plot_headline(rows)
+    ys = [y for ax in fig.axes for line in ax.get_lines() for y in line.get_ydata()]
+    assert 0.02 in ys and 0.5 not in ys and "Final test loss" in fig._suptitle.get_text()
+    plt.close(fig)
+    old = [{k: v for k, v in r.items() if k != "test_ratio"} for r in rows]
+    fig = figures.plot_headline(old)
+    ys = [y for ax in fig.axes for line in ax.get_lines() for y in line.get_ydata()]
+    assert 0.5 in ys and "validation (these rows have no test numbers)" in fig._suptitle.get_text()
+    plt.close(fig)

@@ -64,6 +64,13 @@ def test_results_json_has_the_design_keys_and_the_meta(tmp_path):
     assert "Verdicts on the source claims" in (result.out_dir / "summary.md").read_text()
     page = results_page(result.out_dir)
     assert "Verdicts on the source claims" in page and "qr_every_1" in page
+    # two seeds decide nothing: the page says so once, below the verdict table
+    assert page.count("Not decided by this run: claims 1, 2") == 1
+    assert page.index("Not decided by this run: claims") > page.index("verdicts stack-on-phone")
+    # every finished cell reports its held-out test numbers beside the validation loss
+    runs = data["runs"]
+    assert all(r["test_ratio"] is not None and r["test_trivial_ratio"] is not None for r in runs)
+    assert all(r["test_ratio"] == r["test_loss"] / r["baseline_loss"] and r["params"] > 0 for r in runs)
     written = publish(result.out_dir, tmp_path / "docs" / "results" / "tiny", tmp_path / "docs" / "r.rst")
     assert ".. image:: results/tiny/figures/headline.png" in written.read_text()
     assert (tmp_path / "docs" / "results" / "tiny" / "figures" / "eigenvalues.png").is_file()

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import types
 
 import pytest
 import torch
 
 from linalg_rnn.rnn import TrainConfig
-from linalg_rnn.rnn.showdown import _timing
+from linalg_rnn.rnn.showdown import (
+    Executor,
+    _page,
+    _study,
+    _timing,
+    _verdicts,
+    parse_profile,
+    results_page,
+    run_study,
+)
 from linalg_rnn.rnn.showdown._timing import time_projection_steps
 from linalg_rnn.rnn.showdown._verdicts import evaluate_claims
 
@@ -120,3 +130,56 @@ def test_process_time_that_measured_nothing_is_left_out(monkeypatch):
     t = time_projection_steps(SMALL, rounds=2, timed_steps=5, warmup_steps=1)
     assert "cpu_rounds_s" not in t and t["cpu_note"].startswith("process time not kept")
     assert t["per_step_s"]["every_1"] == pytest.approx(0.013)  # wall time still read
+
+
+# --- the study runs the benchmark once, after its cells -------------------------------------------
+
+def _tiny_study(strategies):
+    return parse_profile({"name": "tiny", "seeds": [3], "steps": 3, "hidden": 4, "batch": 4, "val_batch": 8,
+                          "eval_sequences": 16, "device": "cpu", "tasks": [{"task": "adding", "seq_len": 6}],
+                          "strategies": strategies})
+
+
+QR_EVERY = [{"label": "qr_every_1", "strategy": "qr_projection", "proj_every": 1},
+            {"label": "qr_every_5", "strategy": "qr_projection", "proj_every": 5}]
+
+
+def test_a_study_with_both_projection_cadences_times_them_once_and_its_verdicts_read_the_times(
+        tmp_path, monkeypatch):
+    seen, given = [], []
+
+    def timed(config, **kw):
+        seen.append((config, kw))
+        return time_projection_steps(config, **kw)
+
+    def claims(rows, **kw):  # what summary.md and the results page pass to the rules
+        given.append(kw.get("timings"))
+        return evaluate_claims(rows, **kw)
+
+    monkeypatch.setattr(_study, "time_projection_steps", timed)
+    monkeypatch.setattr(_verdicts, "evaluate_claims", claims)
+    monkeypatch.setattr(_page, "evaluate_claims", claims)
+    kwargs = dict(executor=Executor(workers=1), echo=None, progress=False, figures=False)
+    run_study(_tiny_study(QR_EVERY), tmp_path / "s", **kwargs)
+    ((config, kw),) = seen  # once, on the qr_every_5 cell's config at seed 0, a few hundred steps at most
+    assert (config["strategy"], config["proj_every"], config["seed"], config["task"]) == (
+        "qr_projection", 5, 0, "adding")
+    assert 3 * kw["rounds"] * (2 * kw["warmup_steps"] + kw["timed_steps"] + 2) <= 300
+    meta = json.loads((tmp_path / "s" / "results.json").read_text())["meta"]
+    assert sorted(meta["timings"]["rounds_s"]) == ["bare", "every_1", "every_5"]
+    assert given == [meta["timings"]]  # summary.md
+    results_page(tmp_path / "s")
+    assert given[-1] == meta["timings"]  # the results page
+    assert "Time per training step" in evaluate_claims([], timings=meta["timings"])[5].evidence
+    # a resume with nothing left to run keeps the timings and does not time again
+    run_study(None, tmp_path / "s", resume=True, **kwargs)
+    assert len(seen) == 1
+    again = json.loads((tmp_path / "s" / "results.json").read_text())["meta"]
+    assert again["timings"] == meta["timings"] and given[-1] == meta["timings"]
+
+
+def test_a_study_without_both_cadences_times_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(_study, "time_projection_steps", lambda *a, **k: pytest.fail("timed"))
+    run_study(_tiny_study(QR_EVERY[:1]), tmp_path / "s", executor=Executor(workers=1), echo=None,
+              progress=False, figures=False)
+    assert json.loads((tmp_path / "s" / "results.json").read_text())["meta"]["timings"] is None

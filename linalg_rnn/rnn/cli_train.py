@@ -289,8 +289,9 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"{config.task} / {config.strategy} on {result.device}: {result.steps_done} steps")
     if result.diverged:
         print(f"  diverged at step {result.divergence_step} (NaN/inf loss or gradient)")
-    for key in ("train_loss", "val_loss", "val_accuracy", "grad_norm", "w_hh_spectral_norm",
-                "orthogonality_error"):
+    for key in ("train_loss", "val_loss", "val_accuracy", "trivial_val_loss", "test_loss", "test_accuracy",
+                "test_trivial_loss", "grad_norm", "w_hh_spectral_norm", "orthogonality_error", "skew_norm",
+                "params"):
         if key in result.final:
             print(f"  {key:20s} {format_number(result.final[key], '.6g')}")
     print(f"  {'baseline_loss':20s} {format_number(result.baseline_loss, '.6g')}")

@@ -40,7 +40,8 @@ from .models import ACTIVATIONS, MODEL_KINDS
 from .strategies import STRATEGY_NAMES, Strategy, canonical_init_scheme, parse_strategy
 from .tasks import TASK_OPTIONS, TASKS, TaskSpec, task_spec
 
-__all__ = ["DEVICES", "OPTIMIZERS", "SEED_MAX", "TrainConfig", "device_memory", "resolve_device"]
+__all__ = ["DEVICES", "EVAL_CHUNK", "OPTIMIZERS", "SEED_MAX", "TrainConfig", "device_memory",
+           "resolve_device"]
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
@@ -51,6 +52,8 @@ SEED_MAX = 2**63 - 1
 _BYTES_PER_FLOAT = 4
 #: Optimizer state kept per parameter (Adam: two moments; RMSprop: one; plain SGD: none).
 _OPTIMIZER_SLOTS = {"adam": 2, "rmsprop": 1, "sgd": 0}
+#: Sequences per forward pass of a run's final evaluation (the trainer's ``final_evaluation``).
+EVAL_CHUNK = 1024
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -262,10 +265,15 @@ class TrainConfig:
     checkpoint_every: int = _option(100, _at_least(1), "a checkpoint every N steps")
     lag_grads_every: int = _option(0, _at_least(0), "log the gradient norm per timestep, dL/dh_t, every "
                                    "N steps (0: never; tanh RNNs only)")
-    val_batch: int = _option(256, _at_least(1), "validation batch size (synthetic tasks)")
+    val_batch: int = _option(256, _at_least(1), "validation batch size of the evaluations during training "
+                             "(synthetic tasks)")
+    eval_sequences: int = _option(4096, _at_least(1), "sequences of the final validation and test sets, "
+                                  "evaluated once at the end of a run (generated tasks; a data set uses its "
+                                  "whole held-out split)")
     figures: bool = _option(True, _bool, "write curves.png into the run directory")
     orth_lr: float | None = _option(None, _positive, "expm, cayley: learning rate of the "
-                                    "parametrization's unconstrained matrix (default lr / 10, as in expRNN)")
+                                    "parametrization's unconstrained matrix (default lr / 10, as in expRNN); "
+                                    "qr_projection, polar_projection: learning rate of W_hh (default lr)")
     tbptt_update: str | None = _option(None, _one_of(("window", "batch")), "tbptt: window (an update "
                                        "after every window, lesson 11's algorithm; the default) or batch "
                                        "(the windows' gradients summed into one update per batch)")
@@ -397,16 +405,17 @@ class TrainConfig:
             steps), ``activations`` (what backpropagation through time keeps
             per step of a window -- :math:`h_t`, or for an LSTM :math:`h_t`,
             :math:`c_t` and the four gates -- and the outputs), ``validation``
-            (the validation batch and its forward pass), and
-            ``total``.
+            (an evaluation batch and its forward pass), and ``total``.
 
         Notes
         -----
         Counted in float32 (4 bytes) from the task's ``input_size``
-        :math:`n_{\\mathrm{in}}` and ``output_size`` :math:`n_{\\mathrm{out}}`, the
-        hidden size :math:`H`, batch :math:`N`, validation batch
-        :math:`N_{\\mathrm{val}}`, sequence length :math:`T` and tbptt window
-        :math:`k` (:math:`T` without tbptt). A tanh RNN has
+        :math:`n_{\\mathrm{in}}` and ``output_size`` :math:`n_{\\mathrm{out}}`
+        (:meth:`task_spec`'s, which may depend on ``seq_len``), the
+        hidden size :math:`H`, batch :math:`N`, evaluation batch
+        :math:`N_{\\mathrm{val}}` (the larger of ``val_batch`` and a chunk of the final
+        evaluation, :math:`\\min(1024,` ``eval_sequences``:math:`)`), sequence length :math:`T`
+        and tbptt window :math:`k` (:math:`T` without tbptt). A tanh RNN has
         :math:`H(n_{\\mathrm{in}} + H + 2) + n_{\\mathrm{out}}(H + 1)` weights, an LSTM four times the
         recurrent part. It is a lower bound: autograd's temporaries, torch's
         own workspace, the image tasks' data set and held-out split (their
@@ -423,10 +432,10 @@ class TrainConfig:
         >>> est["total"] == sum(v for k, v in est.items() if k != "total")
         True
         """
-        task = TASKS[self.task]
+        spec = self.task_spec()  # the task's own answer: its input size may depend on seq_len
         strategy = self._strategy or parse_strategy(self.strategy)  # a resolved config parsed it already
-        n_in, n_out, H = task.input_size, task.output_size, self.hidden
-        N, N_val, T = self.batch, self.val_batch, self.sequence_length()
+        n_in, n_out, H = spec.input_size, spec.output_size, self.hidden
+        N, N_val, T = self.batch, max(self.val_batch, min(EVAL_CHUNK, self.eval_sequences)), spec.length
         k = min(self.tbptt_window or T, T) if strategy.uses("tbptt") else T
         gates = 4 if strategy.uses("lstm") else 1
         weights = gates * H * (n_in + H + 2) + n_out * (H + 1)
@@ -527,7 +536,8 @@ class TrainConfig:
         belongs("tbptt_update", strategy.uses("tbptt"), "tbptt")
         belongs("init_scheme", strategy.uses("orthogonal_init") or strategy.parametrization is not None,
                 "orthogonal_init, expm or cayley")
-        belongs("orth_lr", strategy.parametrization is not None, "expm or cayley")
+        belongs("orth_lr", strategy.parametrization is not None or strategy.projection is not None,
+                "expm, cayley or projection")
         belongs("rebase_every", strategy.parametrization is not None, "expm or cayley")
         belongs("activation", not strategy.uses("lstm"), "tanh RNN (lstm has its own gates)")
         belongs("lstm_init", strategy.uses("lstm"), "lstm")
@@ -539,6 +549,8 @@ class TrainConfig:
         defaults: dict[str, Any] = {}
         if strategy.parametrization is not None and v.orth_lr is None:
             defaults["orth_lr"] = v.lr / 10
+        elif strategy.projection is not None and v.orth_lr is None:
+            defaults["orth_lr"] = v.lr  # W_hh moves as the other weights do unless told otherwise
         if strategy.uses("clip") and v.clip_value is None and v.clip_norm is None:
             defaults["clip_norm"] = 1.0
         if strategy.uses("tbptt"):

@@ -30,7 +30,11 @@ blocks (:func:`train_step`, then the rest of :func:`train`'s loop):
   checkpointed step.
 
 The last step, and a diverged one, always gets the metrics, the validation
-and the checkpoint.
+and the checkpoint. Then, once, ``# the held-out numbers``: a finished run
+(a diverged one too, without its outputs) is scored by
+:func:`final_evaluation` on a validation and a test set of
+``eval_sequences`` sequences (a data set's whole held-out split), which
+goes into ``result.final`` and ``result.json``, not into a metrics row.
 
 Keys of a metrics row:
 
@@ -82,14 +86,15 @@ from tqdm.auto import tqdm
 
 from .._console import show_progress, stop_on_signals
 from ._environment import environment_record, numerics
-from .config import TrainConfig
+from .config import EVAL_CHUNK, TrainConfig
 from .metrics import gradient_norm, hidden_gradient_norms, plot_run, recurrent_metrics
 from .models import build_model
 from .rundir import RunDir
 from .strategies import polar_project_, qr_project_
 from .tasks import SequenceTask, make_task
 
-__all__ = ["Run", "TrainResult", "TrainState", "Window", "build_run", "evaluate", "train", "train_step"]
+__all__ = ["EVAL_CHUNK", "Run", "TrainResult", "TrainState", "Window", "build_run", "evaluate",
+           "final_evaluation", "held_out_scores", "train", "train_step"]
 
 _W_HH_KEYS = ("w_hh_spectral_norm", "w_hh_max_abs_eigenvalue", "orthogonality_error")
 _OPTIMIZERS = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop, "sgd": torch.optim.SGD}
@@ -104,8 +109,11 @@ class TrainResult:
     config : TrainConfig
         The resolved configuration.
     final : dict
-        The last value of every metric (loss, gradient norms, ``val_loss``,
-        ``w_hh_spectral_norm``, ...).
+        The last value of every metric (loss, gradient norms,
+        ``w_hh_spectral_norm``, ...), and for a finished run what
+        :func:`final_evaluation` measured at the end (``val_loss`` then is
+        its, on ``eval_sequences`` sequences; ``test_loss``,
+        ``test_trivial_loss``, ``params``, ...).
     diverged : bool
         True when a NaN/inf loss or gradient stopped the run.
     divergence_step : int or None
@@ -194,7 +202,8 @@ class Run:
         On the device.
     optimizer : torch.optim.Optimizer
         Over ``params``; a second parameter group, at ``orth_lr``, holds the
-        unconstrained matrix of an ``expm``/``cayley`` parametrization.
+        unconstrained matrix of an ``expm``/``cayley`` parametrization, or
+        :math:`W_{hh}` of a projection strategy.
     data_rng : torch.Generator
         The CPU generator every training batch is drawn from.
     val_x, val_y : torch.Tensor
@@ -234,9 +243,13 @@ def _windows(task: SequenceTask, window: int | None, update: str | None) -> list
 
 
 def _optimizer(config: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
-    """The optimizer, with its learning rates: a parametrization's unconstrained matrix at ``orth_lr``."""
+    """The optimizer, with its learning rates: the recurrent parameter at ``orth_lr``, where there is one.
+
+    That parameter is a parametrization's unconstrained matrix (``expm``,
+    ``cayley``) or the :math:`W_{hh}` a projection keeps orthogonal.
+    """
     cls = _OPTIMIZERS[config.optimizer]
-    if config.parsed_strategy.parametrization is None:
+    if config.orth_lr is None:  # resolved() sets it for a parametrization or a projection only
         return cls(model.parameters(), lr=config.lr)
     X = model.recurrent_parameter()
     rest = [p for p in model.parameters() if p is not X]
@@ -432,7 +445,8 @@ def train_step(run: Run, step: int) -> dict:
 def evaluate(run: Run, x: torch.Tensor, y: torch.Tensor, *, split: str = "val") -> dict:
     """Loss (and accuracy) of the model on a held-out batch, in one read: ``{split}_loss``, ...
 
-    The one place that evaluates: the loop calls it on the validation batch.
+    The loop calls it on the ``val_batch`` validation batch during training;
+    the numbers a run reports at its end come from :func:`final_evaluation`.
 
     Examples
     --------
@@ -447,6 +461,151 @@ def evaluate(run: Run, x: torch.Tensor, y: torch.Tensor, *, split: str = "val") 
             scalars.append(run.task.accuracy_tensor(out, y))
     values = to_host(scalars)
     return dict(zip([f"{split}_loss", f"{split}_accuracy"][: len(values)], values, strict=True))
+
+
+def held_out_scores(model: torch.nn.Module | None, task: SequenceTask, x: torch.Tensor, y: torch.Tensor,
+                    device: torch.device | str = "cpu", *, chunk: int = EVAL_CHUNK) -> dict:
+    """Loss, accuracy and a constant predictor's loss on a held-out set, ``chunk`` sequences at a time.
+
+    Parameters
+    ----------
+    model : torch.nn.Module or None
+        On ``device``; ``None`` scores only the constant predictor.
+    task : SequenceTask
+        The task that scores the outputs.
+    x, y : torch.Tensor
+        The held-out set (``task.held_out(...)``), on any device; each chunk
+        is moved to ``device`` in turn.
+    device : torch.device or str, optional
+        Where the model runs.
+    chunk : int, optional
+        Sequences per forward pass (default :data:`EVAL_CHUNK`).
+
+    Returns
+    -------
+    dict
+        ``loss``, ``accuracy`` (``None`` for a regression task or without a
+        model; ``loss`` too without a model),
+        ``trivial_loss`` (:meth:`~linalg_rnn.rnn.tasks.SequenceTask.trivial_loss`
+        on the same targets) and ``sequences`` (:math:`N`).
+
+    Notes
+    -----
+    The task's loss and accuracy are means over the sequences of a batch
+    (every sequence has the same scored positions), so the mean over the
+    set is the chunks' means weighted by their sizes,
+    :math:`\\bar L = \\sum_c n_c \\bar L_c / N`, summed in float64: the
+    same number as one batch of all :math:`N`, to rounding, with the
+    memory of one chunk.
+
+    Examples
+    --------
+    >>> from linalg_rnn.rnn.models import build_model
+    >>> from linalg_rnn.rnn.tasks import AddingTask
+    >>> task = AddingTask(10)
+    >>> x, y = task.held_out("test", 100, seed=0)
+    >>> model = build_model("fused", 2, 4, 1)
+    >>> a, b = held_out_scores(model, task, x, y, chunk=30), held_out_scores(model, task, x, y, chunk=100)
+    >>> a["sequences"], a["accuracy"], abs(a["loss"] - b["loss"]) < 1e-6
+    (100, None, True)
+    """
+    N = len(y)
+    total = {"loss": 0.0, "accuracy": 0.0, "trivial_loss": 0.0}
+    with torch.no_grad():
+        for start in range(0, N, chunk):
+            yc = y[start : start + chunk].to(device)
+            n = len(yc)
+            total["trivial_loss"] += task.trivial_loss(yc) * n
+            if model is None:
+                continue
+            out, _ = model(x[start : start + chunk].to(device))
+            scalars = [task.loss(out, yc)]
+            if task.classification:
+                scalars.append(task.accuracy_tensor(out, yc))
+            values = to_host(scalars)  # one read per chunk
+            total["loss"] += values[0] * n
+            if task.classification:
+                total["accuracy"] += values[1] * n
+    means = {key: value / N for key, value in total.items()}
+    if model is None:
+        means["loss"] = None
+    if model is None or not task.classification:
+        means["accuracy"] = None
+    return {**means, "sequences": N}
+
+
+def final_evaluation(model: torch.nn.Module, task: SequenceTask, config: TrainConfig,
+                     device: torch.device | str | None = None, *, with_model: bool = True) -> dict:
+    """The numbers a run reports at its end: validation and test sets of ``eval_sequences``, and the model.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The trained model, on ``device``.
+    task : SequenceTask
+        The run's task.
+    config : TrainConfig
+        The run's config: ``seed`` picks the held-out sets
+        (:meth:`~linalg_rnn.rnn.tasks.SequenceTask.held_out`),
+        ``eval_sequences`` their size.
+    device : torch.device or str, optional
+        Where the model runs; default the config's (resolved) device.
+    with_model : bool, optional
+        Score the model; ``False`` (a diverged run) keeps only what does not
+        depend on its outputs: the constant predictor's losses, the size
+        of the sets, ``skew_norm`` and ``params``.
+
+    Returns
+    -------
+    dict
+        ``val_loss``, ``val_accuracy``, ``trivial_val_loss``,
+        ``val_sequences`` on the validation set; ``test_loss``,
+        ``test_accuracy``, ``test_trivial_loss``, ``test_sequences`` on the
+        test set (the accuracies of classification tasks only);
+        ``skew_norm`` (:math:`\\|B\\|_2` of an ``expm``/``cayley``
+        parametrization only) and ``params`` (trained numbers,
+        :math:`\\sum` ``p.numel()``).
+
+    Notes
+    -----
+    A generated task draws ``eval_sequences`` sequences for each set from
+    generators of their own (:func:`~linalg_rnn.rnn.tasks.held_out_seed`),
+    never the training generator nor the smaller ``val_batch`` that the
+    run evaluates during training; a data set scores its whole validation
+    and test split. Settings are selected on the validation numbers; the
+    test numbers are for the report. The forward passes go
+    :data:`EVAL_CHUNK` sequences at a time (:func:`held_out_scores`). One
+    model at a time, so a trainer of several models calls it per model.
+    Taught in lesson 14.
+
+    Examples
+    --------
+    >>> config = TrainConfig(task="adding", seq_len=10, hidden=4, eval_sequences=64, device="cpu")
+    >>> run = build_run(config)
+    >>> scores = final_evaluation(run.model, run.task, run.config)
+    >>> sorted(scores)[:4]
+    ['params', 'test_loss', 'test_sequences', 'test_trivial_loss']
+    >>> sorted(scores)[4:]
+    ['trivial_val_loss', 'val_loss', 'val_sequences']
+    >>> scores["test_sequences"], scores["params"] == sum(p.numel() for p in run.model.parameters())
+    (64, True)
+    """
+    device = config.torch_device if device is None else device
+    final: dict[str, Any] = {}
+    for split, prefix in (("validation", "val"), ("test", "test")):
+        x, y = task.held_out(split, config.eval_sequences, config.seed)  # on the CPU
+        scores = held_out_scores(model if with_model else None, task, x, y, device)
+        if with_model:
+            final[f"{prefix}_loss"] = scores["loss"]
+        if with_model and task.classification:
+            final[f"{prefix}_accuracy"] = scores["accuracy"]
+        final["trivial_val_loss" if prefix == "val" else "test_trivial_loss"] = scores["trivial_loss"]
+        final[f"{prefix}_sequences"] = scores["sequences"]
+    skew = model.skew_norm() if hasattr(model, "skew_norm") else None
+    if skew is not None:
+        final["skew_norm"] = skew
+    final["params"] = sum(p.numel() for p in model.parameters())
+    return final
 
 
 @dataclass
@@ -671,6 +830,10 @@ def train(
         final = {}
         for r in rows:  # the last value of every metric (per-lag norms aside)
             final.update({k: v for k, v in r.items() if v is not None and k != "hidden_grad_norms"})
+
+        # the held-out numbers, once, at the end (a diverged run: what does not need its outputs)
+        if finished:
+            final.update(final_evaluation(run.model, run.task, cfg, with_model=not state.diverged))
         result = TrainResult(
             config=cfg, final=final, diverged=state.diverged, divergence_step=state.divergence_step,
             baseline_loss=run.task.baseline_loss, steps_done=state.step,

@@ -46,9 +46,10 @@ def add_showdown_parser(subparsers) -> argparse.ArgumentParser:
         description="Run the showdown: every strategy on every task and length, over seeds; writes "
                     "results.json, results.csv, summary.md and figures into one folder.",
     )
-    p.add_argument("--profile", help="quick (the default for a new study; CPU, ~15 min on 2 cores), "
-                   "standard (CPU, every task, about an hour on 2 cores), full (GPU, literature "
-                   "scale) or a .toml file; with --resume, the study's own profile by default")
+    p.add_argument("--profile", help="quick (the default for a new study; CPU, short lengths), "
+                   "standard (CPU, every task), full (GPU, literature scale) or a .toml file; with "
+                   "--resume, the study's own profile by default. A study's measured wall time is in "
+                   "the meta of its results.json and on its results page")
     p.add_argument("--out", help="study folder (default results/<profile>-<date>)")
     p.add_argument("--resume", action="store_true",
                    help="continue the study in --out: skip finished cells, continue interrupted ones")

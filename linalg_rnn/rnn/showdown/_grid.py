@@ -13,16 +13,20 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from .._parameter_count import equal_parameter_lstm_hidden
 from ..config import TrainConfig
+from ..strategies import parse_strategy
 from ._profile import Profile, available_tasks, parse_profile  # noqa: F401 (the examples parse profiles)
 from ._sweep import ORTH_LR_RATIO, Sweep, sweep_settings
 
-__all__ = ["Cell", "GridPoint", "dependency_length", "expand_cells", "grid_points", "main_cells",
-           "sweep_cells", "tbptt_window_for"]
+__all__ = ["EQUAL_PARAMS", "Cell", "GridPoint", "dependency_length", "equal_params_hidden", "expand_cells",
+           "grid_points", "main_cells", "sweep_cells", "tbptt_window_for"]
 
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig) if not f.name.startswith("_")}
 #: Evaluation points of a run whose profile does not set ``eval_every``.
 EVAL_POINTS = 30
+#: ``hidden = "equal_params"`` in an lstm strategy entry: the LSTM with the tanh RNN's parameter count.
+EQUAL_PARAMS = "equal_params"
 
 
 def _checked_config(values: Mapping) -> TrainConfig:
@@ -196,6 +200,45 @@ def tbptt_window_for(config: TrainConfig, ratio: float) -> int:
     return min(k for k in divisors if k >= min(target, L))
 
 
+def equal_params_hidden(values: Mapping, rnn_hidden: int) -> int:
+    """The LSTM hidden size with the parameter count of a tanh RNN of ``rnn_hidden`` units on this task.
+
+    Parameters
+    ----------
+    values : dict
+        The cell's TrainConfig fields: ``task``, ``seq_len``, the task's
+        options and a ``strategy`` that uses ``lstm``.
+    rnn_hidden : int
+        :math:`H` of the tanh RNN it is compared with (the study's or the
+        task's ``hidden``).
+
+    Returns
+    -------
+    int
+        :func:`~linalg_rnn.rnn.models.equal_parameter_lstm_hidden` for the
+        task's input and output sizes (:meth:`~linalg_rnn.rnn.TrainConfig.task_spec`).
+
+    Raises
+    ------
+    ValueError
+        If the strategy has no ``lstm``, or the task's rules refuse ``values``.
+
+    Examples
+    --------
+    >>> equal_params_hidden({"task": "adding", "seq_len": 10, "strategy": "lstm"}, 64)
+    31
+    >>> equal_params_hidden({"task": "adding", "strategy": "vanilla"}, 64)
+    Traceback (most recent call last):
+        ...
+    ValueError: hidden = 'equal_params' sizes an LSTM; the strategy 'vanilla' has no lstm
+    """
+    if not parse_strategy(values["strategy"]).uses("lstm"):
+        raise ValueError(f"hidden = {EQUAL_PARAMS!r} sizes an LSTM; the strategy {values['strategy']!r} "
+                         "has no lstm")
+    spec = TrainConfig.from_dict({k: v for k, v in values.items() if k != "hidden"}).task_spec()
+    return equal_parameter_lstm_hidden(rnn_hidden, spec.input_size, spec.output_size)
+
+
 def grid_points(profile: Profile, overrides: Mapping | None = None) -> list[GridPoint]:
     """Every (task, length, strategy) of the grid, each checked at the profile's first seed.
 
@@ -231,6 +274,9 @@ def grid_points(profile: Profile, overrides: Mapping | None = None) -> list[Grid
                       "task": task.task, "seq_len": task.seq_len, "strategy": strategy.strategy}
             where = f"profile {profile.source}: task {task.label} T={task.seq_len}, strategy {strategy.label}"
             try:
+                if values.get("hidden") == EQUAL_PARAMS:  # the LSTM at the tanh RNN's parameter count
+                    rnn_hidden = {**profile.defaults, **task.options}.get("hidden", _DEFAULTS["hidden"])
+                    values["hidden"] = equal_params_hidden(values, rnn_hidden)
                 config = _checked_config({**values, "seed": profile.seeds[0]})
                 if strategy.tbptt_window_ratio is not None:
                     values["tbptt_window"] = tbptt_window_for(config, strategy.tbptt_window_ratio)

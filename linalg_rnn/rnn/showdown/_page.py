@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ._aggregate import summarize
 from ._figures import FIGURES, figure_png
-from ._verdicts import CLAIMS, evaluate_claims
+from ._verdicts import CLAIMS, evaluate_claims, undecided_note
 
 __all__ = ["publish", "results_page"]
 
@@ -63,8 +63,17 @@ set fields for its cells, ``seq_len`` may be a list, ``label`` names a variant a
 ``optional = true`` leaves the task out when its data are missing (local MNIST); a strategy is
 a name, or a table that sets fields and then needs a ``label``; ``tbptt_window_ratio`` puts the
 truncation window at a fraction of the task's dependency length (a divisor of the sequence
-length); ``sweep_lrs`` (with
-``sweep_steps`` and ``sweep_seeds``) picks each method's learning rate by validation first::
+length); an ``lstm`` entry with ``hidden = "equal_params"`` gets, on each task, the hidden size
+whose LSTM has the parameter count of the tanh RNN at the study's ``hidden``.
+
+A ``[study.sweep]`` table picks each method's settings on validation runs first. Each key is a
+list of values to try: a ``TrainConfig`` field (``lr``, ``clip_norm``, ...; a field applies only
+where the strategy has a value, so ``clip_norm`` only to clip strategies) or ``orth_lr_ratio``
+(``orth_lr = lr × ratio`` for ``expm``, ``cayley`` and the projections, the strategies with an
+``orth_lr``). ``seeds`` are the sweep's own seeds (default ``[1000]``; never the study's) and
+``steps`` the length of a sweep run (default each cell's ``steps``). Every combination trains on
+the sweep seeds; the one with the lowest mean final validation loss is what the main cells
+train with, and they report on a test set the selection never saw::
 
     [study]
     name = "mine"
@@ -72,14 +81,19 @@ length); ``sweep_lrs`` (with
     steps = 300
     hidden = 32
     batch = 32
-    lr = 1e-3
     tasks = [{ task = "adding", seq_len = [20, 40] }, { task = "copy", seq_len = 10 }]
     strategies = [
       "vanilla",
       "orthogonal_init+qr_projection+clip",
       { label = "qr_every_1", strategy = "qr_projection", proj_every = 1 },
       { label = "tbptt_short", strategy = "tbptt", tbptt_window_ratio = 0.5 },
+      { label = "lstm_equal_params", strategy = "lstm", hidden = "equal_params" },
     ]
+
+    [study.sweep]
+    lr = [1e-3, 1e-2]
+    orth_lr_ratio = [0.1, 1.0]
+    seeds = [1000]
 
 Every cell is checked before any work; a bad entry is one line of error naming it.
 """
@@ -213,11 +227,13 @@ def results_page(results_dir: str | Path, *, image_dir: str | None = None) -> st
         "Each claim from the source material, with the rule's verdict and the numbers it read.",
         "*Not decided by this run* comes with the command that would decide it.", "",
     ]
-    verdicts = evaluate_claims(rows)
+    verdicts = evaluate_claims(rows, timings=meta.get("timings"))
     out += _table(["#", "claim", "verdict", "measured"],
                   [[str(v.claim), CLAIMS[v.claim], f"**{v.status}**",
                     v.evidence + (f" Decide with ``{v.decide}``." if v.decide else "")] for v in verdicts],
                   "verdicts stack-on-phone")
+    note = undecided_note(verdicts)  # Markdown's `code` is reST's ``code``
+    out += [note.replace("`", "``"), ""] if note else []
     out += ["Per task and length", "-------------------", "",
             "Statistics over seeds, one table per task and length. **loss/baseline**: mean ± standard",
             "deviation of the final validation loss over the task's baseline; **95 % CI**: its bootstrap",

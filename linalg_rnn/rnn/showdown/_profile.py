@@ -80,7 +80,8 @@ class StrategyEntry:
     strategy : str
         The trainer's strategy string (``qr_projection``, ``orthogonal_init+clip``, ...).
     options : dict
-        TrainConfig fields for its cells.
+        TrainConfig fields for its cells (``hidden`` may be ``"equal_params"``
+        for an LSTM, resolved per task by the grid).
     tbptt_window_ratio : float or None
         The truncation window as a fraction of the task's dependency length
         (:func:`tbptt_window_for`).
@@ -234,7 +235,10 @@ def parse_profile(study: dict, source: str = "<dict>") -> Profile:
     a string, or a table with ``strategy``, a ``label`` (required as soon
     as anything else is set), TrainConfig fields and ``tbptt_window_ratio``
     (the truncation window as a fraction of the task's dependency length,
-    :func:`tbptt_window_for`).
+    :func:`tbptt_window_for`); an ``lstm`` entry may set ``hidden =
+    "equal_params"``: on each task, the hidden size whose LSTM has the
+    parameter count of a tanh RNN at the study's (or the task's) ``hidden``
+    (:func:`~._grid.equal_params_hidden`).
     Later levels win: study < task < strategy < the sweep's setting. A
     profile that does not set ``eval_every`` evaluates every
     ``max(1, steps // 30)`` steps, so a short run still draws a curve.

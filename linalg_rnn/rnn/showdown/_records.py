@@ -81,9 +81,12 @@ def cell_record(cell: Cell, result, run_dir: str) -> dict:
 
     Notes
     -----
-    ``loss_ratio`` is the final validation loss over the task's baseline;
-    ``success`` is ``loss_ratio <= 0.1``; ``steps_to_threshold`` the first
-    evaluated step where the ratio was at most 0.1. A diverged run has no
+    ``loss_ratio`` is the final validation loss over the task's baseline --
+    the trainer's final evaluation on ``eval_sequences`` sequences where it
+    ran (:func:`~linalg_rnn.rnn.trainer.final_evaluation`), else the last
+    validation during training; ``success`` is ``loss_ratio <= 0.1``;
+    ``steps_to_threshold`` the first step evaluated during training where
+    the ratio was at most 0.1. A diverged run has no
     final loss (``val_loss``, ``loss_ratio`` null; ``success`` false).
     Gradient norms are before clipping. Where the trainer evaluated a test
     stream at the end, ``test_loss``, ``test_accuracy``, ``test_ratio``
@@ -105,7 +108,9 @@ def cell_record(cell: Cell, result, run_dir: str) -> dict:
     rows, config = result.history, result.config
     baseline = result.baseline_loss
     evals = [(r["step"], r["val_loss"]) for r in rows if r.get("val_loss") is not None]
-    val_loss = None if result.diverged or not evals else evals[-1][1]
+    held_out = not result.diverged and "test_loss" in result.final  # the trainer's final evaluation ran
+    last_eval = None if result.diverged or not evals else evals[-1][1]
+    val_loss = result.final["val_loss"] if held_out else last_eval
     ratio = None if val_loss is None else val_loss / baseline
     reached = [s for s, v in evals if v / baseline <= SUCCESS_RATIO]
     norms = _finite(r.get("w_hh_spectral_norm") for r in rows)

@@ -7,6 +7,7 @@ Layout of a study folder (``results/<profile>-<date>/`` by default)::
     records/<key>.json one finished cell: its row, curves and eigenvalues
     results.json       meta + runs (one row per cell)      results.csv   the same rows
     summary.md         tables per task × length and the verdicts on the source claims
+                       (claim 6's time from a benchmark the driver runs once, ``meta["timings"]``)
     curves.json        downsampled curves and eigenvalues, what the figures are drawn from
     figures/*.png      loss curves, gradient norms, ‖W_hh‖₂, eigenvalues, headline
 
@@ -39,12 +40,17 @@ from ._grid import Cell, grid_points, main_cells, sweep_cells
 from ._profile import Profile, available_tasks, load_profile, parse_profile
 from ._records import ROW_KEYS
 from ._sweep import sweep_choices
+from ._timing import time_projection_steps
+from ._verdicts import LABELS
 
-__all__ = ["StudyResult", "run_study", "write_outputs"]
+__all__ = ["StudyResult", "TIMING_RUNS", "projection_timings", "run_study", "write_outputs"]
 
 _DONE = ("finished", "diverged")  # a main cell with one of these is never run again
 SELECTION_RULE = ("lowest mean final validation loss over the sweep seeds; a diverged or crashed run "
                   "counts as +inf; ties go to the smaller learning rate")
+#: Claim 6's benchmark, kept short (it runs in the driver, after the cells): 3 rounds of the three
+#: variants, each a run of 2 + 25 + 1 steps and one of 3 -- 279 training steps in all.
+TIMING_RUNS = {"rounds": 3, "timed_steps": 25, "warmup_steps": 2}
 
 
 @dataclass
@@ -182,7 +188,8 @@ def write_outputs(out: Path, meta: dict, records: dict[str, dict], order: list[s
             f"executor {meta['executor']}, {meta['workers']} workers, device {meta['device']}  ",
             f"Cells: {len(main)} main, {len(rows) - len(main)} sweep",
             "", "## Per task and length (statistics over seeds)", "", summary_markdown(lines),
-            "## Verdicts on the source claims", "", verdict_markdown(evaluate_claims(main_rows)), ""]
+            "## Verdicts on the source claims", "",
+            verdict_markdown(evaluate_claims(main_rows, timings=meta.get("timings"))), ""]
     atomic_write_text(out / "summary.md", "\n".join(text))
     if figures:
         (out / "figures").mkdir(exist_ok=True)
@@ -292,7 +299,8 @@ def _meta(out: Path, profile: Profile, executor: Executor, device: str, resume: 
             "date": date, "machine": machine, "versions": _versions(executor.kind),
             "executor": executor.kind, "workers": executor.workers, "members": executor.members,
             "device": device, "torch_threads_per_cell": 1,
-            "notes": available_tasks(profile)[1], "sweep": None, "wall_s": None, "environment": None,
+            "notes": available_tasks(profile)[1], "sweep": None, "timings": None, "wall_s": None,
+            "environment": None,
             "sittings": [{"command": command, "date": date, "wall_s": None, "cells_run": 0,
                           "load_average_at_start": machine["load_average_at_start"]}]}
     before = _read_record(out / "results.json") if resume else None
@@ -305,7 +313,36 @@ def _meta(out: Path, profile: Profile, executor: Executor, device: str, resume: 
         meta["sittings"] = earlier + meta["sittings"]
         meta["date"] = meta["sittings"][0]["date"] or meta["date"]
         meta["machine"] = before["meta"].get("machine", meta["machine"])  # as at the first sitting
+        meta["timings"] = before["meta"].get("timings")  # measured once: a resume does not time again
     return meta
+
+
+def projection_timings(cells: list[Cell]) -> dict | None:
+    """Claim 6's benchmark on the study's ``qr_every_5`` cell, if the study has ``qr_every_1`` too.
+
+    Parameters
+    ----------
+    cells : list of Cell
+        The main cells, in grid order.
+
+    Returns
+    -------
+    dict or None
+        :func:`~._timing.time_projection_steps` on the config of the first
+        ``qr_every_5`` cell (its first task and length) at seed 0, with
+        :data:`TIMING_RUNS`; ``None`` when the study lacks either label
+        (:data:`~._verdicts.LABELS`).
+
+    Examples
+    --------
+    >>> from linalg_rnn.rnn import TrainConfig
+    >>> projection_timings([Cell("adding", 6, "vanilla", TrainConfig(task="adding", seq_len=6))]) is None
+    True
+    """
+    every_5 = [c for c in cells if c.strategy == LABELS.qr_every_5]
+    if not every_5 or not any(c.strategy == LABELS.qr_every_1 for c in cells):
+        return None
+    return time_projection_steps({**every_5[0].config.to_dict(), "seed": 0}, **TIMING_RUNS)
 
 
 def _sweep_meta(profile: Profile, rows: list[dict]) -> dict:
@@ -410,6 +447,13 @@ def run_study(profile: str | Path | Profile | None = None, out: str | Path | Non
             main = main_cells(points, profile.seeds, choice, profile.sweep)
         if not stop:
             _run_phase("main", main, folder, executor, stop, show, done=_DONE)
+        # claim 6's clock: one benchmark in this process, once per study (a resume keeps it)
+        if not stop and folder.meta["timings"] is None:
+            timings = projection_timings(main)
+            if timings is not None and not stop:
+                folder.meta["timings"] = timings
+                show.line(f"timed QR projection every step and every 5 steps on "
+                          f"{timings['task']} T={timings['seq_len']} (claim 6)")
     rows = folder.close(stop.signal, figures)
     main_rows = [r for r in rows if r["phase"] == "main"]
     return StudyResult(out_dir=folder.out, rows=rows, summary=summarize(main_rows), interrupted=stop.signal,
@@ -439,6 +483,10 @@ class _Display:
     def __init__(self, echo, progress: bool | None, name: str) -> None:
         self.echo, self.name = echo, name
         self.enabled = show_progress(progress)
+
+    def line(self, text: str) -> None:
+        if self.echo is not None:
+            self.echo(text)
 
     def notes(self, notes: list[str]) -> None:
         for note in notes if self.echo is not None else ():

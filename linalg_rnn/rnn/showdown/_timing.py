@@ -30,7 +30,8 @@ PROJECTION_VARIANTS = {"bare": ("vanilla", None), "every_1": ("qr_projection", 1
 _STRATEGY_FIELDS = ("strategy", "clip_norm", "clip_value", "tbptt_window", "tbptt_update", "proj_every",
                     "init_scheme", "orth_lr")
 # Set by the benchmark itself: run length and the cadences that keep metrics out of the timed window.
-_SET_HERE = ("steps", "eval_every", "spectral_every", "norm_every", "log_every", "lag_grads_every", "figures")
+_SET_HERE = ("steps", "eval_every", "spectral_every", "norm_every", "log_every", "lag_grads_every", "figures",
+             "eval_sequences")
 
 
 def _fields(config: Mapping[str, Any] | TrainConfig) -> dict[str, Any]:
@@ -128,7 +129,7 @@ def time_projection_steps(config: Mapping[str, Any] | TrainConfig, *, rounds: in
         raise ValueError(f"timed_steps must be a multiple of 5, got {timed_steps}")
     steps = warmup_steps + timed_steps + 1  # the last step validates: outside the window
     base = {k: v for k, v in fields.items() if k not in _STRATEGY_FIELDS + _SET_HERE}
-    base.update(log_every=1, lag_grads_every=0, figures=False)
+    base.update(log_every=1, lag_grads_every=0, figures=False, eval_sequences=1)  # held-out numbers unread
 
     def run_of(n: int) -> dict[str, TrainConfig]:
         """The three variants, ``n`` steps each, validation and W_hh metrics at the last step only."""
