@@ -30,7 +30,8 @@ blocks (:func:`train_step`, then the rest of :func:`train`'s loop):
   checkpointed step.
 
 The last step, and a diverged one, always gets the metrics, the validation
-and the checkpoint. Then, once, ``# the held-out numbers``: a finished run
+and the checkpoint. Then, once, ``# the held-out numbers`` (in
+:func:`finish_run`, which makes the result and writes its files): a finished run
 (a diverged one too, without its outputs) is scored by
 :func:`final_evaluation` on a validation and a test set of
 ``eval_sequences`` sequences (a data set's whole held-out split), which
@@ -94,7 +95,7 @@ from .strategies import polar_project_, qr_project_
 from .tasks import SequenceTask, make_task
 
 __all__ = ["EVAL_CHUNK", "Run", "TrainResult", "TrainState", "Window", "build_run", "evaluate",
-           "final_evaluation", "held_out_scores", "train", "train_step"]
+           "final_evaluation", "finish_run", "held_out_scores", "train", "train_step"]
 
 _W_HH_KEYS = ("w_hh_spectral_norm", "w_hh_max_abs_eigenvalue", "orthogonality_error")
 _OPTIMIZERS = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop, "sgd": torch.optim.SGD}
@@ -688,6 +689,82 @@ class TrainState:
         )
 
 
+def finish_run(run: Run, state: TrainState, rows: list[dict], rundir: RunDir | None, *,
+               signal: str | None, environment: dict) -> TrainResult:
+    """A run's result once its loop has stopped: the last metrics, the held-out numbers, the files.
+
+    :func:`train` ends with it, and so does each member of a batched
+    training (:func:`~linalg_rnn.rnn.members.train_members`), so both report
+    the same numbers in the same way.
+
+    Parameters
+    ----------
+    run : Run
+        The run, its model holding the trained weights.
+    state : TrainState
+        Where it stopped.
+    rows : list of dict
+        Its metrics rows (a resumed run's earlier rows included).
+    rundir : RunDir or None
+        Its run directory, where ``result.json``, ``metrics.csv`` and
+        ``curves.png`` are written; ``None``: nothing is written.
+    signal : str or None
+        ``"SIGINT"``/``"SIGTERM"`` when a signal stopped the loop.
+    environment : dict
+        :func:`~linalg_rnn.rnn._environment.environment_record` of the run
+        (``resumed_from`` is added here from ``state``).
+
+    Returns
+    -------
+    TrainResult
+        ``final`` holds the last value of every metric and, for a finished
+        run (a diverged one too), :func:`final_evaluation`'s numbers.
+
+    Notes
+    -----
+    A run is finished when it trained all its ``steps`` or diverged (a
+    signal during the last step changed nothing); an interrupted one is
+    not scored. A diverged run is scored without its outputs
+    (``with_model=False``): its weights are those of the step before the
+    NaN/inf.
+
+    Examples
+    --------
+    >>> run = build_run(TrainConfig(task="adding", seq_len=6, hidden=4, steps=1, eval_sequences=8,
+    ...                             device="cpu"))
+    >>> state = TrainState.start(run)
+    >>> state.step = 1  # as if the loop had trained its one step
+    >>> result = finish_run(run, state, [], None, signal=None, environment={})
+    >>> result.interrupted, result.final["test_sequences"]
+    (None, 8)
+    """
+    cfg = run.config
+    finished = state.step >= cfg.steps or state.diverged  # a signal during the last step changed nothing
+    environment = dict(environment)
+    if state.resumed_from is not None:
+        environment["resumed_from"] = state.resumed_from
+    final = {}
+    for r in rows:  # the last value of every metric (per-lag norms aside)
+        final.update({k: v for k, v in r.items() if v is not None and k != "hidden_grad_norms"})
+
+    # the held-out numbers, once, at the end (a diverged run: what does not need its outputs)
+    if finished:
+        final.update(final_evaluation(run.model, run.task, cfg, with_model=not state.diverged))
+    result = TrainResult(
+        config=cfg, final=final, diverged=state.diverged, divergence_step=state.divergence_step,
+        baseline_loss=run.task.baseline_loss, steps_done=state.step,
+        interrupted=None if finished else signal, history=rows, initial=state.initial,
+        device=str(cfg.torch_device), out_dir=rundir.path if rundir is not None else None, model=run.model,
+        initial_w_hh=state.initial_w_hh, environment=environment,
+        notes=list(rundir.notes) if rundir is not None else [],
+    )
+    if rundir is not None:
+        figure = (plot_run(rows, title=f"{cfg.task}: {cfg.strategy}",
+                           baseline_loss=run.task.baseline_loss) if cfg.figures and rows else None)
+        rundir.finish(result.to_dict(), rows, figure)
+    return result
+
+
 def train(
     config: TrainConfig,
     out_dir: str | Path | RunDir | None = None,
@@ -823,27 +900,6 @@ def train(
                     rundir.save_checkpoint(state.checkpoint(run))
                 if stop.signal:
                     break
-        finished = state.step >= cfg.steps or state.diverged  # a signal during the last step changed nothing
         environment = environment_record(device, allow_tf32=cfg.allow_tf32, deterministic=deterministic)
-        if state.resumed_from is not None:
-            environment["resumed_from"] = state.resumed_from
-        final = {}
-        for r in rows:  # the last value of every metric (per-lag norms aside)
-            final.update({k: v for k, v in r.items() if v is not None and k != "hidden_grad_norms"})
-
-        # the held-out numbers, once, at the end (a diverged run: what does not need its outputs)
-        if finished:
-            final.update(final_evaluation(run.model, run.task, cfg, with_model=not state.diverged))
-        result = TrainResult(
-            config=cfg, final=final, diverged=state.diverged, divergence_step=state.divergence_step,
-            baseline_loss=run.task.baseline_loss, steps_done=state.step,
-            interrupted=None if finished else stop.signal, history=rows, initial=state.initial,
-            device=str(device), out_dir=rundir.path if rundir is not None else None, model=run.model,
-            initial_w_hh=state.initial_w_hh, environment=environment,
-            notes=list(rundir.notes) if rundir is not None else [],
-        )
-        if rundir is not None:
-            figure = (plot_run(rows, title=f"{cfg.task}: {cfg.strategy}",
-                               baseline_loss=run.task.baseline_loss) if cfg.figures and rows else None)
-            rundir.finish(result.to_dict(), rows, figure)
+        result = finish_run(run, state, rows, rundir, signal=stop.signal, environment=environment)
     return result

@@ -22,7 +22,12 @@ the single run's step (:mod:`~linalg_rnn.rnn.trainer`):
   and re-basing;
 * ``# W_hh metrics``, ``# validate``, ``# log``, ``# checkpoint`` -- per
   member, at the single run's cadence; a signal stops every member after
-  a finished, checkpointed step.
+  a finished, checkpointed step;
+* ``# the held-out numbers`` -- once, at the end, each member's result is
+  made by the single run's own :func:`~linalg_rnn.rnn.trainer.finish_run`:
+  :func:`~linalg_rnn.rnn.trainer.final_evaluation` on the member's own
+  model, with its own seed's validation and test sets (a diverged member
+  without its outputs, an interrupted one not at all).
 
 Each member's run directory is a single run's: ``config.json``,
 ``metrics.jsonl``, ``metrics.csv``, ``result.json`` (its ``environment``
@@ -40,7 +45,8 @@ not bit for bit. In float64, 25 steps of every strategy agreed to about
 :math:`10^{-15}` relative when this was written; in float32 to below
 :math:`10^{-6}`; two float32 trainings drift apart over many steps as any
 two do (``tests/test_batched_train.py`` checks :math:`10^{-10}` and
-:math:`10^{-5}`). A batched run resumed from its checkpoints ends exactly as
+:math:`10^{-5}`, on the metrics rows and on ``result.final``, the held-out
+numbers included). A batched run resumed from its checkpoints ends exactly as
 an uninterrupted one.
 """
 
@@ -59,9 +65,9 @@ from tqdm.auto import tqdm
 from ..._console import StopRequest, show_progress, stop_on_signals
 from .._environment import environment_record, numerics
 from ..config import TrainConfig
-from ..metrics import hidden_gradient_norms, plot_run, recurrent_metrics
+from ..metrics import hidden_gradient_norms, recurrent_metrics
 from ..rundir import RunDir
-from ..trainer import Run, TrainResult, TrainState, build_run, to_device, train
+from ..trainer import Run, TrainResult, TrainState, build_run, finish_run, to_device, train
 from ._gradients import clip_members_by_norm_, clip_members_by_value_, member_gradient_norms
 from ._model import MemberModel
 from ._optimizer import MemberOptimizer
@@ -338,6 +344,7 @@ def _build_member(config: TrainConfig, rundir: RunDir | None, dtype: torch.dtype
     run = build_run(config)
     if dtype != torch.float32:
         run.model.to(dtype)  # the optimizer keeps the same Parameter objects
+        run.task = _HeldOutIn(run.task, dtype)  # the final evaluation's sets in the model's dtype
         run.val_x, run.val_y = _cast(run.val_x, dtype), _cast(run.val_y, dtype)
         if run.lag_x is not None:
             run.lag_x, run.lag_y = _cast(run.lag_x, dtype), _cast(run.lag_y, dtype)
@@ -345,6 +352,20 @@ def _build_member(config: TrainConfig, rundir: RunDir | None, dtype: torch.dtype
     state = TrainState.start(run) if checkpoint is None else \
         TrainState.restore(run, checkpoint, rundir.path / "checkpoint.pt")
     return Member(config=config, run=run, state=state, rundir=rundir, rng_state=torch.get_rng_state())
+
+
+class _HeldOutIn:
+    """A task whose held-out sets come in ``dtype`` (a float64 member's final evaluation); else the task."""
+
+    def __init__(self, task, dtype: torch.dtype):
+        self._task, self._dtype = task, dtype
+
+    def __getattr__(self, name):
+        return getattr(self._task, name)
+
+    def held_out(self, *args, **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = self._task.held_out(*args, **kwargs)
+        return _cast(x, self._dtype), _cast(y, self._dtype)
 
 
 def _train_in(configs: list[TrainConfig], rundirs: list[RunDir | None], device: torch.device,
@@ -362,33 +383,11 @@ def _train_in(configs: list[TrainConfig], rundirs: list[RunDir | None], device: 
                 if stop.signal:
                     break
                 _train_group(list(group), stop, progress, dtype)
-    environment = environment_record(device, allow_tf32=cfg.allow_tf32, deterministic=determ)
-    environment["batch_members"] = len(members)
-    return [_result(m, device, environment, stop) for m in members]
-
-
-def _result(m: Member, device: torch.device, environment: dict, stop: StopRequest) -> TrainResult:
-    """A member's ``TrainResult``, and its result files written, as the single run writes them."""
-    cfg, state = m.config, m.state
-    env = dict(environment)
-    if state.resumed_from is not None:
-        env["resumed_from"] = state.resumed_from
-    final = {}
-    for r in m.rows:  # the last value of every metric (per-lag norms aside), as train() keeps it
-        final.update({k: v for k, v in r.items() if v is not None and k != "hidden_grad_norms"})
-    result = TrainResult(
-        config=cfg, final=final, diverged=state.diverged, divergence_step=state.divergence_step,
-        baseline_loss=m.run.task.baseline_loss, steps_done=state.step,
-        interrupted=None if m.done else stop.signal, history=m.rows, initial=state.initial,
-        device=str(device), out_dir=m.rundir.path if m.rundir is not None else None, model=m.run.model,
-        initial_w_hh=state.initial_w_hh, environment=env,
-        notes=list(m.rundir.notes) if m.rundir is not None else [],
-    )
-    if m.rundir is not None:
-        fig = (plot_run(m.rows, title=f"{cfg.task}: {cfg.strategy}", baseline_loss=m.run.task.baseline_loss)
-               if cfg.figures and m.rows else None)
-        m.rundir.finish(result.to_dict(), m.rows, fig)
-    return result
+        environment = environment_record(device, allow_tf32=cfg.allow_tf32, deterministic=determ)
+        environment["batch_members"] = len(members)
+        # each member's result as its single run ends: its own held-out numbers, on its own model
+        return [finish_run(m.run, m.state, m.rows, m.rundir, signal=stop.signal, environment=environment)
+                for m in members]
 
 
 # --------------------------------------------------------------------------- the batch
