@@ -13,6 +13,7 @@ Tolerances (relative to max(1, |value|), every float of every metrics row but
 """
 
 import dataclasses
+import json
 import math
 import os
 import signal
@@ -44,13 +45,17 @@ class _Float64Task:
         x, y = self._task.sample(batch, generator, **kw)
         return _f64(x), _f64(y)
 
+    def held_out(self, *args, **kw):
+        x, y = self._task.held_out(*args, **kw)
+        return _f64(x), _f64(y)
+
 
 def _f64(t):
     return t.double() if t is not None and t.is_floating_point() else t
 
 
-def single_run_float64(config: TrainConfig) -> list[dict]:
-    """The rows of ``train()`` itself, with the run's model, data and updates in float64."""
+def single_run_float64(config: TrainConfig):
+    """``train()`` itself, with the run's model, data, updates and final evaluation in float64."""
     def build_run_float64(cfg):
         run = build_run(cfg)
         run.model.double()  # the optimizer keeps the same Parameter objects
@@ -58,7 +63,7 @@ def single_run_float64(config: TrainConfig) -> list[dict]:
                                    val_y=_f64(run.val_y), lag_x=_f64(run.lag_x), lag_y=_f64(run.lag_y))
 
     with mock.patch.object(trainer, "build_run", build_run_float64):
-        return train(config).history
+        return train(config)
 
 
 def worst_difference(rows: list[dict], reference: list[dict]) -> float:
@@ -81,17 +86,34 @@ def worst_difference(rows: list[dict], reference: list[dict]) -> float:
     return worst
 
 
+#: What the trainer's final evaluation adds to ``result.final`` (a diverged run: the second set only).
+HELD_OUT_KEYS = {"val_loss", "test_loss", "val_sequences", "test_sequences", "trivial_val_loss",
+                 "test_trivial_loss", "params"}
+WITHOUT_OUTPUTS = {"val_sequences", "test_sequences", "trivial_val_loss", "test_trivial_loss", "params"}
+
+
+def worst_result_difference(result, reference) -> float:
+    """:func:`worst_difference` over the metrics rows and ``final`` (with the held-out numbers) together."""
+    for r in (result, reference):
+        if r.interrupted is None:  # a finished run was scored: the comparison of final covers its numbers
+            assert (WITHOUT_OUTPUTS if r.diverged else HELD_OUT_KEYS) <= r.final.keys(), sorted(r.final)
+            assert not r.diverged or "test_loss" not in r.final
+    assert (result.diverged, result.divergence_step) == (reference.diverged, reference.divergence_step)
+    return max(worst_difference(result.history, reference.history),
+               worst_difference([result.final], [reference.final]))
+
+
 def cell(strategy="vanilla", task="adding", steps=25, **fields) -> list[TrainConfig]:
-    """Three members that differ in seed and learning rate (and orth_lr for expm/cayley)."""
+    """Three members that differ in seed and learning rate (and orth_lr for expm, cayley and projections)."""
     if "tbptt" in strategy:
         fields.setdefault("tbptt_window", 4)
     seq_len = {"digits": None, "mnist": 28}.get(task, 10)
     base = TrainConfig(task=task, seq_len=seq_len, hidden=6, batch=5, steps=steps,
                        device="cpu", figures=False, strategy=strategy, eval_every=5, spectral_every=5,
-                       norm_every=1, val_batch=16, **fields)
+                       norm_every=1, val_batch=16, eval_sequences=300, **fields)
     members = [dataclasses.replace(base, seed=s, lr=lr) for s, lr in ((0, 1e-3), (1, 1e-2), (5, 3e-3))]
-    if strategy in ("expm", "cayley"):
-        members[2] = dataclasses.replace(members[2], orth_lr=3e-2)  # an orth_lr of its own
+    if strategy in ("expm", "cayley") or "projection" in strategy:
+        members[2] = dataclasses.replace(members[2], orth_lr=3e-2)  # an orth_lr of its own (W_hh's group)
     return members
 
 
@@ -103,7 +125,7 @@ STRATEGIES = ["vanilla", "clip", "orthogonal_init", "qr_projection", "polar_proj
 def test_each_member_matches_its_single_run_in_float64_to_1e_10(strategy):
     configs = cell(strategy)
     for config, result in zip(configs, train_members(configs, dtype=F64, per_run=False), strict=True):
-        assert worst_difference(result.history, single_run_float64(config)) < 1e-10
+        assert worst_result_difference(result, single_run_float64(config)) < 1e-10
 
 
 @pytest.mark.parametrize("strategy", ["vanilla", "expm", "lstm", "qr_projection", "clip+tbptt"])
@@ -111,7 +133,7 @@ def test_each_member_matches_train_in_float32_to_1e_5(strategy):
     configs = cell(strategy)
     for config, result in zip(configs, train_members(configs, per_run=False), strict=True):
         single = train(config)
-        assert worst_difference(result.history, single.history) < 1e-5
+        assert worst_result_difference(result, single) < 1e-5
         assert result.to_dict().keys() == single.to_dict().keys()
 
 
@@ -119,7 +141,7 @@ def test_each_member_matches_train_in_float32_to_1e_5(strategy):
 def test_members_match_their_single_runs_on_every_task_in_float64(task):
     configs = cell("clip", task=task, steps=15)
     for config, result in zip(configs, train_members(configs, dtype=F64), strict=True):
-        assert worst_difference(result.history, single_run_float64(config)) < 1e-10
+        assert worst_result_difference(result, single_run_float64(config)) < 1e-10
 
 
 @pytest.mark.parametrize("options", [
@@ -134,7 +156,7 @@ def test_members_match_their_single_runs_with_other_options_in_float64(options):
     strategy = "clip" if "clip_value" in options else "tbptt" if "tbptt_update" in options else "vanilla"
     configs = [dataclasses.replace(c, **options) for c in cell(strategy, steps=15)]
     for config, result in zip(configs, train_members(configs, dtype=F64), strict=True):
-        assert worst_difference(result.history, single_run_float64(config)) < 1e-10
+        assert worst_result_difference(result, single_run_float64(config)) < 1e-10
 
 
 @pytest.mark.parametrize("strategy,options", [
@@ -147,7 +169,7 @@ def test_members_match_their_single_runs_with_other_options_in_float64(options):
 def test_members_match_their_single_runs_with_the_models_options_in_float64(strategy, options):
     configs = [dataclasses.replace(c, **options) for c in cell(strategy, steps=13)]
     for config, result in zip(configs, train_members(configs, dtype=F64, per_run=False), strict=True):
-        assert worst_difference(result.history, single_run_float64(config)) < 1e-10
+        assert worst_result_difference(result, single_run_float64(config)) < 1e-10
 
 
 def test_a_rebased_batched_run_resumed_from_its_checkpoints_ends_exactly_as_an_uninterrupted_one(tmp_path):
@@ -157,13 +179,13 @@ def test_a_rebased_batched_run_resumed_from_its_checkpoints_ends_exactly_as_an_u
     train_members([dataclasses.replace(c, steps=5) for c in configs], dirs, dtype=F64)
     resumed = train_members(configs, dirs, resume=True, dtype=F64)
     for a, b in zip(resumed, whole, strict=True):
-        assert worst_difference(a.history, b.history) == 0.0
+        assert worst_result_difference(a, b) == 0.0
 
 
 def test_modrelu_cells_train_one_run_at_a_time_and_are_refused_batched():
     configs = cell("expm", steps=6, activation="modrelu")
     for config, result in zip(configs, train_members(configs), strict=True):
-        assert worst_difference(result.history, train(config).history) == 0.0  # it is the single run
+        assert worst_result_difference(result, train(config)) == 0.0  # it is the single run
         assert "batch_members" not in result.environment
     with pytest.raises(ValueError, match="per_run=False: the batched path cannot train activation modrelu"):
         train_members(configs, per_run=False)
@@ -174,7 +196,7 @@ def test_members_clip_by_their_own_bounds_norm_or_value():
     configs = [first, dataclasses.replace(second, clip_norm=0.1),
                dataclasses.replace(third, clip_norm=None, clip_value=0.02)]
     for config, result in zip(configs, train_members(configs, dtype=F64), strict=True):
-        assert worst_difference(result.history, single_run_float64(config)) < 1e-10
+        assert worst_result_difference(result, single_run_float64(config)) < 1e-10
 
 
 def test_validation_in_turns_of_a_few_members_gives_the_same_rows(monkeypatch):
@@ -183,7 +205,7 @@ def test_validation_in_turns_of_a_few_members_gives_the_same_rows(monkeypatch):
     monkeypatch.setattr(members_train, "_EVAL_BYTES", 1)  # one member per validation pass
     in_turns = train_members(configs, dtype=F64)
     for a, b in zip(in_turns, together, strict=True):
-        assert worst_difference(a.history, b.history) < 1e-13
+        assert worst_result_difference(a, b) < 1e-13
 
 
 @pytest.mark.parametrize("strategy,window", [("vanilla", None), ("tbptt", 4)])
@@ -194,8 +216,7 @@ def test_a_diverging_member_stops_alone_at_its_single_runs_step(strategy, window
     results = train_members(configs, dtype=F64)
     assert [r.diverged for r in results] == [False, True, False]
     for config, result in zip(configs, results, strict=True):
-        reference = single_run_float64(config)
-        assert worst_difference(result.history, reference) < 1e-10
+        assert worst_result_difference(result, single_run_float64(config)) < 1e-10
     assert results[1].divergence_step < 20 and results[1].history[-1].get("diverged") is True
     assert [r.steps_done for r in results] == [20, results[1].divergence_step, 20]
 
@@ -205,7 +226,7 @@ def test_every_member_diverging_ends_the_batch():
     results = train_members(configs, dtype=F64)
     assert all(r.diverged for r in results)
     for config, result in zip(configs, results, strict=True):
-        assert worst_difference(result.history, single_run_float64(config)) < 1e-10
+        assert worst_result_difference(result, single_run_float64(config)) < 1e-10
 
 
 def _folder_contents(path):
@@ -232,6 +253,8 @@ def test_member_run_folders_hold_what_a_single_run_writes(tmp_path):
     assert batched_ckpt["optimizer"]["param_groups"] == single_ckpt["optimizer"]["param_groups"]
     result_json = results[1].to_dict()
     assert result_json.keys() == single.to_dict().keys()
+    assert worst_result_difference(results[1], single) < 1e-5  # the held-out numbers in result.json too
+    assert json.loads((members[1] / "result.json").read_text())["final"].keys() == result_json["final"].keys()
     assert result_json["environment"]["batch_members"] == 3
 
 
@@ -242,7 +265,7 @@ def test_a_batched_run_resumed_from_its_checkpoints_ends_exactly_as_an_uninterru
     train_members([dataclasses.replace(c, steps=10) for c in configs], dirs, dtype=F64)
     resumed = train_members(configs, dirs, resume=True, dtype=F64)
     for a, b in zip(resumed, whole, strict=True):
-        assert worst_difference(a.history, b.history) == 0.0
+        assert worst_result_difference(a, b) == 0.0
         assert a.environment["resumed_from"]["step"] == 10
 
 
@@ -265,7 +288,7 @@ def test_a_signal_stops_every_member_checkpointed_and_resume_finishes_the_same(t
     monkeypatch.setattr(members_train, "_train_step", step_of)
     resumed = train_members(configs, dirs, resume=True)
     for a, b in zip(resumed, whole, strict=True):
-        assert a.interrupted is None and worst_difference(a.history, b.history) == 0.0
+        assert a.interrupted is None and worst_result_difference(a, b) == 0.0
 
 
 def test_the_single_trainer_resumes_a_member_from_its_batched_checkpoint(tmp_path):
@@ -275,7 +298,7 @@ def test_the_single_trainer_resumes_a_member_from_its_batched_checkpoint(tmp_pat
     alone = train(configs[2], dirs[2], resume=True)
     reference = train(configs[2])
     assert alone.steps_done == 20
-    assert worst_difference(alone.history, reference.history) < 1e-5
+    assert worst_result_difference(alone, reference) < 1e-5
 
 
 def test_members_resumed_from_different_steps_train_in_groups(tmp_path):
@@ -286,7 +309,7 @@ def test_members_resumed_from_different_steps_train_in_groups(tmp_path):
     results = train_members(configs, dirs, resume=True, dtype=torch.float32)
     assert [r.steps_done for r in results] == [15, 15, 15]
     for config, result in zip(configs, results, strict=True):
-        assert worst_difference(result.history, train(config).history) < 1e-5
+        assert worst_result_difference(result, train(config)) < 1e-5
 
 
 def test_a_finished_member_is_not_trained_again(tmp_path):
@@ -296,6 +319,7 @@ def test_a_finished_member_is_not_trained_again(tmp_path):
     again = train_members(configs, dirs, resume=True)
     for a, b in zip(again, first, strict=True):
         assert a.history == b.history
+        assert a.final == b.final  # scored again, on the checkpoint's weights: the same numbers
         assert any("nothing to train" in note for note in a.notes)
 
 
@@ -305,7 +329,7 @@ def test_lstm_cells_train_one_run_at_a_time_on_the_cpu_by_default(tmp_path):
     results = train_members(configs, dirs)
     for config, result in zip(configs, results, strict=True):
         single = train(config)
-        assert worst_difference(result.history, single.history) == 0.0  # it is the single run
+        assert worst_result_difference(result, single) == 0.0  # it is the single run
         assert "batch_members" not in result.environment
     with pytest.raises(ValueError, match="per_run=False"):
         train_members(configs, dtype=F64)

@@ -1,6 +1,7 @@
 """A study with --batch-members: the cells of a grid point trained as one model, recorded as before.
 
-Rows of a batched study agree with those of the one-run-at-a-time study to
+Rows of a batched study (the held-out numbers of each member's final
+evaluation included) agree with those of the one-run-at-a-time study to
 float32 rounding (every float relative to max(1, |value|) within 1e-5,
 everything else exactly); a batched study stopped by a signal and resumed
 with the same --batch-members ends with exactly the rows of an
@@ -65,6 +66,8 @@ def test_a_batched_study_gives_the_rows_and_run_folders_of_one_run_at_a_time_to_
     together = study(tmp_path, "together", members=4)
     assert len(together.rows) == len(alone.rows) == 4 * 2 * 2 + 4 * 3  # sweep: 2 lrs x 2 seeds; main: 3 seeds
     assert worst_difference(together.rows, alone.rows) < 1e-5
+    held_out = ("val_loss", "test_loss", "test_ratio", "test_trivial_ratio", "params")  # final_evaluation's
+    assert all(row[key] is not None for row in together.rows for key in held_out)  # compared above, then
     meta_alone = json.loads((alone.out_dir / "results.json").read_text())["meta"]
     meta_together = json.loads((together.out_dir / "results.json").read_text())["meta"]
     chosen = [(c["strategy"], c["setting"]) for c in meta_together["sweep"]["choices"]]
