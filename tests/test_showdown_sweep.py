@@ -280,3 +280,17 @@ def test_cell_record_copies_the_test_stream_and_reads_the_seed_from_the_config()
                                            "skew_norm", "params"))
     diverged = cell_record(cell, _Finished(final, diverged=True), "cells/x")["row"]
     assert diverged["test_loss"] is None and diverged["test_ratio"] is None and diverged["params"] == 123
+
+
+def test_the_results_page_shows_the_sweep_and_reports_test_numbers_with_the_chosen_rates(swept):
+    from linalg_rnn.rnn.showdown import results_page
+    data = json.loads((swept.out_dir / "results.json").read_text())
+    page = results_page(swept.out_dir)
+    choices = data["meta"]["sweep"]["choices"]
+    assert f"{len(choices)} choices were made" in page
+    at_top = sum(1 for c in choices if c["setting"]["lr"] == 3e-2)
+    assert (f"{at_top} of {len(choices)} ({len(choices) - at_top} at 1e-5, {at_top} at 3e-2)") in page
+    assert "final held-out test loss over the task's baseline" in page
+    for line in summarize(data["runs"]):  # the table's number is the test one, with the chosen lr
+        assert f"``{line['strategy']}``\n     - {line['test_ratio_mean']:.3g} ±" in page
+        assert f"     - {'3e-2' if line['lr'] == 3e-2 else '1e-5'}" in page
