@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ._aggregate import summarize
 from ._figures import FIGURES, figure_png
+from ._study import summary_text
 from ._verdicts import CLAIMS, evaluate_claims, undecided_note
 
 __all__ = ["publish", "results_page"]
@@ -22,7 +23,7 @@ __all__ = ["publish", "results_page"]
 PUBLISHED = ("results.json", "results.csv", "summary.md")
 # What each figure shows, as the page's caption and the image's alternative text.
 CAPTIONS = {
-    "headline": "Final validation loss over the task's baseline at every length, by task and family "
+    "headline": "Final test loss over the task's baseline at every length, by task and family "
                 "of methods.",
     "loss_curves": "Validation loss over the baseline during training, at each task's longest length.",
     "grad_norms": "Gradient norm (before clipping) during training, at each task's longest length.",
@@ -207,6 +208,50 @@ def _sweep_section(sweep: dict | None) -> list[str]:
     return out
 
 
+#: Where publish keeps the verdicts of the committed run a new one replaces.
+PREVIOUS = "previous_verdicts.json"
+
+
+def previous_verdicts(summary_md: str) -> dict[str, str]:
+    r"""Claim number -> status, read from the verdict table of a ``summary.md``.
+
+    Examples
+    --------
+    >>> previous_verdicts("| # | claim | verdict | measured |\n|---|---|---|---|\n| 2 | Spike. | holds | x |")
+    {'2': 'holds'}
+    """
+    out = {}
+    for line in summary_md.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and cells[0].isdigit():
+            out[cells[0]] = cells[2]
+    return out
+
+
+def _keep_previous_verdicts(dest: Path) -> None:
+    meta = json.loads((dest / "results.json").read_text(encoding="utf-8"))["meta"]
+    previous = {"date": meta.get("date"), "profile": meta.get("profile", {}).get("name"),
+                "description": meta.get("profile", {}).get("description", "").replace("\n", " "),
+                "verdicts": previous_verdicts((dest / "summary.md").read_text(encoding="utf-8"))}
+    (dest / PREVIOUS).write_text(json.dumps(previous, indent=1) + "\n", encoding="utf-8")
+
+
+def _changes_section(results_dir: Path, verdicts) -> list[str]:
+    """Each claim's verdict in the committed run this one replaced, beside this run's."""
+    path = results_dir / PREVIOUS
+    if not path.is_file():
+        return []
+    previous = json.loads(path.read_text(encoding="utf-8"))
+    title = "What changed since the previous committed run"
+    out = [title, "-" * len(title), "",
+           f"The run this one replaced ({previous['date']}, profile ``{previous['profile']}``) was read",
+           "by the verdict rules of its time. Its profile: " + previous["description"], ""]
+    out += _table(["#", "previous run", "this run"],
+                  [[str(v.claim), previous["verdicts"].get(str(v.claim), "–"), v.status] for v in verdicts],
+                  "changes")
+    return out
+
+
 def results_page(results_dir: str | Path, *, image_dir: str | None = None) -> str:
     """The reST results page for the study in ``results_dir``.
 
@@ -285,6 +330,7 @@ def results_page(results_dir: str | Path, *, image_dir: str | None = None) -> st
                   "verdicts stack-on-phone")
     note = undecided_note(verdicts)  # Markdown's `code` is reST's ``code``
     out += [note.replace("`", "``"), ""] if note else []
+    out += _changes_section(results_dir, verdicts)
     lines = summarize(rows)
     out += _sweep_section(meta.get("sweep"))
     tested = any(x["test_ratio_mean"] is not None for x in lines)
@@ -379,11 +425,17 @@ def publish(study_dir: str | Path, dest: str | Path = "docs/results/study",
         if not (study_dir / name).is_file():
             raise FileNotFoundError(f"{study_dir / name} does not exist; is the study finished?")
     dest.mkdir(parents=True, exist_ok=True)
+    replaced = dest / "results.json"
+    if (replaced.is_file() and (dest / "summary.md").is_file()
+            and not replaced.samefile(study_dir / "results.json")):
+        _keep_previous_verdicts(dest)  # the run this one replaces: its verdicts, for the page's comparison
     for name in (*PUBLISHED, "curves.json"):
         source, target = study_dir / name, dest / name
         if source.is_file() and not (target.exists() and target.samefile(source)):
             shutil.copyfile(source, target)
-    rows = json.loads((dest / "results.json").read_text(encoding="utf-8"))["runs"]
+    data = json.loads((dest / "results.json").read_text(encoding="utf-8"))
+    rows = data["runs"]
+    (dest / "summary.md").write_text(summary_text(data["meta"], rows), encoding="utf-8")  # by this code
     curves_file = dest / "curves.json"
     curves = json.loads(curves_file.read_text(encoding="utf-8")) if curves_file.is_file() else None
     (dest / "figures").mkdir(exist_ok=True)
