@@ -294,3 +294,10 @@ def test_a_sitting_killed_outright_still_says_what_it_ran(tmp_path, monkeypatch)
     page = results_page(resumed.out_dir)
     assert "2 cells, wall time not recorded (the sitting was killed)" in page
     assert "not counting the sittings killed before they recorded their time" in page
+
+
+def test_the_committed_summary_is_what_the_code_writes_from_the_committed_results():
+    from linalg_rnn.rnn.showdown._study import summary_text
+    study = Path(__file__).resolve().parent.parent / "docs" / "results" / "study"
+    data = json.loads((study / "results.json").read_text(encoding="utf-8"))
+    assert (study / "summary.md").read_text(encoding="utf-8") == summary_text(data["meta"], data["runs"])

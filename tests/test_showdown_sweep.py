@@ -286,3 +286,38 @@ def test_cell_record_copies_the_test_stream_and_reads_the_seed_from_the_config()
                                            "skew_norm", "params"))
     diverged = cell_record(cell, _Finished(final, diverged=True), "cells/x")["row"]
     assert diverged["test_loss"] is None and diverged["test_ratio"] is None and diverged["params"] == 123
+
+
+def test_the_results_page_shows_the_sweep_and_reports_test_numbers_with_the_chosen_rates(swept):
+    from linalg_rnn.rnn.showdown import results_page
+    data = json.loads((swept.out_dir / "results.json").read_text())
+    page = results_page(swept.out_dir)
+    choices = data["meta"]["sweep"]["choices"]
+    assert f"{len(choices)} choices were made" in page
+    at_top = sum(1 for c in choices if c["setting"]["lr"] == 3e-2)
+    assert (f"{at_top} of {len(choices)} ({len(choices) - at_top} at 1e-5, {at_top} at 3e-2)") in page
+    assert "final held-out test loss over the task's baseline" in page
+    for line in summarize(data["runs"]):  # the table's number is the test one, with the chosen lr
+        assert f"``{line['strategy']}``\n     - {line['test_ratio_mean']:.3g} ±" in page
+        assert f"     - {'3e-2' if line['lr'] == 3e-2 else '1e-5'}" in page
+
+
+def test_publishing_over_a_committed_run_keeps_its_verdicts_and_the_page_compares_them(swept, tmp_path):
+    from linalg_rnn.rnn.showdown import publish
+    from linalg_rnn.rnn.showdown._page import PREVIOUS, previous_verdicts
+    dest, page = tmp_path / "docs" / "results" / "study", tmp_path / "docs" / "results.rst"
+    publish(swept.out_dir, dest, page)
+    assert not (dest / PREVIOUS).exists()  # nothing was replaced
+    first = previous_verdicts((dest / "summary.md").read_text())
+    assert sorted(first, key=int) == [str(n) for n in range(1, 10)]
+    lines = (dest / "summary.md").read_text().splitlines()  # plant an earlier verdict for claim 1
+    (dest / "summary.md").write_text("\n".join(
+        line.replace(f"| {first['1']} |", "| planted earlier verdict |", 1)
+        if line.startswith("| 1 |") else line for line in lines))
+    publish(swept.out_dir, dest, page)
+    kept = json.loads((dest / PREVIOUS).read_text())
+    assert kept["verdicts"]["1"] == "planted earlier verdict" and kept["profile"] == "swept"
+    text = page.read_text()
+    assert "What changed since the previous committed run" in text and "planted earlier verdict" in text
+    # the summary is written again by the code, not copied: the planted line is gone
+    assert (dest / "summary.md").read_text() == (swept.out_dir / "summary.md").read_text()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ._aggregate import summarize
 from ._figures import FIGURES, figure_png
+from ._study import summary_text
 from ._verdicts import CLAIMS, evaluate_claims, undecided_note
 
 __all__ = ["publish", "results_page"]
@@ -22,7 +23,7 @@ __all__ = ["publish", "results_page"]
 PUBLISHED = ("results.json", "results.csv", "summary.md")
 # What each figure shows, as the page's caption and the image's alternative text.
 CAPTIONS = {
-    "headline": "Final validation loss over the task's baseline at every length, by task and family "
+    "headline": "Final test loss over the task's baseline at every length, by task and family "
                 "of methods.",
     "loss_curves": "Validation loss over the baseline during training, at each task's longest length.",
     "grad_norms": "Gradient norm (before clipping) during training, at each task's longest length.",
@@ -32,24 +33,32 @@ CAPTIONS = {
 
 FAIRNESS = """\
 * **Same data, same budget.** Every method in a (task, length) cell gets the same hidden size,
-  batch size, number of steps, seeds, training batches and validation batch: one trainer *step*
+  batch size, number of steps, seeds, training batches and held-out sets: one trainer *step*
   is one batch for every strategy (truncated BPTT makes one update per window inside it).
-* **One learning rate rule.** Adam at the profile's rate for every method (the quick and standard
-  profiles use one fixed, stated rate; the full profile picks each method's rate by the same validation sweep
-  on a seed kept apart from the reported seeds). Parametrized weights (``expm``, ``cayley``) get
-  their own rate for the unconstrained matrix, as in expRNN.
+* **Every method at its own best settings.** Before the reported runs, every (task, length,
+  method) trains once per setting of the profile's ``[study.sweep]`` table (Adam learning rate
+  and, for ``expm``, ``cayley`` and the QR/polar projections, the learning rate of W_hh or its
+  skew parameter as a multiple of it) on a sweep seed the reported seeds never use, for the
+  cell's full step count; the setting with the lowest final validation loss is the one its
+  reported seeds train with. The choices are in the table below each task and in
+  ``results.json``. A choice at the end of the grid is listed: there a wider grid might do better.
+* **Selected on validation, reported on test.** The sweep reads the validation set; the numbers
+  on this page are the final loss on a held-out *test* set the selection never saw (4096
+  sequences from another generator seed for the synthetic tasks; the whole test split for MNIST
+  and the text), beside the loss of a constant predictor on the same sequences.
 * **Like with like.** ``tbptt`` is the textbook algorithm of lesson 11 (an update per window,
   the hidden state carried and detached); ``tbptt_short``/``tbptt_long`` put the window at half
   and 1.5 times the task's dependency length, rounded to a divisor of the sequence length so the
   last window is as long as the others. ``expm`` and ``cayley`` run on the same fused
-  kernel as the plain RNN, so time per step compares methods, not implementations. Every cell
-  runs on one torch thread, and every method pays for the same per-step measurement of
-  ‖W_hh‖₂ (one SVD), which shows the drift between projections.
-* **Never one run.** Means over seeds with the sample standard deviation and a bootstrap 95 %
-  interval of the mean; a seed *succeeds* when its final validation loss is at most 10 % of the
-  task's baseline (the loss of a model that ignores its input).
-* **Not the published models.** The published orthogonal and unitary RNNs use modReLU; this
-  book's RNN is tanh throughout.
+  kernel as the plain RNN. The LSTM runs at the RNN's hidden size and, as
+  ``lstm_equal_params``, at the hidden size whose parameter count is nearest the RNN's.
+  Every cell runs on one torch thread; time ratios (claim 6) come from a benchmark in one
+  process after the cells, not from cell wall times on a shared machine.
+* **Never one run.** Means over five or more seeds with the sample standard deviation and a
+  bootstrap 95 % interval of the mean; a seed *succeeds* when its final loss is at most 10 % of
+  the task's baseline (the loss of a model that ignores its input).
+* **Not the published models.** The published orthogonal and unitary RNNs use modReLU (the
+  trainer has it: ``activation = "modrelu"``); the built-in profiles train tanh RNNs throughout.
 """
 
 
@@ -156,6 +165,93 @@ def _pending_page(results_dir: Path) -> str:
     return "\n".join(out + ["", PROFILE_FORMAT]).rstrip() + "\n"
 
 
+def _short(value) -> str:
+    """A learning rate as ``3e-3`` (not ``3e-03``); ``–`` when unknown; a list (seeds differ) joined."""
+    if value is None:
+        return "–"
+    if isinstance(value, list):
+        return "/".join(_short(v) for v in value)
+    mantissa, _, exponent = format(value, ".0e").partition("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def _lr(line: dict) -> str:
+    """The chosen learning rate, and after a slash the orthogonal one where it differs from it."""
+    lr, orth = line["lr"], line["orth_lr"]
+    return _short(lr) + ("" if orth is None or orth == lr else f" / {_short(orth)}")
+
+
+def _sweep_section(sweep: dict | None) -> list[str]:
+    """The sweep on the page: its grid, its rule, and the choices at an end of the grid."""
+    if not sweep:
+        return []
+    def shown(key, value):  # learning rates as 3e-3, the ratio as 0.1
+        return _short(value) if key.endswith("lr") else format(value, "g")
+
+    grid = "; ".join(f"``{k}`` in {', '.join(shown(k, v) for v in vals)}"
+                     for k, vals in sweep["values"].items())
+    choices = sweep["choices"]
+    lrs = sorted(sweep["values"].get("lr", []))
+    edge = [c for c in choices if lrs and c["setting"].get("lr") in (lrs[0], lrs[-1])]
+    out = ["The sweep", "---------", "",
+           f"Every (task, length, method) trained once per setting ({grid}) on sweep seed(s) "
+           f"{', '.join(map(str, sweep['seeds']))}, which no reported run uses, for "
+           + (f"{sweep['steps']} steps" if sweep.get("steps") else "the cell's own step count")
+           + f"; the choice: the {sweep['rule']}" + ("" if sweep["rule"].endswith(".") else "."),
+           f"{len(choices)} choices were made; every candidate's validation loss is in ``results.json``",
+           "(``meta.sweep.choices``). The tables below give each method's chosen learning rate.", ""]
+    if lrs and len(lrs) > 1:
+        at_low = sum(1 for c in edge if c["setting"].get("lr") == lrs[0])
+        out += [f"Choices at an end of the learning-rate grid, where a wider grid might do better: "
+                f"{len(edge)} of {len(choices)} ({at_low} at {_short(lrs[0])}, {len(edge) - at_low} at "
+                f"{_short(lrs[-1])}).", ""]
+    return out
+
+
+#: Where publish keeps the verdicts of the committed run a new one replaces.
+PREVIOUS = "previous_verdicts.json"
+
+
+def previous_verdicts(summary_md: str) -> dict[str, str]:
+    r"""Claim number -> status, read from the verdict table of a ``summary.md``.
+
+    Examples
+    --------
+    >>> previous_verdicts("| # | claim | verdict | measured |\n|---|---|---|---|\n| 2 | Spike. | holds | x |")
+    {'2': 'holds'}
+    """
+    out = {}
+    for line in summary_md.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and cells[0].isdigit():
+            out[cells[0]] = cells[2]
+    return out
+
+
+def _keep_previous_verdicts(dest: Path) -> None:
+    meta = json.loads((dest / "results.json").read_text(encoding="utf-8"))["meta"]
+    previous = {"date": meta.get("date"), "profile": meta.get("profile", {}).get("name"),
+                "description": meta.get("profile", {}).get("description", "").replace("\n", " "),
+                "verdicts": previous_verdicts((dest / "summary.md").read_text(encoding="utf-8"))}
+    (dest / PREVIOUS).write_text(json.dumps(previous, indent=1) + "\n", encoding="utf-8")
+
+
+def _changes_section(results_dir: Path, verdicts) -> list[str]:
+    """Each claim's verdict in the committed run this one replaced, beside this run's."""
+    path = results_dir / PREVIOUS
+    if not path.is_file():
+        return []
+    previous = json.loads(path.read_text(encoding="utf-8"))
+    title = "What changed since the previous committed run"
+    out = [title, "-" * len(title), "",
+           f"The run this one replaced ({previous['date']}, profile ``{previous['profile']}``) was read",
+           "by the verdict rules of its time. Its profile: " + previous["description"], ""]
+    out += _table(["#", "previous run", "this run"],
+                  [[str(v.claim), previous["verdicts"].get(str(v.claim), "–"), v.status] for v in verdicts],
+                  "changes")
+    return out
+
+
 def results_page(results_dir: str | Path, *, image_dir: str | None = None) -> str:
     """The reST results page for the study in ``results_dir``.
 
@@ -234,29 +330,48 @@ def results_page(results_dir: str | Path, *, image_dir: str | None = None) -> st
                   "verdicts stack-on-phone")
     note = undecided_note(verdicts)  # Markdown's `code` is reST's ``code``
     out += [note.replace("`", "``"), ""] if note else []
+    out += _changes_section(results_dir, verdicts)
+    lines = summarize(rows)
+    out += _sweep_section(meta.get("sweep"))
+    tested = any(x["test_ratio_mean"] is not None for x in lines)
+    key, stream = ("test_ratio", "held-out test") if tested else ("loss_ratio", "validation")
     out += ["Per task and length", "-------------------", "",
             "Statistics over seeds, one table per task and length. **loss/baseline**: mean ± standard",
-            "deviation of the final validation loss over the task's baseline; **95 % CI**: its bootstrap",
-            "interval; **success**: seeds below 10 % of the baseline (and divergences, if any); **max ‖g‖**:",
-            "the largest gradient norm, before clipping; **max ‖W_hh‖₂**: the largest spectral norm of the",
-            "recurrent matrix, mean over seeds; **s/step**: seconds per training step. The steps each",
-            "seed took to reach 10 % and the final ‖W_hh‖₂ are in ``results.csv`` next to",
+            f"deviation of the final {stream} loss over the task's baseline; **95 % CI**: its bootstrap",
+            "interval (none under five seeds); **success**: seeds below 10 % of the baseline (and",
+            "divergences, if any); **accuracy**: on the same set, for the classification tasks;",
+            "**lr**: the learning rate the sweep chose (and, after a slash, W_hh's or the skew",
+            "parameter's); **max ‖g‖**: the largest gradient norm, before clipping; **max ‖W_hh‖₂**: the",
+            "largest spectral norm of the recurrent matrix over seeds. Seconds per step, the steps to",
+            "10 %, validation numbers and the parameter counts are in ``results.csv`` next to",
             "``results.json`` (one row per seed), and in ``summary.md``.", ""]
-    lines = summarize(rows)
+    if not tested:
+        out += ["These rows predate the held-out test stream: the numbers are the validation ones the",
+                "verdicts do not read.", ""]
     for pair in dict.fromkeys((x["task"], x["seq_len"]) for x in lines):
         title = f"{pair[0]}, T = {pair[1]}"
+        cell = [y for y in lines if (y["task"], y["seq_len"]) == pair]
         out += [title, "~" * len(title), ""]
+        constant = [y["trivial_ratio_mean"] for y in cell if y["trivial_ratio_mean"] is not None]
+        if constant:
+            out += [f"A constant predictor scores {_g(sum(constant) / len(constant))} of the baseline on "
+                    "these test sets (the noise check: it should be near 1).", ""]
+        accuracy = any(y[f"{'test_' if tested else ''}accuracy_mean"] is not None for y in cell)
         body = []
-        for x in (y for y in lines if (y["task"], y["seq_len"]) == pair):
-            ci = x["loss_ratio_ci"]
+        for x in cell:
+            ci = x[f"{key}_ci"]
+            successes = x["test_successes"] if tested else x["successes"]
             diverged = f", {x['divergences']} diverged" if x["divergences"] else ""
+            acc = x["test_accuracy_mean"] if tested else x["accuracy_mean"]
             body.append([f"``{x['strategy']}``",
-                         f"{_g(x['loss_ratio_mean'])} ± {_g(x['loss_ratio_std'], '.2g')}",
+                         f"{_g(x[f'{key}_mean'])} ± {_g(x[f'{key}_std'], '.2g')}",
                          "–" if ci is None else f"[{ci[0]:.3g}, {ci[1]:.3g}]",
-                         f"{x['successes']}/{x['n']}{diverged}", _g(x["max_grad_norm"]),
-                         _g(x["max_w_hh"], ".4g"), _g(x["time_per_step_s"], ".2g")])
-        out += _table(["strategy", "loss/baseline", "95 % CI", "success", "max ‖g‖", "max ‖W_hh‖₂", "s/step"],
-                      body, "per-cell stack-on-phone")
+                         f"{successes}/{x['n']}{diverged}"]
+                        + ([_g(None if acc is None else 100 * acc, ".1f") + (" %" if acc is not None else "")]
+                           if accuracy else [])
+                        + [_lr(x), _g(x["max_grad_norm"]), _g(x["max_w_hh"], ".4g")])
+        out += _table(["strategy", "loss/baseline", "95 % CI", "success"] + (["accuracy"] if accuracy else [])
+                      + ["lr", "max ‖g‖", "max ‖W_hh‖₂"], body, "per-cell stack-on-phone")
     out += ["Figures", "-------", ""]
     for name in ("loss_curves", "grad_norms", "w_hh_norm", "eigenvalues"):
         out += _figure(figures, name, (results_dir / "figures" / f"{name}.png").is_file())
@@ -310,11 +425,17 @@ def publish(study_dir: str | Path, dest: str | Path = "docs/results/study",
         if not (study_dir / name).is_file():
             raise FileNotFoundError(f"{study_dir / name} does not exist; is the study finished?")
     dest.mkdir(parents=True, exist_ok=True)
+    replaced = dest / "results.json"
+    if (replaced.is_file() and (dest / "summary.md").is_file()
+            and not replaced.samefile(study_dir / "results.json")):
+        _keep_previous_verdicts(dest)  # the run this one replaces: its verdicts, for the page's comparison
     for name in (*PUBLISHED, "curves.json"):
         source, target = study_dir / name, dest / name
         if source.is_file() and not (target.exists() and target.samefile(source)):
             shutil.copyfile(source, target)
-    rows = json.loads((dest / "results.json").read_text(encoding="utf-8"))["runs"]
+    data = json.loads((dest / "results.json").read_text(encoding="utf-8"))
+    rows = data["runs"]
+    (dest / "summary.md").write_text(summary_text(data["meta"], rows), encoding="utf-8")  # by this code
     curves_file = dest / "curves.json"
     curves = json.loads(curves_file.read_text(encoding="utf-8")) if curves_file.is_file() else None
     (dest / "figures").mkdir(exist_ok=True)

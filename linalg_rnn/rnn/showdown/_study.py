@@ -27,6 +27,7 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,6 +128,34 @@ def _round(value, digits: int = 5):
     return value
 
 
+def summary_text(meta: dict, rows: Sequence[dict]) -> str:
+    """``summary.md``: the statistics over seeds and the verdicts, from ``results.json``'s meta and rows.
+
+    The one writer of the file: the study writes it at its end, and
+    :func:`~._page.publish` writes it again from the published ``results.json``,
+    so a committed summary is always what this code makes of the committed rows.
+
+    Examples
+    --------
+    >>> meta = {"profile": {"name": "p"}, "command": "c", "date": "d", "executor": "local", "workers": 1,
+    ...         "device": "cpu", "machine": {"platform": "x", "cpu_count": 2}}
+    >>> summary_text(meta, []).splitlines()[0]
+    '# Showdown: profile p'
+    """
+    from ._verdicts import evaluate_claims, verdict_markdown
+
+    main_rows = [r for r in rows if r.get("phase", "main") == "main"]  # the sweep selects; the main reports
+    text = [f"# Showdown: profile {meta['profile']['name']}", "",
+            f"Command: `{meta['command']}`  ", f"Date: {meta['date']}  ",
+            f"Machine: {meta['machine']['platform']}, {meta['machine']['cpu_count']} CPUs; "
+            f"executor {meta['executor']}, {meta['workers']} workers, device {meta['device']}  ",
+            f"Cells: {len(main_rows)} main, {len(rows) - len(main_rows)} sweep",
+            "", "## Per task and length (statistics over seeds)", "", summary_markdown(summarize(main_rows)),
+            "## Verdicts on the source claims", "",
+            verdict_markdown(evaluate_claims(main_rows, timings=meta.get("timings"))), ""]
+    return "\n".join(text)
+
+
 def write_outputs(out: Path, meta: dict, records: dict[str, dict], order: list[str], *,
                   final: bool, figures: bool = True) -> list[dict]:
     """Write ``results.json``/``.csv`` (always) and, when ``final``, ``summary.md``, curves and figures.
@@ -167,7 +196,6 @@ def write_outputs(out: Path, meta: dict, records: dict[str, dict], order: list[s
     if not final:
         return rows
     from ._figures import save_figures
-    from ._verdicts import evaluate_claims, verdict_markdown
 
     main = [k for k in keys if records[k]["row"]["phase"] == "main"]
     main_rows = [records[k]["row"] for k in main]  # the sweep selects; only the main grid reports
@@ -181,16 +209,7 @@ def write_outputs(out: Path, meta: dict, records: dict[str, dict], order: list[s
                   "eigenvalues": records[k]["eigenvalues"] if k in first_seed.values() else {}}
               for k in main}
     atomic_write_json(out / "curves.json", curves)
-    lines = summarize(main_rows)
-    text = [f"# Showdown: profile {meta['profile']['name']}", "",
-            f"Command: `{meta['command']}`  ", f"Date: {meta['date']}  ",
-            f"Machine: {meta['machine']['platform']}, {meta['machine']['cpu_count']} CPUs; "
-            f"executor {meta['executor']}, {meta['workers']} workers, device {meta['device']}  ",
-            f"Cells: {len(main)} main, {len(rows) - len(main)} sweep",
-            "", "## Per task and length (statistics over seeds)", "", summary_markdown(lines),
-            "## Verdicts on the source claims", "",
-            verdict_markdown(evaluate_claims(main_rows, timings=meta.get("timings"))), ""]
-    atomic_write_text(out / "summary.md", "\n".join(text))
+    atomic_write_text(out / "summary.md", summary_text(meta, rows))
     if figures:
         (out / "figures").mkdir(exist_ok=True)
         save_figures(main_rows, curves, out / "figures", atomic_write_bytes)
