@@ -359,7 +359,7 @@ fig = plot_headline(study_rows, fig=plt.figure())
 # * *not decided by this run*: fewer than two cells decide it, with the
 #   reason in one sentence and a command whose run has the cells.
 
-verdicts = evaluate_claims(study_rows)
+verdicts = evaluate_claims(study_rows, timings=study_meta.get("timings") if committed.is_file() else None)
 for v in verdicts:
     print(f"{v.claim}. {CLAIMS[v.claim]}\n   -> {v.status.upper()}: {v.evidence}")
 print("\n" + (undecided_note(verdicts) or "Every claim is decided by this run."))
@@ -385,6 +385,27 @@ name = study_meta["profile"]["name"] if committed.is_file() else "lesson14 (live
 ax.set(xlabel="number of claims",
        title=f"How many of the {len(verdicts)} source claims got each verdict\n"
              f"(study '{name}', {len(study_rows)} rows)")
+
+# %%
+# What changed
+# ------------
+#
+# When a new run replaces the committed one, ``publish`` keeps the old
+# run's verdicts (``previous_verdicts.json`` beside ``results.json``).  The
+# run it replaced trained every method at one learning rate and read its
+# validation numbers; the rules of its time were looser (one cell could
+# decide a claim, a cell where every method failed counted as evidence).
+# Claim by claim, what the fair study changed:
+
+previous_file = committed.parent / "previous_verdicts.json"
+if committed.is_file() and previous_file.is_file():
+    previous = json.loads(previous_file.read_text())
+    print(f"previous run: {previous['date']}, profile {previous['profile']}")
+    for v in verdicts:
+        before = previous["verdicts"].get(str(v.claim), "-")
+        print(f"claim {v.claim}: {before:>24} -> {v.status}" + ("" if before == v.status else "   (changed)"))
+else:
+    print("this study folder keeps no earlier run's verdicts (it replaced none)")
 
 # %%
 # Running the study yourself

@@ -300,6 +300,8 @@ def test_the_results_page_shows_the_sweep_and_reports_test_numbers_with_the_chos
     for line in summarize(data["runs"]):  # the table's number is the test one, with the chosen lr
         assert f"``{line['strategy']}``\n     - {line['test_ratio_mean']:.3g} ±" in page
         assert f"     - {'3e-2' if line['lr'] == 3e-2 else '1e-5'}" in page
+    expm = next(line for line in summarize(data["runs"]) if line["strategy"] == "expm")
+    assert f"skew-symmetric parameter, mean over seeds: ``expm`` {expm['skew_norm_mean']:.3g}." in page
 
 
 def test_publishing_over_a_committed_run_keeps_its_verdicts_and_the_page_compares_them(swept, tmp_path):

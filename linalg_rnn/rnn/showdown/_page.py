@@ -356,6 +356,12 @@ def results_page(results_dir: str | Path, *, image_dir: str | None = None) -> st
         if constant:
             out += [f"A constant predictor scores {_g(sum(constant) / len(constant))} of the baseline on "
                     "these test sets (the noise check: it should be near 1).", ""]
+        # how far a parametrized W_hh moved from its base: expm and cayley differ only where it did
+        skews = [f"``{y['strategy']}`` {_g(y['skew_norm_mean'])}"
+                 for y in cell if y["skew_norm_mean"] is not None]
+        if skews:
+            out += ["Final ‖B‖₂ of the skew-symmetric parameter, mean over seeds: " + ", ".join(skews) + ".",
+                    ""]
         accuracy = any(y[f"{'test_' if tested else ''}accuracy_mean"] is not None for y in cell)
         body = []
         for x in cell:
