@@ -61,8 +61,8 @@ def add_showdown_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--batch-members", type=int, default=DEFAULT_BATCH_MEMBERS, metavar="N",
                    help="train up to N cells of one grid point (seeds, learning rates) together as one "
                    "batched model; 0 or 1: one run at a time (the default: batched rows agree with "
-                   "one-at-a-time rows to float32 rounding only; 16 pays on a sweep: 1.9x runs per "
-                   "core-hour at hidden 64). LSTM and modReLU cells always run one at a time")
+                   "one-at-a-time rows to float32 rounding only; benchmarks/bench_batched.py measures "
+                   "the gain, e.g. with 16). LSTM and modReLU cells always run one at a time")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(handler=run_showdown)
     return p
