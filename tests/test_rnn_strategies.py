@@ -135,7 +135,9 @@ def test_trainer_projects_on_the_same_parameter_right_after_the_step():
     train_step(run, 2)  # projection at step 2
     err_2 = torch.linalg.matrix_norm(W.detach().T @ W.detach() - torch.eye(5), 2)
     assert run.model.recurrent_parameter() is W
-    assert any(p is W for p in run.optimizer.param_groups[0]["params"])
+    # the projected parameter trains in its own group, at the orthogonal learning rate
+    assert [p is W for p in run.optimizer.param_groups[1]["params"]] == [True]
+    assert run.optimizer.param_groups[1]["lr"] == run.config.orth_lr
     assert err_1 > 0.1 and err_2 < 1e-5
     assert W in run.optimizer.state
 
