@@ -257,6 +257,12 @@ def test_units_of_several_members_give_the_rows_of_one_cell_at_a_time_to_float32
                 assert math.isclose(a[key], b[key], rel_tol=1e-5, abs_tol=1e-5), key
             else:
                 assert a[key] == b[key], key
+    # and the study's reader is told which way they trained, and what its seconds per step then mean
+    from linalg_rnn.rnn.showdown import results_page
+    assert "one run at a time" in results_page(one.out_dir)
+    together = "up to 2 cells of one grid point trained together as one batched model"
+    assert (together in results_page(two.out_dir)
+            and "seconds per step are its whole model's" in (two.out_dir / "summary.md").read_text())
 
 
 class _Finished:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ._aggregate import summarize
 from ._figures import FIGURES, figure_png
-from ._study import summary_text
+from ._study import how_cells_trained, summary_text
 from ._verdicts import CLAIMS, evaluate_claims, undecided_note
 
 __all__ = ["publish", "results_page"]
@@ -304,14 +304,16 @@ def results_page(results_dir: str | Path, *, image_dir: str | None = None) -> st
         f"* command: ``{_public_command(meta['command'])}`` (profile ``{meta['profile']['name']}``; "
         "the folder it wrote to left out)",
         f"* date: {meta['date']}; wall time {_g(None if wall is None else wall / 60, '.1f')} minutes "
-        f"for {len(main)} cells" + (" (not counting the sittings killed before they recorded their time)"
-                                    if any(x.get("wall_s") is None for x in meta.get("sittings", [])) else "")
+        f"for {len(main)} reported cells"
+        + (f" and {len(rows) - len(main)} sweep cells" if len(rows) > len(main) else "")
+        + (" (not counting the sittings killed before they recorded their time)"
+           if any(x.get("wall_s") is None for x in meta.get("sittings", [])) else "")
         + (f", over {len(sittings)} sittings ({'; '.join(_sitting(s) for s in sittings)})"
            if len(sittings := meta.get("sittings", [])) > 1 else ""),
         f"* machine: {meta['machine']['platform']}, {meta['machine']['cpu_count']} CPUs"
         + (f", load average {load[0]:.2f} at the start" if load else ""),
         f"* executor {meta['executor']}, {meta['workers']} workers, one torch thread per cell, "
-        f"device {meta['device']}",
+        f"device {meta['device']}; {how_cells_trained(meta)}",
         f"* versions: {versions}",
         "* seconds per step are wall-clock on this machine, shared with other programs (see the load "
         "average): compare them within the run, as ratios", "",

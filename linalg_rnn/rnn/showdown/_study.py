@@ -148,12 +148,30 @@ def summary_text(meta: dict, rows: Sequence[dict]) -> str:
     text = [f"# Showdown: profile {meta['profile']['name']}", "",
             f"Command: `{meta['command']}`  ", f"Date: {meta['date']}  ",
             f"Machine: {meta['machine']['platform']}, {meta['machine']['cpu_count']} CPUs; "
-            f"executor {meta['executor']}, {meta['workers']} workers, device {meta['device']}  ",
+            f"executor {meta['executor']}, {meta['workers']} workers, device {meta['device']}; "
+            f"{how_cells_trained(meta)}  ",
             f"Cells: {len(main_rows)} main, {len(rows) - len(main_rows)} sweep",
             "", "## Per task and length (statistics over seeds)", "", summary_markdown(summarize(main_rows)),
             "## Verdicts on the source claims", "",
             verdict_markdown(evaluate_claims(main_rows, timings=meta.get("timings"))), ""]
     return "\n".join(text)
+
+
+def how_cells_trained(meta: dict) -> str:
+    """One clause: one run at a time, or up to ``meta["members"]`` cells per batched model.
+
+    Examples
+    --------
+    >>> how_cells_trained({"members": 1})
+    'one run at a time'
+    >>> how_cells_trained({"members": 6}).split(" (")[0]
+    'up to 6 cells of one grid point trained together as one batched model'
+    """
+    members = meta.get("members") or 1
+    if members == 1:
+        return "one run at a time"
+    return (f"up to {members} cells of one grid point trained together as one batched model (LSTM and "
+            "modReLU cells one at a time); a batched cell's seconds per step are its whole model's")
 
 
 def write_outputs(out: Path, meta: dict, records: dict[str, dict], order: list[str], *,
