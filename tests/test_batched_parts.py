@@ -17,7 +17,6 @@ from linalg_rnn.rnn.members import (
     clip_members_by_norm_,
     clip_members_by_value_,
     lstm_recurrence,
-    member_expm,
     member_gradient_norms,
     member_polar_project_,
     member_qr_project_,
@@ -97,22 +96,22 @@ def test_lstm_recurrence_matches_nn_lstm_per_member_in_values_and_gradients():
 
 
 # ----------------------------------------------------------------------------- orthogonal maps
-def test_member_expm_takes_each_members_own_scaling_as_expm_taylor_does():
+def test_expm_taylor_of_a_stack_takes_each_members_own_scaling():
     g = _gen(4)
     Z = torch.randn(4, 6, 6, generator=g, dtype=F64)
     A = (Z - Z.mT) * torch.tensor([0.0, 0.05, 3.0, 40.0], dtype=F64)[:, None, None]  # s = 0, 0, >0, >>0
-    E = member_expm(A)
+    E = expm_taylor(A)
     for n in range(4):
         assert torch.allclose(E[n], expm_taylor(A[n]), rtol=0, atol=1e-13)
         assert torch.allclose(E[n], torch.from_numpy(scipy.linalg.expm(A[n].numpy())), atol=1e-11)
 
 
-def test_member_expm_gradient_matches_expm_taylor_per_member():
+def test_expm_taylor_of_a_stack_has_each_members_own_gradient():
     g = _gen(5)
     A = torch.randn(3, 5, 5, generator=g, dtype=F64) * torch.tensor([0.3, 2.0, 9.0], dtype=F64)[:, None, None]
     A.requires_grad_()
     weights = torch.randn(3, 5, 5, generator=g, dtype=F64)
-    (member_expm(A) * weights).sum().backward()
+    (expm_taylor(A) * weights).sum().backward()
     for n in range(3):
         a = A[n].detach().clone().requires_grad_()
         (expm_taylor(a) * weights[n]).sum().backward()

@@ -78,7 +78,9 @@ def expm_taylor(A: torch.Tensor) -> torch.Tensor:
     Parameters
     ----------
     A : torch.Tensor
-        A square matrix (skew-symmetric in the trainer; any matrix works).
+        A square matrix (skew-symmetric in the trainer; any matrix works),
+        or a stack of them ``(..., n, n)`` -- the members of a batched run
+        (:mod:`~linalg_rnn.rnn.members`).
 
     Returns
     -------
@@ -99,8 +101,13 @@ def expm_taylor(A: torch.Tensor) -> torch.Tensor:
     :math:`e^A = (e^{X})^{2^s}`. Cost :math:`(7 + s)` products of
     :math:`n \\times n` matrices, :math:`2(7 + s)` more for the gradient.
     Reading :math:`\\|A\\|_1` to choose :math:`s` is one host read per call
-    (``torch.matrix_exp`` reads its norm too). Higham, *Functions of
-    Matrices*, ch. 10. Taught in lesson 12.
+    (``torch.matrix_exp`` reads its norm too). A stack is exponentiated
+    matrix by matrix on its own terms: each scaled by *its own*
+    :math:`2^{s_k}` and squared :math:`s_k` times (in the rounds
+    :math:`0 \\ldots \\max_k s_k - 1`, a matrix takes the square only in
+    its first :math:`s_k`), so each goes through the very products it
+    would alone; the norms come back to the host in one read. Higham,
+    *Functions of Matrices*, ch. 10. Taught in lesson 12.
 
     Examples
     --------
@@ -108,10 +115,16 @@ def expm_taylor(A: torch.Tensor) -> torch.Tensor:
     >>> A = torch.randn(6, 6, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     >>> bool(torch.allclose(expm_taylor(3 * A), torch.from_numpy(scipy.linalg.expm(3 * A.numpy()))))
     True
+    >>> stack = torch.stack([0.1 * A, 3 * A, 8 * A])  # scaled 2^0, 2^4 and 2^6: each on its own terms
+    >>> all(torch.equal(e, expm_taylor(a)) for e, a in zip(expm_taylor(stack), stack))
+    True
     """
-    norm = torch.linalg.matrix_norm(A.detach(), ord=1).item()
-    s = max(0, math.ceil(math.log2(norm))) if norm > 1 else 0
-    X = A / 2**s
+    norms = torch.linalg.matrix_norm(A.detach(), ord=1).reshape(-1).tolist()  # one host read
+    s = [max(0, math.ceil(math.log2(norm))) if norm > 1 else 0 for norm in norms]
+    one = len(s) == 1  # one matrix: its power of two as a Python number
+    stack = A.shape[:-2] + (1, 1)  # a stack: one number per matrix, broadcast over its entries
+    scale = 2 ** s[0] if one else torch.tensor([2.0**k for k in s], dtype=A.dtype, device=A.device)
+    X = A / (scale if one else scale.reshape(stack))
     powers = [torch.eye(A.shape[-1], dtype=A.dtype, device=A.device), X]
     powers.append(X @ X)
     powers.append(powers[2] @ X)  # I, X, X^2, X^3
@@ -123,8 +136,9 @@ def expm_taylor(A: torch.Tensor) -> torch.Tensor:
     P = block(4)
     for j in (3, 2, 1, 0):  # Horner's rule in X^4
         P = P @ X4 + block(j)
-    for _ in range(s):  # undo the scaling: e^A = (e^(A / 2^s))^(2^s)
-        P = P @ P
+    rounds = None if one else torch.tensor(s, device=A.device).reshape(stack)
+    for k in range(max(s)):  # undo the scaling, e^A = (e^(A / 2^s))^(2^s): matrix m in rounds k < s_m
+        P = P @ P if one else torch.where(rounds > k, P @ P, P)
     return P
 
 

@@ -38,7 +38,6 @@ from ._gradients import clip_members_by_norm_, clip_members_by_value_, member_gr
 from ._model import MemberModel
 from ._optimizer import MemberOptimizer
 from ._orthogonal import (
-    member_expm,
     member_polar_project_,
     member_qr_project_,
     member_skew_orthogonal,
@@ -64,7 +63,6 @@ __all__ = [
     "clip_members_by_norm_",
     "clip_members_by_value_",
     "lstm_recurrence",
-    "member_expm",
     "member_gradient_norms",
     "member_polar_project_",
     "member_qr_project_",
