@@ -131,6 +131,20 @@ def test_a_batched_study_stopped_by_a_signal_resumes_to_the_rows_of_an_uninterru
     assert resumed.interrupted is None and untimed(resumed.rows) == untimed(reference.rows)
 
 
+def test_a_new_study_batches_by_default_and_a_resume_keeps_the_studys_own_choice(tmp_path):
+    profile = {k: v for k, v in PROFILE.items() if k != "sweep"} | {"strategies": ["vanilla"], "steps": 4}
+    new = study(tmp_path, "new", members=None, profile=profile)
+    meta = json.loads((new.out_dir / "results.json").read_text())["meta"]
+    assert meta["members"] == _executors.DEFAULT_BATCH_MEMBERS
+    # the three seeds of the one grid point train as one model
+    results = [json.loads((new.out_dir / r["run_dir"] / "result.json").read_text()) for r in new.rows]
+    assert {r["environment"]["batch_members"] for r in results} == {3}
+    single = study(tmp_path, "single", members=1, profile=profile)
+    again = study(tmp_path, "single", members=None, profile=profile, resume=True)
+    assert json.loads((again.out_dir / "results.json").read_text())["meta"]["members"] == 1
+    assert untimed(again.rows) == untimed(single.rows)
+
+
 def test_a_batch_that_raises_is_run_again_one_cell_at_a_time(tmp_path, monkeypatch):
     profile = {k: v for k, v in PROFILE.items() if k != "sweep"} | {"strategies": ["vanilla"]}
     real = _executors.train
@@ -187,4 +201,5 @@ def test_batch_members_0_and_1_run_one_cell_at_a_time(tmp_path, monkeypatch):
     for value in ("0", "1", "2"):
         assert main(["showdown", "--out", str(tmp_path / "o"), "--batch-members", value]) == 2
     assert seen == [1, 1, 2]
-    assert _executors.DEFAULT_BATCH_MEMBERS == 1 and Executor().members == 1
+    assert main(["showdown", "--out", str(tmp_path / "o")]) == 2 and seen[-1] is None  # run_study decides
+    assert _executors.DEFAULT_BATCH_MEMBERS == 16 and Executor().members is None

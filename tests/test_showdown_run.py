@@ -40,8 +40,10 @@ TIMING = {"wall_s", "time_per_step_s"}
 
 
 def study(tmp_path, name="s", profile=None, **kwargs):
-    settings = {"workers": 1} | {k: kwargs.pop(k) for k in ("kind", "workers", "device", "members")
-                                 if k in kwargs}
+    # one run at a time unless a test asks: these tests follow single cells (tests/test_showdown_batched.py
+    # runs the batched units, the default, through the same paths)
+    asked = {k: kwargs.pop(k) for k in ("kind", "workers", "device", "members") if k in kwargs}
+    settings = {"workers": 1, "members": 1} | asked
     kwargs = {"echo": None, "progress": False, "figures": False} | kwargs
     return run_study(parse_profile(profile or TINY), tmp_path / name, executor=Executor(**settings), **kwargs)
 
@@ -256,8 +258,8 @@ def test_ctrl_c_stops_the_study_and_resume_finishes_it_as_if_uninterrupted(tmp_p
     assert "Traceback" not in output and "--resume" in output
     saved = json.loads((out / "results.json").read_text())["runs"]
     assert len(saved) < 4 or any(r["status"] == "interrupted" for r in saved)
-    resumed = run_study(parse_profile(profile), out, resume=True, executor=Executor(workers=1), echo=None,
-                        progress=False, figures=False)
+    resumed = run_study(parse_profile(profile), out, resume=True, executor=Executor(workers=1, members=1),
+                        echo=None, progress=False, figures=False)
     reference = study(tmp_path, "reference", profile=profile)
     assert resumed.ran >= 1 and all(r["status"] == "finished" for r in resumed.rows)
     assert untimed(resumed.rows) == untimed(reference.rows)

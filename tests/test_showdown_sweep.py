@@ -41,7 +41,7 @@ BASE = {"name": "t", "seeds": [0], "tasks": [{"task": "adding", "seq_len": 8}], 
 
 
 def quiet(profile, out, **kwargs):
-    executor = Executor(**({"workers": 1} | kwargs.pop("executor", {})))
+    executor = Executor(**({"workers": 1, "members": 1} | kwargs.pop("executor", {})))  # one run at a time
     return run_study(parse_profile(profile), out, executor=executor, echo=kwargs.pop("echo", None),
                      progress=False, figures=False, **kwargs)
 

@@ -58,11 +58,11 @@ def add_showdown_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="cells at once (default: one per core on CPU, 4 on a GPU)")
     p.add_argument("--address", help="ray: address of a running cluster (default: start a local one)")
     p.add_argument("--device", help=f"{', '.join(DEVICES)}: for every cell (default: the profile's)")
-    p.add_argument("--batch-members", type=int, default=DEFAULT_BATCH_MEMBERS, metavar="N",
-                   help="train up to N cells of one grid point (seeds, learning rates) together as one "
-                   "batched model; 0 or 1: one run at a time (the default: batched rows agree with "
-                   "one-at-a-time rows to float32 rounding only; benchmarks/bench_batched.py measures "
-                   "the gain, e.g. with 16). LSTM and modReLU cells always run one at a time")
+    p.add_argument("--batch-members", type=int, metavar="N",
+                   help=f"train up to N cells of one grid point (seeds, learning rates) together as one "
+                   f"batched model (default {DEFAULT_BATCH_MEMBERS}; with --resume, the study's own); 0 or "
+                   "1: one run at a time, whose rows the batched ones match to float32 rounding. "
+                   "LSTM and modReLU cells always run one at a time")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(handler=run_showdown)
     return p
@@ -87,8 +87,9 @@ def run_showdown(args: argparse.Namespace) -> int:
 
     try:
         _check_flags(args)
+        members = None if args.batch_members is None else max(1, args.batch_members)
         executor = Executor(kind=args.executor, workers=args.workers, address=args.address,
-                            device=args.device, members=max(1, args.batch_members))
+                            device=args.device, members=members)
         study = run_study(args.profile, args.out, resume=args.resume, executor=executor,
                           progress=False if args.no_progress else None)
     except (ValueError, TypeError, FileNotFoundError, FileExistsError) as exc:
@@ -120,6 +121,7 @@ def _check_flags(args: argparse.Namespace) -> None:
         raise unknown_name("executor", args.executor, EXECUTORS, "--executor")
     if args.workers is not None:
         check_int(args.workers, "--workers", minimum=1)
-    check_int(args.batch_members, "--batch-members", minimum=0)
+    if args.batch_members is not None:
+        check_int(args.batch_members, "--batch-members", minimum=0)
     if args.device is not None and args.device not in DEVICES:
         raise unknown_name("device", args.device, DEVICES, "--device")

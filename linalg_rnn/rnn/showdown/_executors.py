@@ -44,8 +44,9 @@ __all__ = ["DEFAULT_BATCH_MEMBERS", "EXECUTORS", "Executor", "default_workers", 
            "run_cell", "run_cells", "work_units"]
 
 EXECUTORS = ("local", "ray")
-#: Cells per unit of work by default: 1, one run at a time (``--batch-members``; see :class:`Executor`).
-DEFAULT_BATCH_MEMBERS = 1
+#: Cells per unit of work for a new study by default (``--batch-members``; see :class:`Executor`):
+#: every grid point of a built-in profile (at most 6 cells) trains as one batched model.
+DEFAULT_BATCH_MEMBERS = 16
 POLL_S = 0.2  # how often the driver looks at finished cells and at a stop request
 RAY_GRACE_S = 30.0  # how long a stopped Ray study waits for its cancelled running tasks
 
@@ -79,24 +80,24 @@ class Executor:
         A running Ray cluster (``ray://host:10001`` or ``auto``); ray only.
     device : {"auto", "cpu", "cuda", "mps"} or None
         Overrides the profile's device for every cell.
-    members : int
+    members : int or None
         Cells of one grid point per unit of work (:func:`work_units`),
         trained together as one batched model (``--batch-members``); 1
-        (:data:`DEFAULT_BATCH_MEMBERS`) trains one run at a time.
+        trains one run at a time. ``None``: :data:`DEFAULT_BATCH_MEMBERS`
+        for a new study, the study's own (``meta["members"]``) on a resume.
 
     Notes
     -----
-    Why one run at a time by default: a batched member agrees with its
+    Why batched by default: a fair study trains every cell at several
+    learning rates and seeds, and ``benchmarks/bench_batched.py`` measured
+    1.9 times the runs per core-hour at hidden 64 with 16 members, 1.3
+    times at hidden 128, on a 2-core CPU. A batched member agrees with its
     single run to float32 rounding, not bit for bit, and its last bits
-    depend on which cells share its batch -- so a study with ``members``
-    above 1 gives the rows of its one-run-at-a-time twin only to rounding
-    (it does reproduce itself exactly, on either executor and across
-    ``--resume`` with the same ``members``). Batching pays where a cell has
-    many members: ``benchmarks/bench_batched.py`` measured 1.9 times the runs
-    per core-hour at hidden 64 with 16 members, 1.3 times at hidden 128, on
-    a 2-core CPU; a study with a learning-rate sweep (seeds times rates)
-    should ask for ``--batch-members 16``. LSTM and modReLU cells always
-    train one at a time (:func:`~linalg_rnn.rnn.members.uses_per_run_path`).
+    depend on which cells share its model -- so a study reproduces itself
+    exactly with the same ``members`` (on either executor, across
+    ``--resume``, which keeps the study's own), and its one-run-at-a-time
+    twin (``members=1``) to rounding. LSTM and modReLU cells always train
+    one at a time (:func:`~linalg_rnn.rnn.members.uses_per_run_path`).
 
     Examples
     --------
@@ -111,7 +112,7 @@ class Executor:
     workers: int | None = None
     address: str | None = None
     device: str | None = None
-    members: int = DEFAULT_BATCH_MEMBERS
+    members: int | None = None
 
     def check(self) -> None:
         """Refuse a bad setting in one line, before any work."""

@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 from ..._console import StopRequest, show_progress, stop_on_signals
 from ..._filesystem import atomic_write_bytes, atomic_write_json, atomic_write_text
 from ._aggregate import summarize, summary_markdown
-from ._executors import Executor, default_workers, iter_records, work_units
+from ._executors import DEFAULT_BATCH_MEMBERS, Executor, default_workers, iter_records, work_units
 from ._grid import Cell, grid_points, main_cells, sweep_cells
 from ._profile import Profile, available_tasks, load_profile, parse_profile
 from ._records import ROW_KEYS
@@ -310,6 +310,16 @@ def _open_profile(profile: str | Path | Profile | None, out: Path | None, resume
     return load_profile("quick" if profile is None else profile)
 
 
+def _members(executor: Executor, out: Path | None, resume: bool) -> int:
+    """Cells per batched model: as asked; else a resumed study's own (1 if older) or the default."""
+    if executor.members is not None:
+        return executor.members
+    before = _read_record(out / "results.json") if resume and out is not None else None
+    if before is None:
+        return DEFAULT_BATCH_MEMBERS
+    return before["meta"].get("members") or 1
+
+
 def _prepare(out: Path, profile: Profile, resume: bool) -> None:
     """Refuse to overwrite anything; on resume, refuse a different profile."""
     saved = out / "study.json"
@@ -459,6 +469,7 @@ def run_study(profile: str | Path | Profile | None = None, out: str | Path | Non
     executor.check()
     out = Path(out) if out is not None else None
     profile = _open_profile(profile, out, resume)
+    executor = dataclasses.replace(executor, members=_members(executor, out, resume))
     # the grid, expanded once; every sweep cell (and, without a sweep, every main cell) checked now
     overrides = {"figures": False} | ({"device": executor.device} if executor.device else {})
     points = grid_points(profile, overrides)
