@@ -113,8 +113,8 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def atomic_write_json(path: str | Path, obj: Any) -> Path:
-    """Write ``obj`` as indented JSON to ``path`` atomically (NaN/inf written as null).
+def atomic_write_json(path: str | Path, obj: Any, *, indent: int | None = 2) -> Path:
+    """Write ``obj`` as JSON to ``path`` atomically (NaN/inf as null), indented unless ``indent=None``.
 
     Examples
     --------
@@ -125,7 +125,7 @@ def atomic_write_json(path: str | Path, obj: Any) -> Path:
       "x": null
     }
     """
-    return atomic_write_text(path, json.dumps(_finite(obj), indent=2) + "\n")
+    return atomic_write_text(path, json.dumps(_finite(obj), indent=indent) + "\n")
 
 
 def _finite(obj: Any) -> Any:

@@ -302,6 +302,13 @@ def test_claim_7_blames_the_window_only_where_the_covering_window_learned():
         if r["strategy"] == "tbptt_long" and (r["task"], r["seq_len"]) == ("recall", 100):
             r["test_ratio"] = 0.9
     assert evaluate_claims(rows)[6].status == UNDECIDED  # one cell left
+    for r in rows:
+        if r["strategy"] == "tbptt_long":
+            r["test_ratio"] = 0.9  # the covering window learned nothing: no cell can blame the short one
+    seven = evaluate_claims(rows)[6]
+    assert seven.status == UNDECIDED and seven.reason == (
+        "Not decided: the short window is blamed only where a window covering the dependency learned, and "
+        f"on none of the {len(DEPENDENCY_CELLS)} cells tbptt_short ran on did one.")
 
 
 def test_claim_8_reads_the_lstm_at_equal_size_and_at_equal_parameters():

@@ -13,6 +13,7 @@ import shlex
 import shutil
 from pathlib import Path
 
+from ..._filesystem import atomic_write_json
 from ._aggregate import summarize
 from ._figures import FIGURES, figure_png
 from ._study import how_cells_trained, summary_text
@@ -441,10 +442,12 @@ def publish(study_dir: str | Path, dest: str | Path = "docs/results/study",
         source, target = study_dir / name, dest / name
         if source.is_file() and not (target.exists() and target.samefile(source)):
             shutil.copyfile(source, target)
+    curves_file = dest / "curves.json"
+    if curves_file.is_file():  # on one line, as new studies write it (an older one indented it)
+        atomic_write_json(curves_file, json.loads(curves_file.read_text(encoding="utf-8")), indent=None)
     data = json.loads((dest / "results.json").read_text(encoding="utf-8"))
     rows = data["runs"]
     (dest / "summary.md").write_text(summary_text(data["meta"], rows), encoding="utf-8")  # by this code
-    curves_file = dest / "curves.json"
     curves = json.loads(curves_file.read_text(encoding="utf-8")) if curves_file.is_file() else None
     (dest / "figures").mkdir(exist_ok=True)
     for name, draw in FIGURES.items():

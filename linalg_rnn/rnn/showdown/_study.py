@@ -226,7 +226,7 @@ def write_outputs(out: Path, meta: dict, records: dict[str, dict], order: list[s
                   "curves": _round(records[k]["curves"], 4),
                   "eigenvalues": records[k]["eigenvalues"] if k in first_seed.values() else {}}
               for k in main}
-    atomic_write_json(out / "curves.json", curves)
+    atomic_write_json(out / "curves.json", curves, indent=None)  # one line: a machine's file (12 MB indented)
     atomic_write_text(out / "summary.md", summary_text(meta, rows))
     if figures:
         (out / "figures").mkdir(exist_ok=True)

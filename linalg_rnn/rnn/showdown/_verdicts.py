@@ -318,6 +318,7 @@ class _Reading:
     unclear: list[tuple[tuple, str]] = field(default_factory=list)
     unlearned: list[tuple] = field(default_factory=list)  # no method learned the cell
     few_seeds: list[tuple[tuple, int]] = field(default_factory=list)  # (cell, seeds the subject had)
+    untested: str = ""  # the rule's own reason why the cells it read were none of the above, if any
 
     def skip_unless_evidence(self, t: _StudyCells, cell: tuple) -> bool:
         """Record ``cell`` as unusable when it is not evidence; True when the rule must skip it."""
@@ -367,6 +368,8 @@ def _status(reading: _Reading) -> tuple[str, str | None]:
         return UNDECIDED, (f"Not decided: no cell where {reading.subject} ran is evidence (no method learned "
                            f"{len(reading.unlearned)} of them, and {len(reading.few_seeds)} have fewer than "
                            f"{MIN_SEEDS} seeds).")
+    if reading.untested:
+        return UNDECIDED, f"Not decided: {reading.untested}"
     return UNDECIDED, f"Not decided: this run has no cells of {reading.subject}."
 
 
@@ -616,6 +619,8 @@ def _clipping_and_truncation_are_partial(t: _StudyCells) -> Verdict:
             continue
         if t.place(full) != "below":  # the window is to blame only where a window covering it learned
             untested.append(f"{_name(cell)} ({full_label} {full.text()})")
+            reading.untested = (f"the short window is blamed only where a window covering the dependency "
+                                f"learned, and on none of the {len(untested)} cells {short} ran on did one.")
             continue
         text = f"{_name(cell)}: short window {sp.text()}, {full_label} {full.text()}"
         {"inside": reading.support, "below": reading.against}.get(t.place(sp), reading.unclear).append(
