@@ -240,7 +240,7 @@ def test_ctrl_c_stops_the_study_and_resume_finishes_it_as_if_uninterrupted(tmp_p
     out = tmp_path / "study"
     env = os.environ | {"OMP_NUM_THREADS": "1", "CI": "1"}
     command = [sys.executable, "-m", "linalg_rnn", "showdown", "--profile", str(tmp_path / "p.toml"),
-               "--out", str(out), "--workers", "2"]
+               "--out", str(out), "--workers", "2", "--batch-members", "1"]  # (batched: test_showdown_stop)
     proc = subprocess.Popen(command, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
     try:
@@ -258,8 +258,8 @@ def test_ctrl_c_stops_the_study_and_resume_finishes_it_as_if_uninterrupted(tmp_p
     assert "Traceback" not in output and "--resume" in output
     saved = json.loads((out / "results.json").read_text())["runs"]
     assert len(saved) < 4 or any(r["status"] == "interrupted" for r in saved)
-    resumed = run_study(parse_profile(profile), out, resume=True, executor=Executor(workers=1, members=1),
-                        echo=None, progress=False, figures=False)
+    resumed = run_study(parse_profile(profile), out, resume=True, executor=Executor(workers=1), echo=None,
+                        progress=False, figures=False)  # the study's own --batch-members 1
     reference = study(tmp_path, "reference", profile=profile)
     assert resumed.ran >= 1 and all(r["status"] == "finished" for r in resumed.rows)
     assert untimed(resumed.rows) == untimed(reference.rows)

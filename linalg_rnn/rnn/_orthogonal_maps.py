@@ -119,7 +119,8 @@ def expm_taylor(A: torch.Tensor) -> torch.Tensor:
     >>> all(torch.equal(e, expm_taylor(a)) for e, a in zip(expm_taylor(stack), stack))
     True
     """
-    norms = torch.linalg.matrix_norm(A.detach(), ord=1).reshape(-1).tolist()  # one host read
+    norm = torch.linalg.matrix_norm(A.detach(), ord=1)
+    norms = [norm.item()] if norm.dim() == 0 else norm.reshape(-1).tolist()  # one host read
     s = [max(0, math.ceil(math.log2(norm))) if norm > 1 else 0 for norm in norms]
     one = len(s) == 1  # one matrix: its power of two as a Python number
     stack = A.shape[:-2] + (1, 1)  # a stack: one number per matrix, broadcast over its entries
