@@ -61,7 +61,8 @@ def add_showdown_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--batch-members", type=int, metavar="N",
                    help=f"train up to N cells of one grid point (seeds, learning rates) together as one "
                    f"batched model (default {DEFAULT_BATCH_MEMBERS}; with --resume, the study's own); 0 or "
-                   "1: one run at a time, whose rows the batched ones match to float32 rounding. "
+                   "1: one run at a time (batched runs match it to float32 rounding per step; over "
+                   "thousands of steps the two end apart seed by seed, not in their spread). "
                    "LSTM and modReLU cells always run one at a time")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(handler=run_showdown)

@@ -92,12 +92,15 @@ class Executor:
     learning rates and seeds, and ``benchmarks/bench_batched.py`` measured
     1.9 times the runs per core-hour at hidden 64 with 16 members, 1.3
     times at hidden 128, on a 2-core CPU. A batched member agrees with its
-    single run to float32 rounding, not bit for bit, and its last bits
-    depend on which cells share its model -- so a study reproduces itself
-    exactly with the same ``members`` (on either executor, across
-    ``--resume``, which keeps the study's own), and its one-run-at-a-time
-    twin (``members=1``) to rounding. LSTM and modReLU cells always train
-    one at a time (:func:`~linalg_rnn.rnn.members.uses_per_run_path`).
+    single run to float32 rounding at each step, not bit for bit, and its
+    last bits depend on which cells share its model -- so a study
+    reproduces itself exactly with the same ``members`` (on either
+    executor, across ``--resume``, which keeps the study's own). Over
+    thousands of steps the rounding differences grow, as any change of
+    summation order does in training: a long run and its one-at-a-time twin
+    (``members=1``) end apart seed by seed, not in their spread over seeds.
+    LSTM and modReLU cells always train one at a time
+    (:func:`~linalg_rnn.rnn.members.uses_per_run_path`).
 
     Examples
     --------
