@@ -122,10 +122,12 @@ def expm_taylor(A: torch.Tensor) -> torch.Tensor:
     norm = torch.linalg.matrix_norm(A.detach(), ord=1)
     norms = [norm.item()] if norm.dim() == 0 else norm.reshape(-1).tolist()  # one host read
     s = [max(0, math.ceil(math.log2(norm))) if norm > 1 else 0 for norm in norms]
-    one = len(s) == 1  # one matrix: its power of two as a Python number
-    stack = A.shape[:-2] + (1, 1)  # a stack: one number per matrix, broadcast over its entries
-    scale = 2 ** s[0] if one else torch.tensor([2.0**k for k in s], dtype=A.dtype, device=A.device)
-    X = A / (scale if one else scale.reshape(stack))
+    if len(s) == 1:  # one matrix: its power of two as a Python number
+        X, rounds = A / 2 ** s[0], None
+    else:  # a stack: one number per matrix, broadcast over its entries
+        shape = A.shape[:-2] + (1, 1)
+        X = A / torch.tensor([2.0**k for k in s], dtype=A.dtype, device=A.device).reshape(shape)
+        rounds = torch.tensor(s, device=A.device).reshape(shape)
     powers = [torch.eye(A.shape[-1], dtype=A.dtype, device=A.device), X]
     powers.append(X @ X)
     powers.append(powers[2] @ X)  # I, X, X^2, X^3
@@ -137,9 +139,8 @@ def expm_taylor(A: torch.Tensor) -> torch.Tensor:
     P = block(4)
     for j in (3, 2, 1, 0):  # Horner's rule in X^4
         P = P @ X4 + block(j)
-    rounds = None if one else torch.tensor(s, device=A.device).reshape(stack)
     for k in range(max(s)):  # undo the scaling, e^A = (e^(A / 2^s))^(2^s): matrix m in rounds k < s_m
-        P = P @ P if one else torch.where(rounds > k, P @ P, P)
+        P = P @ P if rounds is None else torch.where(rounds > k, P @ P, P)
     return P
 
 

@@ -619,12 +619,13 @@ def _clipping_and_truncation_are_partial(t: _StudyCells) -> Verdict:
             continue
         if t.place(full) != "below":  # the window is to blame only where a window covering it learned
             untested.append(f"{_name(cell)} ({full_label} {full.text()})")
-            reading.untested = (f"the short window is blamed only where a window covering the dependency "
-                                f"learned, and on none of the {len(untested)} cells {short} ran on did one.")
             continue
         text = f"{_name(cell)}: short window {sp.text()}, {full_label} {full.text()}"
         {"inside": reading.support, "below": reading.against}.get(t.place(sp), reading.unclear).append(
             (cell, text))
+    if untested:  # the reason, should these be all the cells it read
+        reading.untested = (f"the short window is blamed only where a window covering the dependency "
+                            f"learned, and on none of the {len(untested)} cells {short} ran on did one.")
     read = [c for c in t.cells_of(labels.vanilla, labels.clip) if t.is_evidence(c)]
     div_v = sum(bool(r.get("diverged")) for c in read for r in t.seeds(c, labels.vanilla).values())
     div_c = sum(bool(r.get("diverged")) for c in read for r in t.seeds(c, labels.clip).values())
