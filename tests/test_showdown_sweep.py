@@ -329,3 +329,18 @@ def test_publishing_over_a_committed_run_keeps_its_verdicts_and_the_page_compare
     assert "What changed since the previous committed run" in text and "planted earlier verdict" in text
     # the summary is written again by the code, not copied: the planted line is gone
     assert (dest / "summary.md").read_text() == (swept.out_dir / "summary.md").read_text()
+
+
+def test_publish_writes_the_curves_on_one_line_and_keeps_none_from_a_replaced_run(swept, tmp_path):
+    from linalg_rnn.rnn.showdown import publish
+    dest, page = tmp_path / "study", tmp_path / "results.rst"
+    publish(swept.out_dir, dest, page)
+    published = (dest / "curves.json").read_text()
+    assert published.count("\n") == 1 and json.loads(published) == json.loads(
+        (swept.out_dir / "curves.json").read_text())
+    assert (dest / "figures" / "loss_curves.png").is_file()
+    bare = tmp_path / "bare"  # the same study without its curves
+    shutil.copytree(swept.out_dir, bare, ignore=shutil.ignore_patterns("curves.json", "cells", "records"))
+    publish(bare, dest, page)
+    assert not (dest / "curves.json").exists()  # the replaced run's curves would draw its figures
+    assert sorted(p.name for p in (dest / "figures").iterdir()) == ["headline.png"]

@@ -438,17 +438,20 @@ def publish(study_dir: str | Path, dest: str | Path = "docs/results/study",
     if (replaced.is_file() and (dest / "summary.md").is_file()
             and not replaced.samefile(study_dir / "results.json")):
         _keep_previous_verdicts(dest)  # the run this one replaces: its verdicts, for the page's comparison
-    for name in (*PUBLISHED, "curves.json"):
+    for name in PUBLISHED:
         source, target = study_dir / name, dest / name
         if source.is_file() and not (target.exists() and target.samefile(source)):
             shutil.copyfile(source, target)
-    curves_file = dest / "curves.json"
-    if curves_file.is_file():  # on one line, as new studies write it (an older one indented it)
-        atomic_write_json(curves_file, json.loads(curves_file.read_text(encoding="utf-8")), indent=None)
+    # the curves: read once, written on one line (an older study indented them); none kept from a replaced run
+    source, target = study_dir / "curves.json", dest / "curves.json"
+    curves = json.loads(source.read_text(encoding="utf-8")) if source.is_file() else None
+    if curves is not None:
+        atomic_write_json(target, curves, indent=None)
+    else:
+        target.unlink(missing_ok=True)
     data = json.loads((dest / "results.json").read_text(encoding="utf-8"))
     rows = data["runs"]
     (dest / "summary.md").write_text(summary_text(data["meta"], rows), encoding="utf-8")  # by this code
-    curves = json.loads(curves_file.read_text(encoding="utf-8")) if curves_file.is_file() else None
     (dest / "figures").mkdir(exist_ok=True)
     for name, draw in FIGURES.items():
         target = dest / "figures" / name
