@@ -1,24 +1,33 @@
 """Many runs, one model: runs of a study cell per core-hour, batched against one at a time.
 
-1. **A standard cell, N runs.** The N members of one cell (different seeds
-   and learning rates) trained by :func:`linalg_rnn.rnn.members.train_members`
-   in one process, against the same N runs trained one after the other by
-   :func:`linalg_rnn.rnn.train` (the single-run trainer), whole runs in memory
-   (setup, the W_hh metrics at the standard profile's cadence -- norm every
-   step, eigenvalues and validation every 50 -- and the last step's
-   validation included), side by side in interleaved rounds
-   (:func:`linalg_rnn.course.race`), at hidden 64 and 128 and N = 1, 4, 16.
-   Each round gives one ratio (one-at-a-time time / batched time = the gain
-   in runs per core-hour); the table shows the median over rounds and the
-   spread. On the CPU each contender's process CPU time is recorded too:
-   with one torch thread it counts its own work only, so on a machine shared
-   with other programs it is the steadier clock, and runs per core-hour
-   are computed from it.
-2. **The recurrence alone**: one forward and backward pass of the batched
-   tanh recurrence with backpropagation through time written out
-   (:func:`~linalg_rnn.rnn.members.tanh_recurrence`) against the same loop
-   through autograd; and the two orientations of the input weights'
-   gradient that ``member_affine`` chooses between.
+1. **A standard cell, N runs.** A cell of the standard profile as the study
+   trains it (by default its first: adding T=60, hidden 64, batch 64, its
+   cadence -- norm of W_hh every 10 steps, eigenvalues and validation every
+   100 -- and its 4096-sequence held-out evaluation at the end), N members
+   (seeds 0..N-1, learning rates cycling through 1e-3, 3e-3, 1e-2): trained by
+   :func:`linalg_rnn.rnn.members.train_members` in one process, against the
+   same N runs trained one after the other by :func:`linalg_rnn.rnn.train`
+   (the single-run trainer), whole runs in memory, side by side in
+   interleaved rounds (:func:`linalg_rnn.course.race`), at hidden 64 and
+   128 and N = 1, 4, 16. Every round times runs of ``--steps`` and of twice
+   as many steps, so a run's time splits into a cost per step (the
+   difference) and a fixed cost (setup and the final held-out evaluation,
+   which runs member by member on both paths); runs per core-hour are
+   given for a run of the profile's own length (2000 steps) composed of the
+   two, and the gain is also shown as measured on the ``--steps`` runs
+   themselves, where the fixed cost weighs twenty times more. Each round
+   gives one ratio (one-at-a-time time / batched time); the table shows the
+   median over rounds and the spread. On the CPU each contender's process
+   CPU time is the clock: with one torch thread it counts its own work
+   only, so on a machine shared with other programs it is the steadier one.
+2. **The tanh RNN alone**: one forward and backward pass of N = 16 members
+   at the cell's size, three ways: :func:`~linalg_rnn.rnn.members.tanh_rnn`
+   (one timestep at a time, backpropagation through time written out); the
+   same per-timestep loop differentiated by autograd; and autograd with the
+   input drive and the readout computed for all timesteps at once, as one
+   batched product each, and the states stored member-major. And the
+   two orientations of the input weights' gradient that ``member_affine``
+   (the LSTM's input drive) chooses between.
 3. **``--device cuda``**: the full profile's cell (copy T=1000, hidden 190,
    batch 128), steps per second of N = 1, 4, 16 members batched and of one
    single run (a step's time: a run of 2 + k steps minus a run of 2, so
@@ -30,7 +39,7 @@
    same mode at a small size (the test suite runs it on the CPU so it does
    not rot).
 
-Run: ``python benchmarks/bench_batched.py [--rounds 3] [--steps 100] [--strategies vanilla,expm,lstm]
+Run: ``python benchmarks/bench_batched.py [--rounds 3] [--steps 100] [--strategies vanilla,expm,qr_every_1]
 [--device cpu|cuda] [--quick]``.
 """
 
@@ -47,15 +56,28 @@ import torch
 from linalg_rnn.course import race
 from linalg_rnn.rnn import TrainConfig, resolve_device, train
 from linalg_rnn.rnn._environment import numerics
-from linalg_rnn.rnn.members import tanh_recurrence, train_members
+from linalg_rnn.rnn.members import tanh_rnn, train_members
 
 LRS = (1e-3, 3e-3, 1e-2)  # a sweep's grid: members differ in seed and learning rate
 
 
-def cell_configs(n: int, **fields) -> list[TrainConfig]:
+def cell_configs(n: int, base: TrainConfig | None = None, **fields) -> list[TrainConfig]:
     """``n`` members of one cell: seeds 0..n-1, learning rates cycling through :data:`LRS`."""
-    base = TrainConfig(figures=False, **fields)
+    base = dataclasses.replace(base or TrainConfig(), figures=False, **fields)
     return [dataclasses.replace(base, seed=k, lr=LRS[k % len(LRS)]) for k in range(n)]
+
+
+def profile_cell(profile: str, task: str, seq_len: int, label: str) -> TrainConfig:
+    """A built-in profile's cell (task, length, strategy label) as the study trains it."""
+    from linalg_rnn.rnn.showdown import expand_cells, load_profile
+
+    cells = expand_cells(load_profile(profile))
+    for c in cells:
+        if (c.task, c.seq_len, c.strategy) == (task, seq_len, label):
+            return c.config
+    have = sorted({(c.task, c.seq_len) for c in cells})
+    raise SystemExit(f"bench_batched.py: the {profile} profile has no cell {task} T={seq_len} {label}; "
+                     f"its tasks and lengths are {have}")
 
 
 def _sync(device: torch.device) -> None:
@@ -81,76 +103,114 @@ def rounds(funcs: dict, n_rounds: int) -> dict[str, list[dict]]:
     return {"wall": wall, "cpu": cpu}
 
 
+def _spread(values: list[float]) -> str:
+    return f"{statistics.median(values):5.2f} ({min(values):.2f}-{max(values):.2f})"
+
+
 def _ratio(times: list[dict], num: str, den: str) -> str:
-    r = [t[num] / t[den] for t in times]
-    return f"{statistics.median(r):5.2f} ({min(r):.2f}-{max(r):.2f})"
+    return _spread([t[num] / t[den] for t in times])
+
+
+def _composed(t: dict, name: str, k: int, length: int) -> tuple[float, float, float]:
+    """A run of ``length`` steps from runs of k and 2k: (per step, fixed, whole run), in seconds."""
+    per_step = max(1e-12, (t[name + " 2k"] - t[name + " k"]) / k)
+    return per_step, t[name + " k"] - k * per_step, t[name + " k"] + (length - k) * per_step
 
 
 def section_cell(args: argparse.Namespace, device: torch.device) -> None:
     """1. N runs of a standard cell: one at a time against batched."""
-    print(f"\n1. {args.task} T={args.seq_len}, batch {args.batch}, {args.steps} steps per run, standard "
-          "cadence (norm every step, eigenvalues and validation every 50); ratio = one-at-a-time time / "
-          "batched time, median (min-max) over rounds")
-    print(f"   {'strategy':16s} {'H':>4s} {'N':>3s}  {'runs/core-hour: one at a time':>30s} {'batched':>9s}"
-          f"   {'gain (CPU time)':>18s}   {'gain (wall)':>18s}")
+    k, clock = args.steps, ("cpu" if device.type == "cpu" else "wall")
     for strategy in args.strategies:
+        base = profile_cell("standard", args.task, args.seq_len, strategy)
+        if args.quick:
+            base = dataclasses.replace(base, seq_len=8, batch=4, eval_sequences=16, val_batch=8)
+        length = base.steps
+        print(f"\n1. {strategy} on {base.task} T={base.seq_len}, batch {base.batch}: the standard profile's "
+              f"cell, norm every {base.norm_every} steps, eigenvalues and validation every {base.eval_every}, "
+              f"{base.eval_sequences} held-out sequences; runs of {k} and {2 * k} steps timed, a run of "
+              f"{length} steps composed; gain = one-at-a-time time / batched time, median (min-max) over "
+              f"{args.rounds} rounds, {clock.upper()} time")
+        print(f"   {'H':>4s} {'N':>3s}   {'ms/member-step: single':>22s} {'batched':>8s}   "
+              f"{'fixed s/run: single':>19s} {'batched':>8s}   {'runs/core-hour: single':>22s} {'batched':>8s}"
+              f"   {'gain (' + str(length) + ' steps)':>19s}   {'gain (' + str(k) + ' steps)':>18s}")
         for H in args.hidden:
             for N in args.members:
-                cfgs = cell_configs(N, task=args.task, seq_len=args.seq_len, strategy=strategy, hidden=H,
-                                    batch=args.batch, steps=args.steps, device=str(device), eval_every=50,
-                                    spectral_every=50, norm_every=1, checkpoint_every=10**6)
-                first_use = [dataclasses.replace(c, steps=2) for c in cfgs]
+                funcs = {}
+                for steps, tag in ((k, "k"), (2 * k, "2k")):
+                    cfgs = cell_configs(N, base, hidden=H, steps=steps, device=str(device),
+                                        checkpoint_every=10**6)
+                    funcs["single " + tag] = lambda cfgs=cfgs: [(train(c, progress=False), _sync(device))
+                                                               for c in cfgs]
+                    funcs["batched " + tag] = lambda cfgs=cfgs: (train_members(cfgs, progress=False,
+                                                                               per_run=False), _sync(device))
+                first_use = cell_configs(N, base, hidden=H, steps=2, device=str(device))
                 train_members(first_use, progress=False, per_run=False)  # allocations, imports
-                funcs = {"single": lambda cfgs=cfgs: [train(c, progress=False) for c in cfgs],
-                         "batched": lambda cfgs=cfgs: train_members(cfgs, progress=False, per_run=False)}
-                times = rounds(funcs, args.rounds)
-                clock = "cpu" if device.type == "cpu" else "wall"
-                per_hour = {k: N * 3600 / statistics.median(t[k] for t in times[clock]) for k in funcs}
-                print(f"   {strategy:16s} {H:4d} {N:3d}  {per_hour['single']:30.0f}"
-                      f" {per_hour['batched']:9.0f}"
-                      f"   {_ratio(times['cpu'], 'single', 'batched'):>18s}"
-                      f"   {_ratio(times['wall'], 'single', 'batched'):>18s}", flush=True)
+                times = rounds(funcs, args.rounds)[clock]
+                parts = {name: [_composed(t, name, k, length) for t in times] for name in ("single", "batched")}
+                med = {name: [statistics.median(p[i] for p in parts[name]) for i in range(3)] for name in parts}
+                gain_length = [s[2] / b[2] for s, b in zip(parts["single"], parts["batched"], strict=True)]
+                # both contenders train all N runs: per member, divide by N
+                print(f"   {H:4d} {N:3d}   {1e3 * med['single'][0] / N:22.2f} {1e3 * med['batched'][0] / N:8.2f}"
+                      f"   {med['single'][1] / N:19.2f} {med['batched'][1] / N:8.2f}"
+                      f"   {N * 3600 / med['single'][2]:22.0f} {N * 3600 / med['batched'][2]:8.0f}"
+                      f"   {_spread(gain_length):>19s}   {_ratio(times, 'single k', 'batched k'):>18s}",
+                      flush=True)
 
 
-class _AutogradLoop(torch.nn.Module):
-    """The same batched recurrence as a Python loop differentiated by autograd (the comparison)."""
+def _autograd_steps(x, h0, W_ih, b, W_hh, W_hy, b_y) -> torch.Tensor:
+    """tanh_rnn's per-timestep loop, differentiated by autograd."""
+    h, outs = h0, []
+    for t in range(x.shape[2]):
+        h = torch.tanh(torch.baddbmm(torch.baddbmm(b[:, None], x[:, :, t], W_ih.mT), h, W_hh.mT))
+        outs.append(torch.baddbmm(b_y[:, None], h, W_hy.mT))
+    return torch.stack(outs, dim=2)
 
-    def forward(self, u: torch.Tensor, h0: torch.Tensor, W_hh: torch.Tensor) -> torch.Tensor:
-        h, hs, W_T = h0, [], W_hh.transpose(1, 2)
-        for t in range(u.shape[1]):
-            h = torch.tanh(torch.baddbmm(u[:, t], h, W_T))
-            hs.append(h)
-        return torch.stack(hs, dim=1)
+
+def _autograd_whole(x, h0, W_ih, b, W_hh, W_hy, b_y) -> torch.Tensor:
+    """Input drive and readout of all timesteps at once (states member-major), through autograd."""
+    N, B, T, K = x.shape
+    u = torch.baddbmm(b[:, None], x.transpose(1, 2).reshape(N, T * B, K), W_ih.mT).view(N, T, B, -1)
+    h, hs = h0, []
+    for t in range(T):
+        h = torch.tanh(torch.baddbmm(u[:, t], h, W_hh.mT))
+        hs.append(h)
+    hs = torch.stack(hs, dim=1).reshape(N, T * B, -1)
+    return torch.baddbmm(b_y[:, None], hs, W_hy.mT).view(N, T, B, -1).transpose(1, 2)
 
 
 def section_recurrence(args: argparse.Namespace, device: torch.device) -> None:
-    """2. The hand-written BPTT against autograd's, forward and backward of the recurrence alone."""
-    N, T, B, H = (16, 30, 64, 64) if not args.quick else (4, 10, 8, 16)
+    """2. The written-out tanh RNN against autograd's, forward and backward of the model alone."""
+    N, T, B, H, K, O = (16, 60, 64, 64, 2, 1) if not args.quick else (4, 10, 8, 16, 2, 1)
     g = torch.Generator().manual_seed(0)
-    u = torch.randn(N, T, B, H, generator=g).to(device).requires_grad_()
-    W = (torch.randn(N, H, H, generator=g) / H**0.5).to(device).requires_grad_()
+    x = torch.randn(N, B, T, K, generator=g).to(device)
+    weights = [(torch.randn(shape, generator=g) / H**0.5).to(device).requires_grad_()
+               for shape in [(N, H, K), (N, H), (N, H, H), (N, O, H), (N, O)]]
     h0 = torch.zeros(N, B, H, device=device)
-    loop = _AutogradLoop()
+    w_out = torch.randn(N, B, T, O, generator=g).to(device)
 
     def through(f: Callable) -> Callable[[], None]:
         def go() -> None:
-            f(u, h0, W).sum().backward()
+            out = f(x, h0, *weights)
+            (out[0] if isinstance(out, tuple) else out).mul(w_out).sum().backward()
             _sync(device)
         return go
 
-    times = rounds({"autograd": through(loop), "written out": through(tanh_recurrence)}, max(5, args.rounds))
-    best = {k: min(t[k] for t in times["wall"]) for k in ("autograd", "written out")}
-    print(f"\n2. tanh recurrence alone, N={N} members, T={T}, B={B}, H={H}, forward + backward: written-out "
-          f"BPTT {1e3 * best['written out']:.2f} ms, autograd loop {1e3 * best['autograd']:.2f} ms (best)")
-    print(f"   autograd / written out: wall {_ratio(times['wall'], 'autograd', 'written out')}"
-          + (f", CPU {_ratio(times['cpu'], 'autograd', 'written out')}" if device.type == "cpu" else ""))
+    funcs = {"written out": through(tanh_rnn), "autograd, per timestep": through(_autograd_steps),
+             "autograd, all timesteps at once": through(_autograd_whole)}
+    times = rounds(funcs, max(5, args.rounds))
+    best = {name: min(t[name] for t in times["wall"]) for name in funcs}
+    print(f"\n2. tanh RNN alone, N={N} members, T={T}, B={B}, H={H}, {K} inputs, {O} output, "
+          "forward + backward (best wall time; ratio to written out, median (min-max) over rounds)")
+    clock = "cpu" if device.type == "cpu" else "wall"
+    for name in funcs:
+        print(f"   {name:32s} {1e3 * best[name]:8.2f} ms   {_ratio(times[clock], name, 'written out')}")
     # the input weights' gradient G^T X (J=H rows, K=2 columns) in its two orientations (member_affine)
     X = torch.rand(N, T * B, 2, generator=g).to(device)
     G = torch.randn(N, T * B, H, generator=g).to(device)
     both = race({"G^T X": lambda: (torch.bmm(G.transpose(1, 2), X), _sync(device)),
                  "(X^T G)^T": lambda: (torch.bmm(X.transpose(1, 2), G).transpose(1, 2).contiguous(),
                                        _sync(device))}, repeats=max(5, args.rounds))
-    print(f"   dL/dW_ih of {N} members ({H}x2, summed over {T * B} rows): "
+    print(f"   member_affine's dL/dW_ih of {N} members ({H}x2, summed over {T * B} rows): "
           f"G^T X {1e3 * both['G^T X']:.2f} ms, "
           f"(X^T G)^T {1e3 * both['(X^T G)^T']:.2f} ms (best)")
 
@@ -178,15 +238,16 @@ def section_gpu(args: argparse.Namespace, device: torch.device) -> None:
     """3. The full profile's cell on one device: batched members against one run at a time."""
     T, H, B = (1000, 190, 128) if args.cell == "full" else (20, 16, 8)
     k = 5 if args.cell == "full" else 2
-    fields = dict(task="copy", seq_len=T, hidden=H, batch=B, device=str(device), eval_every=10**6,
+    base = profile_cell("full", "copy", 1000, args.strategies[0])
+    fields = dict(seq_len=T, hidden=H, batch=B, device=str(device), eval_every=10**6,
                   spectral_every=10**6, norm_every=1, checkpoint_every=10**6)
-    length = TrainConfig(**fields).sequence_length()
+    length = dataclasses.replace(base, **fields).sequence_length()
     print(f"\n3. {args.cell} cell on {device}: copy T={T} ({length} timesteps), hidden {H}, batch {B}, "
           f"{args.strategies[0]}; a step's time from runs of 2 and {2 + k} steps "
           f"(best of {max(2, args.rounds)})")
 
     def run_of(n_members: int, batched: bool, steps: int) -> Callable[[], None]:
-        cfgs = cell_configs(n_members, strategy=args.strategies[0], steps=steps, **fields)
+        cfgs = cell_configs(n_members, base, steps=steps, **fields)
         if batched:
             return lambda: (train_members(cfgs, progress=False, per_run=False), _sync(device))
         return lambda: (train(cfgs[0], progress=False), _sync(device))
@@ -222,12 +283,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per ratio (default 3)")
     parser.add_argument("--steps", type=int, default=100, help="steps per run in section 1 (default 100)")
-    parser.add_argument("--task", default="adding")
-    parser.add_argument("--seq-len", type=int, default=30)
-    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--task", default="adding", help="section 1's task, a standard profile's (default adding)")
+    parser.add_argument("--seq-len", type=int, default=60, help="and its length (default 60)")
     parser.add_argument("--hidden", default="64,128", help="hidden sizes of section 1 (default 64,128)")
     parser.add_argument("--members", default="1,4,16", help="N, members per batch (default 1,4,16)")
-    parser.add_argument("--strategies", default="vanilla", help="comma-separated (default vanilla)")
+    parser.add_argument("--strategies", default="vanilla",
+                        help="comma-separated labels of the profile's methods (default vanilla)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--cell", choices=("full", "small"), default=None,
                         help="section 3's cell: full (the default on a GPU) or small")
@@ -244,7 +305,6 @@ def main(argv: list[str] | None = None) -> None:
     args.cell = args.cell or ("full" if device.type == "cuda" else "small")
     if args.quick:
         args.rounds, args.steps, args.hidden, args.members = 1, 3, [8], [1, 2]
-        args.seq_len, args.batch = 8, 4
     sections = args.sections or ("2,3" if device.type == "cuda" else "1,2")
     print(f"device {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'}), "
           f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads")

@@ -21,7 +21,7 @@ from linalg_rnn.rnn.members import (
     member_polar_project_,
     member_qr_project_,
     member_skew_orthogonal,
-    tanh_recurrence,
+    tanh_rnn,
 )
 from linalg_rnn.rnn.models import build_model
 from linalg_rnn.rnn.strategies import polar_project_, qr_project_
@@ -34,46 +34,61 @@ def _gen(seed=0):
 
 
 # ----------------------------------------------------------------------------- recurrence
-def test_tanh_recurrence_matches_nn_rnn_per_member_in_values_and_gradients():
+def _stacked_rnns(N, I, H, O, dtype=F64):
+    """N single RNNs with readouts, and their weights stacked as tanh_rnn takes them (leaves)."""
+    rnns = [torch.nn.RNN(I, H, batch_first=True, dtype=dtype) for _ in range(N)]
+    readouts = [torch.nn.Linear(H, O, dtype=dtype) for _ in range(N)]
+    stacked = [torch.stack(ps).detach().requires_grad_() for ps in (
+        [r.weight_ih_l0 for r in rnns], [r.bias_ih_l0 + r.bias_hh_l0 for r in rnns],
+        [r.weight_hh_l0 for r in rnns], [r.weight for r in readouts], [r.bias for r in readouts])]
+    return rnns, readouts, stacked
+
+
+def test_tanh_rnn_matches_nn_rnn_per_member_in_values_and_every_gradient():
     g = _gen()
-    N, T, B, I, H = 3, 7, 4, 2, 5
-    rnns = [torch.nn.RNN(I, H, batch_first=True, dtype=F64) for _ in range(N)]
-    x = torch.randn(N, B, T, I, generator=g, dtype=F64)
-    W_ih = torch.stack([r.weight_ih_l0 for r in rnns]).detach().requires_grad_()
-    W_hh = torch.stack([r.weight_hh_l0 for r in rnns]).detach().requires_grad_()
-    b = torch.stack([r.bias_ih_l0 + r.bias_hh_l0 for r in rnns]).detach()
-    u = (x @ W_ih.mT[:, None] + b[:, None, None, :]).transpose(1, 2)  # (N, T, B, H)
-    h0 = torch.randn(N, B, H, generator=g, dtype=F64)
-    hs = tanh_recurrence(u, h0, W_hh)
-    weights = torch.randn(hs.shape, generator=g, dtype=F64)
-    (hs * weights).sum().backward()
-    for n, rnn in enumerate(rnns):
-        out, _ = rnn(x[n], h0[n][None])
-        assert torch.allclose(hs[n].transpose(0, 1), out, atol=1e-13)
-        (out * weights[n].transpose(0, 1)).sum().backward()
-        assert torch.allclose(W_hh.grad[n], rnn.weight_hh_l0.grad, atol=1e-12)
-        assert torch.allclose(W_ih.grad[n], rnn.weight_ih_l0.grad, atol=1e-12)
+    N, T, B, I, H, O = 3, 7, 4, 2, 5, 3
+    rnns, readouts, stacked = _stacked_rnns(N, I, H, O)
+    x = torch.randn(N, B, T, I, generator=g, dtype=F64, requires_grad=True)
+    h0 = torch.randn(N, B, H, generator=g, dtype=F64, requires_grad=True)
+    out, h = tanh_rnn(x, h0, *stacked)
+    w_out = torch.randn(out.shape, generator=g, dtype=F64)
+    w_h = torch.randn(h.shape, generator=g, dtype=F64)
+    ((out * w_out).sum() + (h * w_h).sum()).backward()
+    W_ih, b, W_hh, W_hy, b_y = stacked
+    for n, (rnn, readout) in enumerate(zip(rnns, readouts, strict=True)):
+        x_n, h0_n = x[n].detach().requires_grad_(), h0[n].detach()[None].requires_grad_()
+        hs, h_n = rnn(x_n, h0_n)
+        y = readout(hs)
+        assert torch.allclose(out[n], y, atol=1e-13) and torch.allclose(h[n], h_n[0], atol=1e-13)
+        ((y * w_out[n]).sum() + (h_n[0] * w_h[n]).sum()).backward()
+        for stacked_grad, single_grad in [(W_hh.grad, rnn.weight_hh_l0.grad), (W_ih.grad, rnn.weight_ih_l0.grad),
+                                          (b.grad, rnn.bias_ih_l0.grad), (b.grad, rnn.bias_hh_l0.grad),
+                                          (W_hy.grad, readout.weight.grad), (b_y.grad, readout.bias.grad),
+                                          (x.grad, x_n.grad), (h0.grad, h0_n.grad[0])]:
+            assert torch.allclose(stacked_grad[n], single_grad, atol=1e-12)
 
 
-def test_tanh_recurrence_gradcheck_with_initial_state_and_one_step():
+def test_tanh_rnn_gradcheck_with_initial_state_and_one_step():
     g = _gen(1)
     for T in (1, 4):
-        u = torch.randn(2, T, 3, 4, generator=g, dtype=F64, requires_grad=True)
+        x = torch.randn(2, 3, T, 2, generator=g, dtype=F64, requires_grad=True)
         h0 = torch.randn(2, 3, 4, generator=g, dtype=F64, requires_grad=True)
-        W = torch.randn(2, 4, 4, generator=g, dtype=F64, requires_grad=True)
-        assert torch.autograd.gradcheck(tanh_recurrence, (u, h0, W))
+        weights = [torch.randn(shape, generator=g, dtype=F64, requires_grad=True)
+                   for shape in [(2, 4, 2), (2, 4), (2, 4, 4), (2, 3, 4), (2, 3)]]
+        assert torch.autograd.gradcheck(tanh_rnn, (x, h0, *weights))
 
 
 def test_a_nan_in_one_member_stays_in_that_member():
     g = _gen(2)
-    u = torch.randn(3, 5, 2, 4, generator=g, requires_grad=True)
-    W = torch.randn(3, 4, 4, generator=g, requires_grad=True)
-    with torch.no_grad():
-        u[1, 2, 0, 0] = float("nan")
-    hs = tanh_recurrence(u, torch.zeros(3, 2, 4), W)
-    hs.sum().backward()
-    assert torch.isnan(hs[1]).any() and torch.isfinite(hs[[0, 2]]).all()
-    assert torch.isnan(W.grad[1]).any() and torch.isfinite(W.grad[[0, 2]]).all()
+    x = torch.randn(3, 2, 5, 2, generator=g)
+    weights = [torch.randn(shape, generator=g, requires_grad=True)
+               for shape in [(3, 4, 2), (3, 4), (3, 4, 4), (3, 1, 4), (3, 1)]]
+    x[1, 0, 2, 0] = float("nan")
+    out, h = tanh_rnn(x, torch.zeros(3, 2, 4), *weights)
+    out.sum().backward()
+    assert torch.isnan(out[1]).any() and torch.isfinite(out[[0, 2]]).all()
+    W_hh = weights[2]
+    assert torch.isnan(W_hh.grad[1]).any() and torch.isfinite(W_hh.grad[[0, 2]]).all()
 
 
 def test_lstm_recurrence_matches_nn_lstm_per_member_in_values_and_gradients():
@@ -292,6 +307,6 @@ def test_bench_batched_runs_every_section_at_a_small_size_on_the_cpu(capsys):
     spec.loader.exec_module(bench)
     bench.main(["--quick", "--device", "cpu", "--sections", "1,2,3", "--threads", "0"])
     out = capsys.readouterr().out
-    assert "runs/core-hour" in out and "written-out" in out
+    assert "runs/core-hour" in out and "gain (2000 steps)" in out and "written out" in out
     assert "no estimate" not in out  # the full profile's grid is read through the showdown's own API
     assert "the full profile:" in out and "est." in out

@@ -7,9 +7,9 @@ overhead of launching them. Here the N members of a cell -- differing only
 in seed, learning rates and clipping bound (:data:`MEMBER_FIELDS`) -- train
 as one model whose every weight has a leading member axis ``(N, ...)``:
 
-* :mod:`~linalg_rnn.rnn.members._recurrence` -- the tanh recurrence of all
-  members in one batched product per timestep, with backpropagation through
-  time written out; the LSTM cell likewise;
+* :mod:`~linalg_rnn.rnn.members._recurrence` -- the tanh RNN of all
+  members, one batched product per timestep and weight, with
+  backpropagation through time written out; the LSTM cell likewise;
 * :mod:`~linalg_rnn.rnn.members._orthogonal` -- each member's own matrix
   exponential (its own scaling), Cayley map, QR and polar projections;
 * :mod:`~linalg_rnn.rnn.members._model` -- :class:`MemberModel`, the stacked
@@ -42,7 +42,7 @@ from ._orthogonal import (
     member_qr_project_,
     member_skew_orthogonal,
 )
-from ._recurrence import lstm_recurrence, tanh_recurrence
+from ._recurrence import lstm_recurrence, tanh_rnn
 from ._train import (
     MEMBER_FIELDS,
     Member,
@@ -68,7 +68,7 @@ __all__ = [
     "member_qr_project_",
     "member_signature",
     "member_skew_orthogonal",
-    "tanh_recurrence",
+    "tanh_rnn",
     "train_members",
     "uses_per_run_path",
 ]

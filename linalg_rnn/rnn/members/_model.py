@@ -7,13 +7,15 @@ from exactly its single run's weights) and keeps one leaf tensor per weight,
 the single model's function for every member at once:
 
 * tanh RNN (``FusedRNN``, ``LoopRNN``, ``FunctionalRNN``):
-  :math:`u_t = x_t W_{ih}^\\top + b_{ih} + b_{hh}`, then
-  :func:`~linalg_rnn.rnn.members._recurrence.tanh_recurrence`, with
+  :func:`~linalg_rnn.rnn.members._recurrence.tanh_rnn`, input drive
+  :math:`x_t W_{ih}^\\top + b_{ih} + b_{hh}`, recurrence and readout
+  :math:`\\hat y_t = h_t W_{hy}^\\top + b_y` one timestep at a time, with
   :math:`W_{hh}` computed once per forward pass by the member's orthogonal
   parametrization when it has one
   (:func:`~linalg_rnn.rnn.members._orthogonal.member_skew_orthogonal`);
-* LSTM: :func:`~linalg_rnn.rnn.members._recurrence.lstm_recurrence`;
-* the readout :math:`\\hat y_t = h_t W_{hy}^\\top + b_y` of every timestep.
+* LSTM: the input drive of all timesteps, then
+  :func:`~linalg_rnn.rnn.members._recurrence.lstm_recurrence`, then the
+  readout of every timestep.
 
 :meth:`MemberModel.write_back` copies one member's weights into its own
 single model (for its checkpoint, its per-lag gradients, its result), and
@@ -28,7 +30,7 @@ from torch.nn.utils import parametrize
 
 from ..models import LSTMModel
 from ._orthogonal import member_skew_orthogonal
-from ._recurrence import lstm_recurrence, member_affine, tanh_recurrence
+from ._recurrence import lstm_recurrence, member_affine, tanh_rnn
 
 # the single models' parameter names end with these (FusedRNN prefixes "rnn.", LSTMModel "lstm.")
 _ROLES = {"W_ih": "weight_ih_l0", "b_ih": "bias_ih_l0", "b_hh": "bias_hh_l0",
@@ -151,20 +153,18 @@ class MemberModel:
             P = {name: p[members] for name, p in P.items()}
             base = None if base is None else base[members]
         N, B, T, _ = x.shape
-        # the input drive of every timestep in one batched product, laid out (N, T, B, .)
-        xt = x.transpose(1, 2).reshape(N, T * B, -1)
-        u = member_affine(xt, P[r["W_ih"]], P[r["b_ih"]] + P[r["b_hh"]]).view(N, T, B, -1)
         W_hh = self._W_hh(P[self.recurrent_name], base)  # once per forward pass: a parametrization runs once
         H = W_hh.shape[-1]
-        if self.lstm:
-            h0, c0 = state if state is not None else (x.new_zeros(N, B, H), x.new_zeros(N, B, H))
-            hs, c = lstm_recurrence(u, h0, c0, W_hh)
-            last = (hs[:, -1], c)
-        else:
-            hs = tanh_recurrence(u, x.new_zeros(N, B, H) if state is None else state, W_hh)
-            last = hs[:, -1]
+        if not self.lstm:
+            h0 = x.new_zeros(N, B, H) if state is None else state
+            return tanh_rnn(x, h0, P[r["W_ih"]], P[r["b_ih"]] + P[r["b_hh"]], W_hh, P[r["W_hy"]], P[r["b_y"]])
+        # the LSTM's input drive of every timestep in one batched product, laid out (N, T, B, 4H)
+        xt = x.transpose(1, 2).reshape(N, T * B, -1)
+        u = member_affine(xt, P[r["W_ih"]], P[r["b_ih"]] + P[r["b_hh"]]).view(N, T, B, -1)
+        h0, c0 = state if state is not None else (x.new_zeros(N, B, H), x.new_zeros(N, B, H))
+        hs, c = lstm_recurrence(u, h0, c0, W_hh)
         out = member_affine(hs.reshape(N, T * B, H), P[r["W_hy"]], P[r["b_y"]])
-        return out.view(N, T, B, -1).transpose(1, 2), last
+        return out.view(N, T, B, -1).transpose(1, 2), (hs[:, -1], c)
 
     @torch.no_grad()
     def recurrent_matrix(self) -> torch.Tensor:

@@ -1,30 +1,36 @@
-"""The tanh recurrence of N members at once, with backpropagation through time written out.
+"""The RNNs of N members at once, with backpropagation through time written out.
 
-Every tensor here has a leading *member* axis: ``(N, T, B, H)`` -- member,
-time, sequence of the batch, hidden unit. The states of all members at one
-timestep, ``h[:, t]``, are N blocks of ``B x H`` numbers, and one batched
-product ``torch.baddbmm`` advances every member by a step; the readout and
-the input projection are one batched product each over all timesteps.
+Every weight here has a leading *member* axis: :math:`W_{hh}` is ``(N, H, H)``,
+one matrix per member, and one batched product ``torch.baddbmm`` advances
+every member by a timestep. The forward pass of member :math:`n` is the
+textbook recurrence with its readout,
 
-The forward pass of member :math:`n` is the textbook recurrence
+.. math:: h_t = \\tanh(x_t W_{ih}^\\top + b + h_{t-1} W_{hh}^\\top), \\qquad
+          \\hat y_t = h_t W_{hy}^\\top + b_y, \\qquad t = 0, \\dots, T - 1,
 
-.. math:: h_t = \\tanh(u_t + h_{t-1} W_{hh}^\\top), \\qquad t = 0, \\dots, T - 1,
+from the initial state :math:`h_{-1} = h_0`. Backpropagation through time
+runs it backwards (lesson 11): with :math:`g_t = \\partial L / \\partial \\hat y_t`
+and :math:`a_t = \\partial L / \\partial (x_t W_{ih}^\\top + b + h_{t-1} W_{hh}^\\top)`,
 
-with :math:`u_t = x_t W_{ih}^\\top + b` its input drive (computed for all
-timesteps at once, outside) and :math:`h_{-1} = h_0` the initial state.
-Backpropagation through time runs it backwards (lesson 11): with
-:math:`g_t = \\partial L / \\partial h_t` from the readout and
-:math:`a_t = \\partial L / \\partial (u_t + h_{t-1} W_{hh}^\\top)`,
-
-.. math:: a_t = (g_t + a_{t+1} W_{hh}) \\odot (1 - h_t^2), \\qquad
+.. math:: a_t = (g_t W_{hy} + a_{t+1} W_{hh}) \\odot (1 - h_t^2), \\qquad
           \\frac{\\partial L}{\\partial W_{hh}} = \\sum_t a_t^\\top h_{t-1}, \\qquad
-          \\frac{\\partial L}{\\partial u_t} = a_t.
+          \\frac{\\partial L}{\\partial W_{ih}} = \\sum_t a_t^\\top x_t, \\qquad
+          \\frac{\\partial L}{\\partial W_{hy}} = \\sum_t g_t^\\top h_t.
 
-Written out, one step of the backward pass is two operations (the tanh
-derivative and one batched product), where autograd's graph of the same
-loop holds five nodes per step; the weight gradient is accumulated in the
-end as one batched product over all timesteps. ``benchmarks/bench_batched.py``
-measures what that saves against the same loop through autograd.
+:func:`tanh_rnn` computes all of it one timestep at a time -- input drive,
+step, readout; and backwards every gradient's term of that timestep -- so
+each operation works on the ``N x B x H`` states of one timestep, which
+stay in the CPU's cache, and the only tensor as long as the sequence is the
+stored states. With N = 16, H = 64, batch 64 and T = 60 a full-length
+tensor is 16 MB: computing the input drive and the readout over all
+timesteps at once, as one product each, and keeping the states member-major
+cost more in memory traffic than the products themselves
+(``benchmarks/bench_batched.py``, section 2, measures both ways). Written
+out, one backward step is a few batched products and the tanh derivative,
+where autograd's graph of the same loop holds several nodes per step.
+
+The LSTM (:func:`lstm_recurrence`) takes its input drive from
+:func:`member_affine`, computed for all timesteps at once.
 """
 
 from __future__ import annotations
@@ -32,77 +38,101 @@ from __future__ import annotations
 import torch
 
 
-class _TanhRecurrence(torch.autograd.Function):
-    """:math:`h_t = \\tanh(u_t + h_{t-1} W_{hh}^\\top)` for every member; the backward pass is BPTT."""
+class _TanhRNN(torch.autograd.Function):
+    """The tanh RNN of every member, input drive to readout, one timestep at a time; backward is BPTT."""
 
     @staticmethod
-    def forward(ctx, u: torch.Tensor, h0: torch.Tensor, W_hh: torch.Tensor) -> torch.Tensor:
-        hs = torch.empty_like(u)
-        W_hh_T = W_hh.transpose(1, 2)
+    def forward(ctx, x: torch.Tensor, h0: torch.Tensor, W_ih: torch.Tensor, b: torch.Tensor,
+                W_hh: torch.Tensor, W_hy: torch.Tensor, b_y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        N, B, T, _ = x.shape
+        hs = x.new_empty(T, N, B, W_hh.shape[-1])  # time-major: the states of one timestep are contiguous
+        out = x.new_empty(T, N, B, W_hy.shape[1])
+        b, b_y = b[:, None, :], b_y[:, None, :]
         h = h0
-        for t in range(u.shape[1]):
-            torch.baddbmm(u[:, t], h, W_hh_T, out=hs[:, t])  # u_t + h_{t-1} W_hh^T, every member
-            h = hs[:, t].tanh_()
-        ctx.save_for_backward(hs, h0, W_hh)
-        return hs
+        for t in range(T):
+            u = torch.baddbmm(b, x[:, :, t], W_ih.mT, out=hs[t])  # u_t = x_t W_ih^T + b
+            h = u.baddbmm_(h, W_hh.mT).tanh_()  # h_t = tanh(u_t + h_{t-1} W_hh^T)
+            torch.baddbmm(b_y, h, W_hy.mT, out=out[t])  # y_t = h_t W_hy^T + b_y
+        ctx.save_for_backward(x, h0, W_ih, W_hh, W_hy, hs)
+        return out.permute(1, 2, 0, 3), h.clone()
 
     @staticmethod
-    def backward(ctx, g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
-        hs, h0, W_hh = ctx.saved_tensors
-        N, T, B, H = hs.shape
-        a = torch.empty_like(hs)  # a_t = dL/d(pre-activation at t) = dL/du_t
-        dh = g[:, T - 1]  # dL/dh_{T-1}: only the readout of the last step reaches it
+    def backward(ctx, g_out: torch.Tensor, g_last: torch.Tensor):
+        x, h0, W_ih, W_hh, W_hy, hs = ctx.saved_tensors
+        T = hs.shape[0]
+        G = g_out.permute(2, 0, 1, 3).contiguous()  # dL/dy_t, time-major (T, N, B, O)
+        dW_ih, dW_hh, dW_hy = torch.zeros_like(W_ih), torch.zeros_like(W_hh), torch.zeros_like(W_hy)
+        db = W_ih.new_zeros(W_ih.shape[:2])
+        dx = torch.zeros_like(x) if ctx.needs_input_grad[0] else None
+        a = None  # a_{t+1}
         for t in range(T - 1, -1, -1):
-            torch.ops.aten.tanh_backward.grad_input(dh, hs[:, t], grad_input=a[:, t])  # dh (1 - h_t^2)
-            if t > 0:
-                dh = torch.baddbmm(g[:, t - 1], a[:, t], W_hh)  # g_{t-1} + a_t W_hh
-        # dL/dW_hh = sum_t a_t^T h_{t-1}: one product over all timesteps and sequences
-        dW_hh = torch.bmm(a[:, 0].transpose(1, 2), h0)
-        if T > 1:
-            dW_hh.baddbmm_(a[:, 1:].reshape(N, -1, H).transpose(1, 2), hs[:, :-1].reshape(N, -1, H))
-        dh0 = torch.bmm(a[:, 0], W_hh) if ctx.needs_input_grad[1] else None
-        return a, dh0, dW_hh
+            dh = torch.bmm(G[t], W_hy)  # dL/dh_t: the readout of step t ...
+            if a is not None:
+                dh.baddbmm_(a, W_hh)  # ... and the step after it, a_{t+1} W_hh
+            elif g_last is not None:
+                dh += g_last  # ... or, at the last step, the returned state's gradient
+            a = torch.ops.aten.tanh_backward(dh, hs[t])  # a_t = dh (1 - h_t^2)
+            dW_hh.baddbmm_(a.mT, hs[t - 1] if t > 0 else h0)  # a_t^T h_{t-1}
+            dW_ih.baddbmm_(a.mT, x[:, :, t])  # a_t^T x_t
+            db += a.sum(1)
+            dW_hy.baddbmm_(G[t].mT, hs[t])  # g_t^T h_t
+            if dx is not None:
+                dx[:, :, t] = torch.bmm(a, W_ih)
+        dh0 = torch.bmm(a, W_hh) if ctx.needs_input_grad[1] else None
+        return dx, dh0, dW_ih, db, dW_hh, dW_hy, G.sum((0, 2))
 
 
-def tanh_recurrence(u: torch.Tensor, h0: torch.Tensor, W_hh: torch.Tensor) -> torch.Tensor:
-    """Every hidden state of N tanh RNNs at once: :math:`h_t = \\tanh(u_t + h_{t-1} W_{hh}^\\top)`.
+def tanh_rnn(x: torch.Tensor, h0: torch.Tensor, W_ih: torch.Tensor, b: torch.Tensor, W_hh: torch.Tensor,
+             W_hy: torch.Tensor, b_y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """N tanh RNNs at once, input to readout: every output :math:`\\hat y_t` and the last state.
 
     Parameters
     ----------
-    u : torch.Tensor
-        The input drive :math:`u_t = x_t W_{ih}^\\top + b`, shape ``(N, T, B, H)``.
+    x : torch.Tensor
+        The inputs, ``(N, B, T, K)``: member, sequence, time, feature.
     h0 : torch.Tensor
-        The initial state :math:`h_{-1}`, shape ``(N, B, H)``.
+        The initial state :math:`h_{-1}`, ``(N, B, H)``.
+    W_ih, b : torch.Tensor
+        Input weights ``(N, H, K)`` and the bias ``(N, H)`` (``nn.RNN``'s two
+        biases added).
     W_hh : torch.Tensor
-        The recurrent matrices, shape ``(N, H, H)``, one per member.
+        The recurrent matrices, ``(N, H, H)``.
+    W_hy, b_y : torch.Tensor
+        The readout, ``(N, O, H)`` and ``(N, O)`` (``nn.Linear``'s layout).
 
     Returns
     -------
-    torch.Tensor
-        :math:`h_0, \\dots, h_{T-1}`, shape ``(N, T, B, H)``; differentiable in
-        ``u``, ``h0`` and ``W_hh`` by the backpropagation through time the
-        module docstring writes out.
+    out : torch.Tensor
+        :math:`\\hat y_0, \\dots, \\hat y_{T-1}`, ``(N, B, T, O)`` (a view of
+        time-major storage).
+    h : torch.Tensor
+        :math:`h_{T-1}`, ``(N, B, H)``.
 
     Notes
     -----
-    Per timestep one batched product (:math:`2NBH^2` flops) and one tanh;
-    backward, two batched products and the tanh derivative. Members never
-    mix: a NaN in one member's slice stays there.
+    Everything above is differentiable, by the backpropagation through time
+    the module docstring writes out. Per timestep, forward: three batched
+    products (input drive, :math:`h_{t-1} W_{hh}^\\top` -- :math:`2NBH^2`
+    flops, the big one -- and readout) and one tanh; backward: the tanh
+    derivative and the products for :math:`\\partial L/\\partial h_{t-1}` and
+    each weight's gradient. All of it works on the states of one timestep,
+    ``N x B x H`` numbers that stay in the CPU's cache; the only full-length
+    tensor is the stored states (time-major). Members never mix: a NaN in one
+    member's slice stays there.
 
     Examples
     --------
-    >>> g = torch.Generator().manual_seed(0)
-    >>> u = torch.randn(3, 5, 2, 4, generator=g, dtype=torch.float64, requires_grad=True)
-    >>> W = torch.randn(3, 4, 4, generator=g, dtype=torch.float64, requires_grad=True)
-    >>> h0 = torch.zeros(3, 2, 4, dtype=torch.float64)
-    >>> hs = tanh_recurrence(u, h0, W)
-    >>> h_0 = torch.tanh(u[1, 0] + h0[1] @ W[1].T)  # member 1 at t = 0, by hand
-    >>> hs.shape, bool(torch.allclose(hs[1, 0], h_0))
-    (torch.Size([3, 5, 2, 4]), True)
-    >>> torch.autograd.gradcheck(tanh_recurrence, (u, h0, W))
-    True
+    >>> rnn = torch.nn.RNN(2, 4, batch_first=True, dtype=torch.float64)
+    >>> readout = torch.nn.Linear(4, 1, dtype=torch.float64)
+    >>> x = torch.randn(5, 3, 2, dtype=torch.float64)  # one member: 5 sequences of 3 steps
+    >>> stacked = [p[None] for p in (rnn.weight_ih_l0, rnn.bias_ih_l0 + rnn.bias_hh_l0,
+    ...                               rnn.weight_hh_l0, readout.weight, readout.bias)]
+    >>> out, h = tanh_rnn(x[None], torch.zeros(1, 5, 4, dtype=torch.float64), *stacked)
+    >>> hs, h_n = rnn(x)
+    >>> bool(torch.allclose(out[0], readout(hs))), bool(torch.allclose(h[0], h_n[0]))
+    (True, True)
     """
-    return _TanhRecurrence.apply(u, h0, W_hh)
+    return _TanhRNN.apply(x, h0, W_ih, b, W_hh, W_hy, b_y)
 
 
 class _LSTMRecurrence(torch.autograd.Function):
@@ -184,7 +214,7 @@ def lstm_recurrence(
     :math:`(z_i, z_f, z_g, z_o)`, :math:`i, f, o = \\operatorname{sigmoid}(z_{i,f,o})`,
     :math:`g = \\tanh(z_g)`: :math:`c_t = f c_{t-1} + i g` and
     :math:`h_t = o \\tanh(c_t)` -- the equations of ``nn.LSTM``. The backward
-    pass is written out like :func:`tanh_recurrence`'s; with :math:`\\bar x`
+    pass is written out like :func:`tanh_rnn`'s; with :math:`\\bar x`
     standing for :math:`\\partial L / \\partial x`,
     :math:`\\bar h_t = g_t + \\bar z_{t+1} W_{hh}` and
     :math:`\\bar c_t = \\bar h_t\\, o\\,(1 - \\tanh^2 c_t) + \\bar c_{t+1} f_{t+1}`,
