@@ -9,25 +9,28 @@
    same N runs trained one after the other by :func:`linalg_rnn.rnn.train`
    (the single-run trainer), whole runs in memory, side by side in
    interleaved rounds (:func:`linalg_rnn.course.race`), at hidden 64 and
-   128 and N = 1, 4, 16. Every round times runs of ``--steps`` and of twice
-   as many steps, so a run's time splits into a cost per step (the
-   difference) and a fixed cost (setup and the final held-out evaluation,
-   which runs member by member on both paths); runs per core-hour are
-   given for a run of the profile's own length (2000 steps) composed of the
-   two, and the gain is also shown as measured on the ``--steps`` runs
-   themselves, where the fixed cost weighs twenty times more. Each round
-   gives one ratio (one-at-a-time time / batched time); the table shows the
-   median over rounds and the spread. On the CPU each contender's process
-   CPU time is the clock: with one torch thread it counts its own work
-   only, so on a machine shared with other programs it is the steadier one.
+   128 and N = 1, 4, 16, on runs of ``--steps`` (default 500). Each round
+   gives one ratio (one-at-a-time time / batched time = the gain in runs per
+   core-hour); the table shows the median over rounds and the spread, and
+   each contender's time per member-step (its whole runs' time over N x
+   steps: setup and the final held-out evaluation, which runs member by
+   member on both paths, included). The study's runs are 2000 steps, so
+   there the fixed part weighs four times less than here. (Splitting a run's time into a per-step and a fixed part
+   from runs of two lengths was tried: on this shared machine the
+   difference of two noisy times was too noisy to publish.) On the CPU each
+   contender's process CPU time is the clock: with one torch thread it
+   counts its own work only, so on a machine shared with other programs it
+   is the steadier one.
 2. **The tanh RNN alone**: one forward and backward pass of N = 16 members
    at the cell's size, three ways: :func:`~linalg_rnn.rnn.members.tanh_rnn`
    (one timestep at a time, backpropagation through time written out); the
    same per-timestep loop differentiated by autograd; and autograd with the
    input drive and the readout computed for all timesteps at once, as one
-   batched product each, and the states stored member-major. And the
-   two orientations of the input weights' gradient that ``member_affine``
-   (the LSTM's input drive) chooses between.
+   batched product each, and the states stored member-major. And the two
+   orientations of the input weights' gradient, :math:`G^\\top X` or
+   :math:`(X^\\top G)^\\top`: summed over all timesteps at once (``member_affine``,
+   the LSTM's input drive) and as one timestep's term (``tanh_rnn``); each
+   path uses the faster one.
 3. **``--device cuda``**: the full profile's cell (copy T=1000, hidden 190,
    batch 128), steps per second of N = 1, 4, 16 members batched and of one
    single run (a step's time: a run of 2 + k steps minus a run of 2, so
@@ -39,7 +42,7 @@
    same mode at a small size (the test suite runs it on the CPU so it does
    not rot).
 
-Run: ``python benchmarks/bench_batched.py [--rounds 3] [--steps 100] [--strategies vanilla,expm,qr_every_1]
+Run: ``python benchmarks/bench_batched.py [--rounds 3] [--steps 500] [--strategies vanilla,expm,qr_every_1]
 [--device cpu|cuda] [--quick]``.
 """
 
@@ -103,58 +106,43 @@ def rounds(funcs: dict, n_rounds: int) -> dict[str, list[dict]]:
     return {"wall": wall, "cpu": cpu}
 
 
-def _spread(values: list[float]) -> str:
-    return f"{statistics.median(values):5.2f} ({min(values):.2f}-{max(values):.2f})"
-
-
 def _ratio(times: list[dict], num: str, den: str) -> str:
-    return _spread([t[num] / t[den] for t in times])
-
-
-def _composed(t: dict, name: str, k: int, length: int) -> tuple[float, float, float]:
-    """A run of ``length`` steps from runs of k and 2k: (per step, fixed, whole run), in seconds."""
-    per_step = max(1e-12, (t[name + " 2k"] - t[name + " k"]) / k)
-    return per_step, t[name + " k"] - k * per_step, t[name + " k"] + (length - k) * per_step
+    """``num``'s time over ``den``'s, per round: median (min-max)."""
+    r = [t[num] / t[den] for t in times]
+    return f"{statistics.median(r):5.2f} ({min(r):.2f}-{max(r):.2f})"
 
 
 def section_cell(args: argparse.Namespace, device: torch.device) -> None:
     """1. N runs of a standard cell: one at a time against batched."""
-    k, clock = args.steps, ("cpu" if device.type == "cpu" else "wall")
+    clock = "cpu" if device.type == "cpu" else "wall"
     for strategy in args.strategies:
         base = profile_cell("standard", args.task, args.seq_len, strategy)
         if args.quick:
             base = dataclasses.replace(base, seq_len=8, batch=4, eval_sequences=16, val_batch=8)
-        length = base.steps
         print(f"\n1. {strategy} on {base.task} T={base.seq_len}, batch {base.batch}: the standard profile's "
-              f"cell, norm every {base.norm_every} steps, eigenvalues and validation every {base.eval_every}, "
-              f"{base.eval_sequences} held-out sequences; runs of {k} and {2 * k} steps timed, a run of "
-              f"{length} steps composed; gain = one-at-a-time time / batched time, median (min-max) over "
-              f"{args.rounds} rounds, {clock.upper()} time")
+              f"cell, norm every {base.norm_every} steps, eigenvalues and validation every "
+              f"{base.eval_every}, {base.eval_sequences} held-out sequences; runs of {args.steps} steps "
+              f"(the study's: {base.steps}); gain = one-at-a-time time / batched time, median (min-max) "
+              f"over {args.rounds} rounds, {clock.upper()} time")
         print(f"   {'H':>4s} {'N':>3s}   {'ms/member-step: single':>22s} {'batched':>8s}   "
-              f"{'fixed s/run: single':>19s} {'batched':>8s}   {'runs/core-hour: single':>22s} {'batched':>8s}"
-              f"   {'gain (' + str(length) + ' steps)':>19s}   {'gain (' + str(k) + ' steps)':>18s}")
+              f"{'runs/core-hour: single':>22s} {'batched':>8s}   {'gain':>18s}")
         for H in args.hidden:
             for N in args.members:
-                funcs = {}
-                for steps, tag in ((k, "k"), (2 * k, "2k")):
-                    cfgs = cell_configs(N, base, hidden=H, steps=steps, device=str(device),
-                                        checkpoint_every=10**6)
-                    funcs["single " + tag] = lambda cfgs=cfgs: [(train(c, progress=False), _sync(device))
-                                                               for c in cfgs]
-                    funcs["batched " + tag] = lambda cfgs=cfgs: (train_members(cfgs, progress=False,
-                                                                               per_run=False), _sync(device))
-                first_use = cell_configs(N, base, hidden=H, steps=2, device=str(device))
+                cfgs = cell_configs(N, base, hidden=H, steps=args.steps, device=str(device),
+                                    checkpoint_every=10**6)
+                first_use = [dataclasses.replace(c, steps=2) for c in cfgs]
                 train_members(first_use, progress=False, per_run=False)  # allocations, imports
+                funcs = {"single": lambda cfgs=cfgs: [(train(c, progress=False), _sync(device))
+                                                      for c in cfgs],
+                         "batched": lambda cfgs=cfgs: (train_members(cfgs, progress=False, per_run=False),
+                                                       _sync(device))}
                 times = rounds(funcs, args.rounds)[clock]
-                parts = {name: [_composed(t, name, k, length) for t in times] for name in ("single", "batched")}
-                med = {name: [statistics.median(p[i] for p in parts[name]) for i in range(3)] for name in parts}
-                gain_length = [s[2] / b[2] for s, b in zip(parts["single"], parts["batched"], strict=True)]
-                # both contenders train all N runs: per member, divide by N
-                print(f"   {H:4d} {N:3d}   {1e3 * med['single'][0] / N:22.2f} {1e3 * med['batched'][0] / N:8.2f}"
-                      f"   {med['single'][1] / N:19.2f} {med['batched'][1] / N:8.2f}"
-                      f"   {N * 3600 / med['single'][2]:22.0f} {N * 3600 / med['batched'][2]:8.0f}"
-                      f"   {_spread(gain_length):>19s}   {_ratio(times, 'single k', 'batched k'):>18s}",
-                      flush=True)
+                median = {name: statistics.median(t[name] for t in times) for name in funcs}
+                # both contenders train all N runs: per member-step, divide by N x steps
+                print(f"   {H:4d} {N:3d}   {1e3 * median['single'] / (N * args.steps):22.2f}"
+                      f" {1e3 * median['batched'] / (N * args.steps):8.2f}"
+                      f"   {N * 3600 / median['single']:22.0f} {N * 3600 / median['batched']:8.0f}"
+                      f"   {_ratio(times, 'single', 'batched'):>18s}", flush=True)
 
 
 def _autograd_steps(x, h0, W_ih, b, W_hh, W_hy, b_y) -> torch.Tensor:
@@ -204,15 +192,22 @@ def section_recurrence(args: argparse.Namespace, device: torch.device) -> None:
     clock = "cpu" if device.type == "cpu" else "wall"
     for name in funcs:
         print(f"   {name:32s} {1e3 * best[name]:8.2f} ms   {_ratio(times[clock], name, 'written out')}")
-    # the input weights' gradient G^T X (J=H rows, K=2 columns) in its two orientations (member_affine)
-    X = torch.rand(N, T * B, 2, generator=g).to(device)
+    # the input weights' gradient in its two orientations: all timesteps at once (member_affine, the
+    # LSTM's input drive), and one timestep's term (tanh_rnn accumulates x_t^T a_t)
+    X = torch.rand(N, T * B, K, generator=g).to(device)
     G = torch.randn(N, T * B, H, generator=g).to(device)
+    x_t, a_t = x[:, :, T // 2], torch.randn(N, B, H, generator=g).to(device)
+    acc, acc_T = torch.zeros(N, H, K, device=device), torch.zeros(N, K, H, device=device)
     both = race({"G^T X": lambda: (torch.bmm(G.transpose(1, 2), X), _sync(device)),
                  "(X^T G)^T": lambda: (torch.bmm(X.transpose(1, 2), G).transpose(1, 2).contiguous(),
-                                       _sync(device))}, repeats=max(5, args.rounds))
-    print(f"   member_affine's dL/dW_ih of {N} members ({H}x2, summed over {T * B} rows): "
-          f"G^T X {1e3 * both['G^T X']:.2f} ms, "
-          f"(X^T G)^T {1e3 * both['(X^T G)^T']:.2f} ms (best)")
+                                       _sync(device)),
+                 "a_t^T x_t": lambda: (acc.baddbmm_(a_t.mT, x_t), _sync(device)),
+                 "x_t^T a_t": lambda: (acc_T.baddbmm_(x_t.mT, a_t), _sync(device))},
+                repeats=max(5, args.rounds))
+    print(f"   dL/dW_ih of {N} members ({H}x{K}), best times: summed over {T * B} rows at once "
+          f"(member_affine): G^T X {1e3 * both['G^T X']:.3f} ms, (X^T G)^T {1e3 * both['(X^T G)^T']:.3f} ms; "
+          f"one timestep's term (tanh_rnn): a_t^T x_t {1e3 * both['a_t^T x_t']:.3f} ms, "
+          f"x_t^T a_t {1e3 * both['x_t^T a_t']:.3f} ms")
 
 
 def _member_steps(profile_name: str, T_cell: int, device: str) -> tuple[float, int, int] | None:
@@ -282,8 +277,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per ratio (default 3)")
-    parser.add_argument("--steps", type=int, default=100, help="steps per run in section 1 (default 100)")
-    parser.add_argument("--task", default="adding", help="section 1's task, a standard profile's (default adding)")
+    parser.add_argument("--steps", type=int, default=500, help="steps per run in section 1 (default 500)")
+    parser.add_argument("--task", default="adding",
+                        help="section 1's task, one of the standard profile's (default adding)")
     parser.add_argument("--seq-len", type=int, default=60, help="and its length (default 60)")
     parser.add_argument("--hidden", default="64,128", help="hidden sizes of section 1 (default 64,128)")
     parser.add_argument("--members", default="1,4,16", help="N, members per batch (default 1,4,16)")

@@ -61,10 +61,11 @@ def test_tanh_rnn_matches_nn_rnn_per_member_in_values_and_every_gradient():
         y = readout(hs)
         assert torch.allclose(out[n], y, atol=1e-13) and torch.allclose(h[n], h_n[0], atol=1e-13)
         ((y * w_out[n]).sum() + (h_n[0] * w_h[n]).sum()).backward()
-        for stacked_grad, single_grad in [(W_hh.grad, rnn.weight_hh_l0.grad), (W_ih.grad, rnn.weight_ih_l0.grad),
-                                          (b.grad, rnn.bias_ih_l0.grad), (b.grad, rnn.bias_hh_l0.grad),
-                                          (W_hy.grad, readout.weight.grad), (b_y.grad, readout.bias.grad),
-                                          (x.grad, x_n.grad), (h0.grad, h0_n.grad[0])]:
+        pairs = [(W_hh.grad, rnn.weight_hh_l0.grad), (W_ih.grad, rnn.weight_ih_l0.grad),
+                 (b.grad, rnn.bias_ih_l0.grad), (b.grad, rnn.bias_hh_l0.grad),
+                 (W_hy.grad, readout.weight.grad), (b_y.grad, readout.bias.grad),
+                 (x.grad, x_n.grad), (h0.grad, h0_n.grad[0])]
+        for stacked_grad, single_grad in pairs:
             assert torch.allclose(stacked_grad[n], single_grad, atol=1e-12)
 
 
@@ -307,6 +308,6 @@ def test_bench_batched_runs_every_section_at_a_small_size_on_the_cpu(capsys):
     spec.loader.exec_module(bench)
     bench.main(["--quick", "--device", "cpu", "--sections", "1,2,3", "--threads", "0"])
     out = capsys.readouterr().out
-    assert "runs/core-hour" in out and "gain (2000 steps)" in out and "written out" in out
+    assert "runs/core-hour" in out and "gain" in out and "written out" in out
     assert "no estimate" not in out  # the full profile's grid is read through the showdown's own API
     assert "the full profile:" in out and "est." in out

@@ -43,7 +43,8 @@ class _TanhRNN(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, h0: torch.Tensor, W_ih: torch.Tensor, b: torch.Tensor,
-                W_hh: torch.Tensor, W_hy: torch.Tensor, b_y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+                W_hh: torch.Tensor, W_hy: torch.Tensor,
+                b_y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         N, B, T, _ = x.shape
         hs = x.new_empty(T, N, B, W_hh.shape[-1])  # time-major: the states of one timestep are contiguous
         out = x.new_empty(T, N, B, W_hy.shape[1])
@@ -61,25 +62,31 @@ class _TanhRNN(torch.autograd.Function):
         x, h0, W_ih, W_hh, W_hy, hs = ctx.saved_tensors
         T = hs.shape[0]
         G = g_out.permute(2, 0, 1, 3).contiguous()  # dL/dy_t, time-major (T, N, B, O)
-        dW_ih, dW_hh, dW_hy = torch.zeros_like(W_ih), torch.zeros_like(W_hh), torch.zeros_like(W_hy)
+        dW_hh, dW_hy = torch.zeros_like(W_hh), torch.zeros_like(W_hy)
+        # dL/dW_ih accumulates transposed, x_t^T a_t, the orientation whose result has the fewer rows
+        # (K inputs, 1 to 28 in the tasks, against H): BLAS ran it faster than a_t^T x_t
+        # (benchmarks/bench_batched.py, section 2, times both, as member_affine's choice)
+        dW_ih_T = W_ih.new_zeros(W_ih.shape[0], W_ih.shape[2], W_ih.shape[1])
         db = W_ih.new_zeros(W_ih.shape[:2])
         dx = torch.zeros_like(x) if ctx.needs_input_grad[0] else None
+        one_output = W_hy.shape[1] == 1  # then g_t W_hy is an outer product: a broadcast multiply
         a = None  # a_{t+1}
         for t in range(T - 1, -1, -1):
-            dh = torch.bmm(G[t], W_hy)  # dL/dh_t: the readout of step t ...
+            # dL/dh_t: the readout of step t ...
+            dh = torch.mul(G[t], W_hy) if one_output else torch.bmm(G[t], W_hy)
             if a is not None:
                 dh.baddbmm_(a, W_hh)  # ... and the step after it, a_{t+1} W_hh
             elif g_last is not None:
                 dh += g_last  # ... or, at the last step, the returned state's gradient
             a = torch.ops.aten.tanh_backward(dh, hs[t])  # a_t = dh (1 - h_t^2)
             dW_hh.baddbmm_(a.mT, hs[t - 1] if t > 0 else h0)  # a_t^T h_{t-1}
-            dW_ih.baddbmm_(a.mT, x[:, :, t])  # a_t^T x_t
+            dW_ih_T.baddbmm_(x[:, :, t].mT, a)  # x_t^T a_t
             db += a.sum(1)
             dW_hy.baddbmm_(G[t].mT, hs[t])  # g_t^T h_t
             if dx is not None:
                 dx[:, :, t] = torch.bmm(a, W_ih)
         dh0 = torch.bmm(a, W_hh) if ctx.needs_input_grad[1] else None
-        return dx, dh0, dW_ih, db, dW_hh, dW_hy, G.sum((0, 2))
+        return dx, dh0, dW_ih_T.mT.contiguous(), db, dW_hh, dW_hy, G.sum((0, 2))
 
 
 def tanh_rnn(x: torch.Tensor, h0: torch.Tensor, W_ih: torch.Tensor, b: torch.Tensor, W_hh: torch.Tensor,
