@@ -90,8 +90,10 @@ class Executor:
     -----
     Why batched by default: a fair study trains every cell at several
     learning rates and seeds, and ``benchmarks/bench_batched.py`` measured
-    1.9 times the runs per core-hour at hidden 64 with 16 members, 1.3
-    times at hidden 128, on a 2-core CPU. A batched member agrees with its
+    2.3 times the runs per core-hour on the standard profile's adding T = 60
+    cell at hidden 64 with 16 members (1.5 times at hidden 128), on a 2-core
+    CPU, and a copy T = 10 slice of the standard study (its sweep and 5 seeds)
+    ran 1.8 times faster than one run at a time. A batched member agrees with its
     single run to float32 rounding at each step, not bit for bit, and its
     last bits depend on which cells share its model -- so a study
     reproduces itself exactly with the same ``members`` (on either
