@@ -49,11 +49,12 @@ class _TanhRNN(torch.autograd.Function):
         hs = x.new_empty(T, N, B, W_hh.shape[-1])  # time-major: the states of one timestep are contiguous
         out = x.new_empty(T, N, B, W_hy.shape[1])
         b, b_y = b[:, None, :], b_y[:, None, :]
+        W_ih_T, W_hh_T, W_hy_T = W_ih.mT, W_hh.mT, W_hy.mT
         h = h0
         for t in range(T):
-            u = torch.baddbmm(b, x[:, :, t], W_ih.mT, out=hs[t])  # u_t = x_t W_ih^T + b
-            h = u.baddbmm_(h, W_hh.mT).tanh_()  # h_t = tanh(u_t + h_{t-1} W_hh^T)
-            torch.baddbmm(b_y, h, W_hy.mT, out=out[t])  # y_t = h_t W_hy^T + b_y
+            u = torch.baddbmm(b, x[:, :, t], W_ih_T, out=hs[t])  # u_t = x_t W_ih^T + b
+            h = u.baddbmm_(h, W_hh_T).tanh_()  # h_t = tanh(u_t + h_{t-1} W_hh^T)
+            torch.baddbmm(b_y, h, W_hy_T, out=out[t])  # y_t = h_t W_hy^T + b_y
         ctx.save_for_backward(x, h0, W_ih, W_hh, W_hy, hs)
         return out.permute(1, 2, 0, 3), h.clone()
 
@@ -63,9 +64,9 @@ class _TanhRNN(torch.autograd.Function):
         T = hs.shape[0]
         G = g_out.permute(2, 0, 1, 3).contiguous()  # dL/dy_t, time-major (T, N, B, O)
         dW_hh, dW_hy = torch.zeros_like(W_hh), torch.zeros_like(W_hy)
-        # dL/dW_ih accumulates transposed, x_t^T a_t, the orientation whose result has the fewer rows
-        # (K inputs, 1 to 28 in the tasks, against H): BLAS ran it faster than a_t^T x_t
-        # (benchmarks/bench_batched.py, section 2, times both, as member_affine's choice)
+        # dL/dW_ih accumulates transposed, x_t^T a_t: with fewer inputs than hidden units (K = 1 to 38
+        # in every profile's tasks) that product has the fewer result rows, which BLAS ran faster than
+        # a_t^T x_t (benchmarks/bench_batched.py, section 2, times both). Only the speed depends on it.
         dW_ih_T = W_ih.new_zeros(W_ih.shape[0], W_ih.shape[2], W_ih.shape[1])
         db = W_ih.new_zeros(W_ih.shape[:2])
         dx = torch.zeros_like(x) if ctx.needs_input_grad[0] else None
